@@ -1,0 +1,9 @@
+//! zkserver: a ZooKeeper-compatible coordination server.
+//!
+//! Pure core (`proto`, `tree`, `prep`, `session`) never touches tokio or the clock;
+//! `server` and `runtime` drive it. See `../shared/DESIGN.md`.
+
+pub mod config;
+pub mod proto;
+pub mod session;
+pub mod storage;
