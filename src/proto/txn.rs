@@ -1,0 +1,224 @@
+//! ZooKeeper's txn records: the unit that is logged, replicated and applied.
+//! A txn is `TxnHeader` followed by the record its `type` names, exactly as Apache
+//! ZooKeeper writes them, so one encoding serves the log, peers and imports.
+
+use bytes::{Bytes, BytesMut};
+
+use super::jute::{DecodeError, Jute, Reader};
+use super::opcode::OpCode;
+use super::records::Acl;
+use crate::jute_record;
+
+jute_record! {
+    pub struct TxnHeader { pub client_id: i64, pub cxid: i32, pub zxid: i64, pub time: i64, pub txn_type: i32 }
+}
+jute_record! {
+    pub struct CreateTxn { pub path: String, pub data: Bytes, pub acl: Vec<Acl>, pub ephemeral: bool, pub parent_cversion: i32 }
+}
+jute_record! {
+    pub struct CreateContainerTxn { pub path: String, pub data: Bytes, pub acl: Vec<Acl>, pub parent_cversion: i32 }
+}
+jute_record! {
+    pub struct CreateTtlTxn { pub path: String, pub data: Bytes, pub acl: Vec<Acl>, pub parent_cversion: i32, pub ttl: i64 }
+}
+jute_record! { pub struct DeleteTxn { pub path: String } }
+jute_record! { pub struct SetDataTxn { pub path: String, pub data: Bytes, pub version: i32 } }
+jute_record! { pub struct CheckVersionTxn { pub path: String, pub version: i32 } }
+jute_record! { pub struct SetAclTxn { pub path: String, pub acl: Vec<Acl>, pub version: i32 } }
+jute_record! { pub struct ErrorTxn { pub err: i32 } }
+jute_record! { pub struct CreateSessionTxn { pub timeout: i32 } }
+jute_record! { pub struct CloseSessionTxn { pub paths_to_delete: Vec<String> } }
+jute_record! { pub struct MultiTxnEntry { pub txn_type: i32, pub data: Bytes } }
+
+/// A decoded txn body. `Create` covers create and create2 (type 1/15), `Delete` covers
+/// delete and deleteContainer (2/20): the header type keeps the distinction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxnBody {
+    CreateSession(CreateSessionTxn),
+    CloseSession(CloseSessionTxn),
+    Create(CreateTxn),
+    CreateContainer(CreateContainerTxn),
+    CreateTtl(CreateTtlTxn),
+    Delete(DeleteTxn),
+    SetData(SetDataTxn),
+    SetAcl(SetAclTxn),
+    Check(CheckVersionTxn),
+    Multi(Vec<(OpCode, TxnBody)>),
+    Error(ErrorTxn),
+}
+
+impl TxnBody {
+    pub fn write(&self, out: &mut BytesMut) {
+        match self {
+            TxnBody::CreateSession(t) => t.write(out),
+            TxnBody::CloseSession(t) => t.write(out),
+            TxnBody::Create(t) => t.write(out),
+            TxnBody::CreateContainer(t) => t.write(out),
+            TxnBody::CreateTtl(t) => t.write(out),
+            TxnBody::Delete(t) => t.write(out),
+            TxnBody::SetData(t) => t.write(out),
+            TxnBody::SetAcl(t) => t.write(out),
+            TxnBody::Check(t) => t.write(out),
+            TxnBody::Error(t) => t.write(out),
+            TxnBody::Multi(ops) => {
+                let entries: Vec<MultiTxnEntry> = ops
+                    .iter()
+                    .map(|(op, body)| {
+                        let mut data = BytesMut::new();
+                        body.write(&mut data);
+                        MultiTxnEntry {
+                            txn_type: op.code(),
+                            data: data.freeze(),
+                        }
+                    })
+                    .collect();
+                entries.write(out)
+            }
+        }
+    }
+
+    /// Decodes the body that a header of type `op` announces.
+    pub fn read(op: OpCode, r: &mut Reader) -> Result<TxnBody, DecodeError> {
+        use OpCode::*;
+        Ok(match op {
+            CreateSession => TxnBody::CreateSession(Jute::read(r)?),
+            // An empty closeSession body is legal (older servers wrote none).
+            CloseSession if r.remaining() == 0 => TxnBody::CloseSession(CloseSessionTxn::default()),
+            CloseSession => TxnBody::CloseSession(Jute::read(r)?),
+            Create | Create2 => TxnBody::Create(Jute::read(r)?),
+            CreateContainer => TxnBody::CreateContainer(Jute::read(r)?),
+            CreateTtl => TxnBody::CreateTtl(Jute::read(r)?),
+            Delete | DeleteContainer => TxnBody::Delete(Jute::read(r)?),
+            SetData => TxnBody::SetData(Jute::read(r)?),
+            SetAcl => TxnBody::SetAcl(Jute::read(r)?),
+            Check => TxnBody::Check(Jute::read(r)?),
+            Error => TxnBody::Error(Jute::read(r)?),
+            Multi => {
+                let entries: Vec<MultiTxnEntry> = Jute::read(r)?;
+                let mut ops = Vec::with_capacity(entries.len());
+                for e in entries {
+                    let sub = OpCode::from_i32(e.txn_type).filter(|o| *o != Multi).ok_or(
+                        DecodeError::Unknown {
+                            what: "multi txn type",
+                            value: e.txn_type,
+                        },
+                    )?;
+                    ops.push((sub, TxnBody::read(sub, &mut Reader::new(e.data))?));
+                }
+                TxnBody::Multi(ops)
+            }
+            other => {
+                return Err(DecodeError::Unknown {
+                    what: "txn type",
+                    value: other.code(),
+                })
+            }
+        })
+    }
+}
+
+/// A whole txn: header and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Txn {
+    pub header: TxnHeader,
+    pub body: TxnBody,
+}
+
+impl Txn {
+    pub fn op(&self) -> Option<OpCode> {
+        OpCode::from_i32(self.header.txn_type)
+    }
+
+    pub fn encode(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(64);
+        self.header.write(&mut out);
+        self.body.write(&mut out);
+        out.freeze()
+    }
+
+    pub fn decode(bytes: Bytes) -> Result<Txn, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let header = TxnHeader::read(&mut r)?;
+        let op = OpCode::from_i32(header.txn_type).ok_or(DecodeError::Unknown {
+            what: "txn type",
+            value: header.txn_type,
+        })?;
+        let body = TxnBody::read(op, &mut r)?;
+        Ok(Txn { header, body })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::records::Id;
+
+    fn header(t: OpCode) -> TxnHeader {
+        TxnHeader {
+            client_id: 0x100,
+            cxid: 3,
+            zxid: 0x1_0000_0002,
+            time: 1_700_000_000_000,
+            txn_type: t.code(),
+        }
+    }
+
+    #[test]
+    fn multi_txn_round_trips() {
+        let acl = vec![Acl {
+            perms: 31,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        }];
+        let txn = Txn {
+            header: header(OpCode::Multi),
+            body: TxnBody::Multi(vec![
+                (
+                    OpCode::Create,
+                    TxnBody::Create(CreateTxn {
+                        path: "/a".into(),
+                        data: Bytes::from_static(b"x"),
+                        acl,
+                        ephemeral: false,
+                        parent_cversion: 1,
+                    }),
+                ),
+                (
+                    OpCode::SetData,
+                    TxnBody::SetData(SetDataTxn {
+                        path: "/a".into(),
+                        data: Bytes::new(),
+                        version: 1,
+                    }),
+                ),
+                (OpCode::Error, TxnBody::Error(ErrorTxn { err: -101 })),
+            ]),
+        };
+        assert_eq!(Txn::decode(txn.encode()).unwrap(), txn);
+    }
+
+    #[test]
+    fn truncated_txns_are_errors_at_every_length() {
+        let txn = Txn {
+            header: header(OpCode::SetData),
+            body: TxnBody::SetData(SetDataTxn {
+                path: "/abc".into(),
+                data: Bytes::from_static(b"hello"),
+                version: 2,
+            }),
+        };
+        let bytes = txn.encode();
+        for n in 0..bytes.len() {
+            assert!(Txn::decode(bytes.slice(..n)).is_err(), "prefix {n} decoded");
+        }
+    }
+
+    #[test]
+    fn empty_close_session_body_is_accepted() {
+        let bytes = header(OpCode::CloseSession).to_bytes();
+        let txn = Txn::decode(bytes).unwrap();
+        assert_eq!(txn.body, TxnBody::CloseSession(CloseSessionTxn::default()));
+    }
+}
