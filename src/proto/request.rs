@@ -238,7 +238,9 @@ mod tests {
     use super::*;
     use bytes::BytesMut;
 
-    fn multi_bytes(ops: &[(i32, &dyn Fn(&mut BytesMut))]) -> Bytes {
+    type OpWriter<'a> = (i32, &'a dyn Fn(&mut BytesMut));
+
+    fn multi_bytes(ops: &[OpWriter]) -> Bytes {
         let mut out = BytesMut::new();
         for (op, body) in ops {
             MultiHeader {
