@@ -7,3 +7,4 @@ pub mod config;
 pub mod proto;
 pub mod session;
 pub mod storage;
+pub mod tree;
