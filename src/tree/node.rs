@@ -98,6 +98,6 @@ mod tests {
         );
         assert_eq!(next_version(i32::MAX), i32::MIN);
         assert_eq!(next_version(-2), 0);
-        assert!(MAX_TTL > 0 && MAX_TTL & TTL_MARK == 0);
+        const { assert!(MAX_TTL > 0 && MAX_TTL & TTL_MARK == 0) };
     }
 }
