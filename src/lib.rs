@@ -4,6 +4,7 @@
 //! `server` and `runtime` drive it. See `../shared/DESIGN.md`.
 
 pub mod config;
+pub mod prep;
 pub mod proto;
 pub mod session;
 pub mod storage;
