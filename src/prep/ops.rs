@@ -107,10 +107,7 @@ impl Prep<'_> {
             r.path.clone()
         };
         Self::valid_path(&probe)?;
-        let (parent_path, _) = match path::split(&r.path) {
-            Some(split) => split,
-            None => ("/", ""),
-        };
+        let (parent_path, _) = path::split(&r.path).unwrap_or(("/", ""));
         let acl = acl::fixup(&r.acl, self.ctx.ids)?;
         let parent = self.get(parent_path).ok_or(ErrorCode::NoNode)?;
         self.check_acl(&parent.acl, perms::CREATE)?;
