@@ -298,3 +298,21 @@ dataLogSize=2\ntickTime=2000\nmaxClientCnxns=60\nminSessionTimeout=4000\nmaxSess
 clientPortListenBacklog=-1\nserverId=0\n"
     );
 }
+
+#[test]
+fn shipped_conf_zoo_cfg_parses() {
+    let text = include_str!("../../conf/zoo.cfg");
+    let c = ok(text);
+    assert_eq!(
+        (c.tick_time_ms, c.init_limit, c.sync_limit, c.client_port),
+        (2000, 10, 5, 2181)
+    );
+    assert_eq!(c.data_dir, std::env::current_dir().unwrap().join("./data"));
+    assert!(!c.admin.enable_server);
+    let allowed: Vec<&str> = c.four_letter_words.commands().collect();
+    assert_eq!(
+        allowed,
+        vec!["conf", "isro", "mntr", "ruok", "srvr", "stat"]
+    );
+    assert!(!c.is_distributed() && c.warnings.is_empty());
+}
