@@ -172,7 +172,9 @@ fn quorum_config_with_myid() {
         "clientPort=2181\nsecureClientPort=-1\ndataDir=/var/zk/version-2\ndataDirSize=10\n"
     ));
     assert!(conf.contains("serverId=2\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=3888\nquorumPort=2888\npeerType=0\nmembership: \n"));
-    assert!(conf.contains("server.2=zk2:2888:3888:participant;0.0.0.0:2181\n"));
+    assert!(conf.contains(
+        "membership: \nserver.1=zk1:2888:3888:participant\nserver.2=zk2:2888:3888:participant\n"
+    ));
     assert!(conf.ends_with("server.3=zk3:2888:3888:observer;zk3:2182\nversion=0"));
     // The observer takes its client port from its server line.
     let text = QUORUM.replace("clientPort=2181\n", "");
@@ -315,4 +317,22 @@ fn shipped_conf_zoo_cfg_parses() {
         vec!["conf", "isro", "mntr", "ruok", "srvr", "stat"]
     );
     assert!(!c.is_distributed() && c.warnings.is_empty());
+}
+
+/// `conf` text captured from Apache ZooKeeper 3.8.0 (server 1 of a 2-server ensemble started
+/// from this very file), compared byte for byte.
+#[test]
+fn quorum_conf_text_matches_apache() {
+    let text =
+        "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/cfgwork/q/d1\nclientPort=38453\n\
+admin.enableServer=false\n4lw.commands.whitelist=*\nserver.1=127.0.0.1:46235:32773\n\
+server.2=127.0.0.1:58813:47729;127.0.0.1:43923\n";
+    let c = Config::parse_with_myid(text, Path::new(FILE), "", Some("1\n")).unwrap();
+    let apache = "clientPort=38453\nsecureClientPort=-1\ndataDir=/tmp/cfgwork/q/d1/version-2\n\
+dataDirSize=570\ndataLogDir=/tmp/cfgwork/q/d1/version-2\ndataLogSize=570\ntickTime=500\n\
+maxClientCnxns=60\nminSessionTimeout=1000\nmaxSessionTimeout=10000\nclientPortListenBacklog=-1\n\
+serverId=1\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=32773\nquorumPort=46235\n\
+peerType=0\nmembership: \nserver.1=127.0.0.1:46235:32773:participant\n\
+server.2=127.0.0.1:58813:47729:participant;127.0.0.1:43923\nversion=0";
+    assert_eq!(c.conf_text(570, 570), apache);
 }
