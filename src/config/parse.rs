@@ -169,7 +169,7 @@ pub(crate) fn parse_text(
             "initLimit" => c.init_limit = ctx.u32(e, 0)?,
             "syncLimit" => c.sync_limit = ctx.u32(e, 0)?,
             "electionAlg" => {
-                if e.value != "3" {
+                if e.value.parse::<i32>() != Ok(3) {
                     return Err(ctx.err(
                         e,
                         format!(

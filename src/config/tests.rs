@@ -183,6 +183,21 @@ fn quorum_config_with_myid() {
 }
 
 #[test]
+fn election_alg_is_an_integer_and_duplicates_warn() {
+    let c = ok("dataDir=/d\nclientPort=1\nelectionAlg=03\nclientPort=2\n");
+    assert_eq!(
+        (c.election_alg, c.client_port),
+        (3, 2),
+        "last duplicate wins, as in Java"
+    );
+    let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        w,
+        vec!["conf/zoo.cfg:4: clientPort repeats line 2; the later value wins"]
+    );
+}
+
+#[test]
 fn single_server_line_runs_standalone() {
     let c = ok("dataDir=/d\nclientPort=2181\nserver.1=localhost:2888:3888\n");
     assert!(!c.is_distributed());
@@ -212,7 +227,7 @@ fn bad_values_name_file_line_and_key() {
         ("dataDir=/d\nclientPort=99999\n", "conf/zoo.cfg:2: clientPort: expected a port number 1-65535, got \"99999\""),
         ("dataDir=/d\nclientPort=1\nmaxClientCnxns=-1\n", "conf/zoo.cfg:3: maxClientCnxns: expected a non-negative integer, got \"-1\""),
         ("dataDir=/d\nclientPort=1\nstandaloneEnabled=yes\n", "conf/zoo.cfg:3: standaloneEnabled: expected true or false, got \"yes\""),
-        ("dataDir=/d\nclientPort=1\nelectionAlg=1\n", "conf/zoo.cfg:3: electionAlg: only 3 (fast leader election) is supported, got \"1\""),
+        ("dataDir=/d\nclientPort=1\nelectionAlg=03\nelectionAlg=1\n", "conf/zoo.cfg:4: electionAlg: only 3 (fast leader election) is supported, got \"1\""),
         ("dataDir=/d\nclientPort=1\npeerType=leader\n", "conf/zoo.cfg:3: peerType: expected participant or observer, got \"leader\""),
         ("dataDir=/d\nclientPort=1\nserver.1=a:1:1\n", "conf/zoo.cfg:3: server.1: quorum port and election port must differ, both are 1"),
         ("dataDir=/d\nclientPort=1\nserver.x=a:1:2\n", "conf/zoo.cfg:3: server.x: the server id after \"server.\" must be a non-negative integer"),
