@@ -50,17 +50,13 @@ impl Config {
                 me.map_or(String::new(), |m| m.quorum_port.to_string()),
             );
             put("peerType", self.peer_type.ordinal().to_string());
+            // Observed on Apache ZooKeeper 3.8: each member is printed as its server.N line
+            // was written; a client address appears only when that line has one (a bare port
+            // prints as 0.0.0.0:port), even for this server.
             for (id, s) in &self.servers {
-                let client = if *id == self.server_id {
-                    let host = self
-                        .client_port_address
-                        .map_or("0.0.0.0".to_string(), |a| a.to_string());
-                    Some((host, self.client_port))
-                } else {
-                    s.client_port
-                        .map(|p| (s.client_host.clone().unwrap_or_else(|| "0.0.0.0".into()), p))
-                };
-                let client = client.as_ref().map(|(h, p)| (h.as_str(), *p));
+                let client = s
+                    .client_port
+                    .map(|p| (s.client_host.as_deref().unwrap_or("0.0.0.0"), p));
                 put(&format!("server.{id}"), s.to_config_value(client));
             }
             // Static configuration: version 0 (ZooKeeper prints it in hex).

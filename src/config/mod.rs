@@ -14,6 +14,7 @@
 //! `dataDir` is resolved against the current working directory, as Java's `File` does.
 
 mod conf_cmd;
+mod ensemble;
 mod error;
 mod parse;
 pub mod properties;
@@ -138,7 +139,7 @@ impl Config {
                 })
             }
         };
-        parse::finish(provisional, myid.as_deref(), &myid_path)
+        ensemble::finish(provisional, myid.as_deref(), &myid_path)
     }
 
     /// Parse zoo.cfg text without reading `myid` (pure; for tests and tools).
@@ -155,13 +156,13 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let provisional = parse::parse_text(text, source, jvm_flags)?;
         let myid_path = provisional.config.data_dir.join("myid");
-        parse::finish(provisional, myid, &myid_path)
+        ensemble::finish(provisional, myid, &myid_path)
     }
 
     /// True when this server runs as part of an ensemble (ZooKeeper's `isDistributed`): more
     /// than one participant, or `standaloneEnabled=false`.
     pub fn is_distributed(&self) -> bool {
-        parse::is_distributed(&self.servers, self.standalone_enabled)
+        ensemble::is_distributed(&self.servers, self.standalone_enabled)
     }
 
     /// This server's own `server.N` entry, if any.

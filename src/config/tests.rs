@@ -172,12 +172,29 @@ fn quorum_config_with_myid() {
         "clientPort=2181\nsecureClientPort=-1\ndataDir=/var/zk/version-2\ndataDirSize=10\n"
     ));
     assert!(conf.contains("serverId=2\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=3888\nquorumPort=2888\npeerType=0\nmembership: \n"));
-    assert!(conf.contains("server.2=zk2:2888:3888:participant;0.0.0.0:2181\n"));
+    assert!(conf.contains(
+        "membership: \nserver.1=zk1:2888:3888:participant\nserver.2=zk2:2888:3888:participant\n"
+    ));
     assert!(conf.ends_with("server.3=zk3:2888:3888:observer;zk3:2182\nversion=0"));
     // The observer takes its client port from its server line.
     let text = QUORUM.replace("clientPort=2181\n", "");
     let c = Config::parse_with_myid(&text, Path::new(FILE), "", Some("3")).unwrap();
     assert_eq!((c.client_port, c.peer_type), (2182, PeerType::Observer));
+}
+
+#[test]
+fn election_alg_is_an_integer_and_duplicates_warn() {
+    let c = ok("dataDir=/d\nclientPort=1\nelectionAlg=03\nclientPort=2\n");
+    assert_eq!(
+        (c.election_alg, c.client_port),
+        (3, 2),
+        "last duplicate wins, as in Java"
+    );
+    let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        w,
+        vec!["conf/zoo.cfg:4: clientPort repeats line 2; the later value wins"]
+    );
 }
 
 #[test]
@@ -210,7 +227,7 @@ fn bad_values_name_file_line_and_key() {
         ("dataDir=/d\nclientPort=99999\n", "conf/zoo.cfg:2: clientPort: expected a port number 1-65535, got \"99999\""),
         ("dataDir=/d\nclientPort=1\nmaxClientCnxns=-1\n", "conf/zoo.cfg:3: maxClientCnxns: expected a non-negative integer, got \"-1\""),
         ("dataDir=/d\nclientPort=1\nstandaloneEnabled=yes\n", "conf/zoo.cfg:3: standaloneEnabled: expected true or false, got \"yes\""),
-        ("dataDir=/d\nclientPort=1\nelectionAlg=1\n", "conf/zoo.cfg:3: electionAlg: only 3 (fast leader election) is supported, got \"1\""),
+        ("dataDir=/d\nclientPort=1\nelectionAlg=03\nelectionAlg=1\n", "conf/zoo.cfg:4: electionAlg: only 3 (fast leader election) is supported, got \"1\""),
         ("dataDir=/d\nclientPort=1\npeerType=leader\n", "conf/zoo.cfg:3: peerType: expected participant or observer, got \"leader\""),
         ("dataDir=/d\nclientPort=1\nserver.1=a:1:1\n", "conf/zoo.cfg:3: server.1: quorum port and election port must differ, both are 1"),
         ("dataDir=/d\nclientPort=1\nserver.x=a:1:2\n", "conf/zoo.cfg:3: server.x: the server id after \"server.\" must be a non-negative integer"),
@@ -297,4 +314,40 @@ fn standalone_conf_text() {
 dataLogSize=2\ntickTime=2000\nmaxClientCnxns=60\nminSessionTimeout=4000\nmaxSessionTimeout=40000\n\
 clientPortListenBacklog=-1\nserverId=0\n"
     );
+}
+
+#[test]
+fn shipped_conf_zoo_cfg_parses() {
+    let text = include_str!("../../conf/zoo.cfg");
+    let c = ok(text);
+    assert_eq!(
+        (c.tick_time_ms, c.init_limit, c.sync_limit, c.client_port),
+        (2000, 10, 5, 2181)
+    );
+    assert_eq!(c.data_dir, std::env::current_dir().unwrap().join("./data"));
+    assert!(!c.admin.enable_server);
+    let allowed: Vec<&str> = c.four_letter_words.commands().collect();
+    assert_eq!(
+        allowed,
+        vec!["conf", "isro", "mntr", "ruok", "srvr", "stat"]
+    );
+    assert!(!c.is_distributed() && c.warnings.is_empty());
+}
+
+/// `conf` text captured from Apache ZooKeeper 3.8.0 (server 1 of a 2-server ensemble started
+/// from this very file), compared byte for byte.
+#[test]
+fn quorum_conf_text_matches_apache() {
+    let text =
+        "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/cfgwork/q/d1\nclientPort=38453\n\
+admin.enableServer=false\n4lw.commands.whitelist=*\nserver.1=127.0.0.1:46235:32773\n\
+server.2=127.0.0.1:58813:47729;127.0.0.1:43923\n";
+    let c = Config::parse_with_myid(text, Path::new(FILE), "", Some("1\n")).unwrap();
+    let apache = "clientPort=38453\nsecureClientPort=-1\ndataDir=/tmp/cfgwork/q/d1/version-2\n\
+dataDirSize=570\ndataLogDir=/tmp/cfgwork/q/d1/version-2\ndataLogSize=570\ntickTime=500\n\
+maxClientCnxns=60\nminSessionTimeout=1000\nmaxSessionTimeout=10000\nclientPortListenBacklog=-1\n\
+serverId=1\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=32773\nquorumPort=46235\n\
+peerType=0\nmembership: \nserver.1=127.0.0.1:46235:32773:participant\n\
+server.2=127.0.0.1:58813:47729:participant;127.0.0.1:43923\nversion=0";
+    assert_eq!(c.conf_text(570, 570), apache);
 }
