@@ -8,6 +8,7 @@ pub mod acl;
 mod apply;
 pub mod node;
 pub mod path;
+pub mod read;
 pub mod snapshot;
 pub mod watch;
 
