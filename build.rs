@@ -17,6 +17,10 @@ fn main() {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     let hm = secs % 86_400;
-    println!("cargo:rustc-env=ZKSERVER_BUILD_DATE={y:04}-{m:02}-{d:02} {:02}:{:02}", hm / 3600, hm % 3600 / 60);
+    println!(
+        "cargo:rustc-env=ZKSERVER_BUILD_DATE={y:04}-{m:02}-{d:02} {:02}:{:02}",
+        hm / 3600,
+        hm % 3600 / 60
+    );
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod prep;
 pub mod proto;
 pub mod runtime;
+pub mod server;
 pub mod session;
 pub mod storage;
 pub mod tree;

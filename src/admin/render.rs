@@ -15,8 +15,15 @@ fn java_double(v: f64) -> String {
 }
 
 fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir.join("version-2")) else { return 0 };
-    entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
+    let Ok(entries) = std::fs::read_dir(dir.join("version-2")) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
 }
 
 pub fn render(cmd: &str, s: &Snapshot) -> String {
@@ -26,7 +33,10 @@ pub fn render(cmd: &str, s: &Snapshot) -> String {
         "srvr" => srvr(s, false),
         "stat" => srvr(s, true),
         "mntr" => mntr(s),
-        "conf" => s.config.conf_text(dir_size(&s.config.data_dir), dir_size(&s.config.data_log_dir)),
+        "conf" => s.config.conf_text(
+            dir_size(&s.config.data_dir),
+            dir_size(&s.config.data_log_dir),
+        ),
         "cons" => {
             let mut out = String::new();
             for c in &s.conns {
@@ -77,7 +87,12 @@ fn srvr(s: &Snapshot, with_clients: bool) -> String {
         return "This ZooKeeper instance is not currently serving requests\n".into();
     }
     let mut out = String::new();
-    let _ = writeln!(out, "Zookeeper version: {}, built on {} UTC", zk_version(), env!("ZKSERVER_BUILD_DATE"));
+    let _ = writeln!(
+        out,
+        "Zookeeper version: {}, built on {} UTC",
+        zk_version(),
+        env!("ZKSERVER_BUILD_DATE")
+    );
     if with_clients {
         out.push_str("Clients:\n");
         for c in &s.conns {
@@ -86,7 +101,13 @@ fn srvr(s: &Snapshot, with_clients: bool) -> String {
         out.push('\n');
     }
     let l = &s.stats.latency;
-    let _ = writeln!(out, "Latency min/avg/max: {}/{}/{}", l.min_ms, java_double(l.avg()), l.max_ms);
+    let _ = writeln!(
+        out,
+        "Latency min/avg/max: {}/{}/{}",
+        l.min_ms,
+        java_double(l.avg()),
+        l.max_ms
+    );
     let _ = writeln!(out, "Received: {}", s.stats.packets_received);
     let _ = writeln!(out, "Sent: {}", s.stats.packets_sent);
     let _ = writeln!(out, "Connections: {}", s.connection_count);
@@ -133,9 +154,18 @@ fn cons_line(out: &mut String, c: &super::ConnInfo, full: bool) {
 fn mntr(s: &Snapshot) -> String {
     let l = &s.stats.latency;
     let (fsyncs, logged) = s.log_counters;
-    let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
+    let fds = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0);
     let lines: Vec<(&str, String)> = vec![
-        ("zk_version", format!("{}, built on {} UTC", zk_version(), env!("ZKSERVER_BUILD_DATE"))),
+        (
+            "zk_version",
+            format!(
+                "{}, built on {} UTC",
+                zk_version(),
+                env!("ZKSERVER_BUILD_DATE")
+            ),
+        ),
         ("zk_server_state", "standalone".into()),
         ("zk_avg_latency", java_double(l.avg())),
         ("zk_max_latency", l.max_ms.to_string()),
@@ -151,9 +181,18 @@ fn mntr(s: &Snapshot) -> String {
         ("zk_approximate_data_size", s.data_size.to_string()),
         ("zk_open_file_descriptor_count", fds.to_string()),
         ("zk_max_file_descriptor_count", max_fds().to_string()),
-        ("zk_last_client_response_size", s.stats.last_response_size.to_string()),
-        ("zk_max_client_response_size", s.stats.max_response_size.to_string()),
-        ("zk_min_client_response_size", s.stats.min_response_size.to_string()),
+        (
+            "zk_last_client_response_size",
+            s.stats.last_response_size.to_string(),
+        ),
+        (
+            "zk_max_client_response_size",
+            s.stats.max_response_size.to_string(),
+        ),
+        (
+            "zk_min_client_response_size",
+            s.stats.min_response_size.to_string(),
+        ),
         ("zk_auth_failed_count", s.stats.auth_failed.to_string()),
         ("zk_global_sessions", s.global_sessions.to_string()),
         ("zk_local_sessions", "0".into()),
@@ -182,13 +221,22 @@ fn max_fds() -> u64 {
 
 fn envi(s: &Snapshot) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let os_version = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let mut out = String::from("Environment:\n");
     let mut put = |k: &str, v: &str| {
         let _ = writeln!(out, "{k}={v}");
     };
-    put("zookeeper.version", &format!("{}, built on {} UTC", zk_version(), env!("ZKSERVER_BUILD_DATE")));
+    put(
+        "zookeeper.version",
+        &format!(
+            "{}, built on {} UTC",
+            zk_version(),
+            env!("ZKSERVER_BUILD_DATE")
+        ),
+    );
     put("host.name", host.trim());
     put("server.implementation", "zkserver (Rust)");
     put("os.name", std::env::consts::OS);
@@ -206,7 +254,12 @@ fn envi(s: &Snapshot) -> String {
 fn dump(s: &Snapshot) -> String {
     let mut out = String::from("SessionTracker dump:\n");
     let total: usize = s.expiry_buckets.iter().map(|(_, ids)| ids.len()).sum();
-    let _ = writeln!(out, "Session Sets ({})/({}):", s.expiry_buckets.len(), total);
+    let _ = writeln!(
+        out,
+        "Session Sets ({})/({}):",
+        s.expiry_buckets.len(),
+        total
+    );
     for (at, ids) in &s.expiry_buckets {
         let _ = writeln!(out, "{} expire at {}:", ids.len(), at);
         for id in ids {
@@ -214,7 +267,11 @@ fn dump(s: &Snapshot) -> String {
         }
     }
     let with: Vec<_> = s.ephemerals.iter().filter(|(_, p)| !p.is_empty()).collect();
-    let _ = writeln!(out, "ephemeral nodes dump:\nSessions with Ephemerals ({}):", with.len());
+    let _ = writeln!(
+        out,
+        "ephemeral nodes dump:\nSessions with Ephemerals ({}):",
+        with.len()
+    );
     for (id, paths) in with {
         let _ = writeln!(out, "0x{id:x}:");
         for p in paths {

@@ -10,7 +10,10 @@ use crate::proto::records::Id;
 pub fn digest_id(user_password: &str) -> String {
     let user = user_password.split(':').next().unwrap_or_default();
     let hash = Sha1::digest(user_password.as_bytes());
-    format!("{user}:{}", base64::engine::general_purpose::STANDARD.encode(hash))
+    format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
 }
 
 /// The ids an auth packet adds, or `None` if the scheme has no provider (AUTHFAILED).
@@ -18,9 +21,15 @@ pub fn authenticate(scheme: &str, auth: &[u8], super_digest: Option<&str>) -> Op
     match scheme {
         "digest" => {
             let id = digest_id(&String::from_utf8_lossy(auth));
-            let mut ids = vec![Id { scheme: "digest".into(), id: id.clone() }];
+            let mut ids = vec![Id {
+                scheme: "digest".into(),
+                id: id.clone(),
+            }];
             if super_digest == Some(id.as_str()) {
-                ids.push(Id { scheme: "super".into(), id: String::new() });
+                ids.push(Id {
+                    scheme: "super".into(),
+                    id: String::new(),
+                });
             }
             Some(ids)
         }
@@ -35,12 +44,20 @@ mod tests {
     /// Value from ZooKeeper's docs / DigestAuthenticationProvider.generateDigest("super:test").
     #[test]
     fn digest_matches_zookeeper() {
-        assert_eq!(digest_id("super:test"), "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
+        assert_eq!(
+            digest_id("super:test"),
+            "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+        );
     }
 
     #[test]
     fn super_digest_grants_super() {
-        let ids = authenticate("digest", b"super:test", Some("super:D/InIHSb7yEEbrWz8b9l71RjZJU=")).unwrap();
+        let ids = authenticate(
+            "digest",
+            b"super:test",
+            Some("super:D/InIHSb7yEEbrWz8b9l71RjZJU="),
+        )
+        .unwrap();
         assert_eq!(ids.len(), 2);
         assert!(authenticate("kerberos", b"x", None).is_none());
     }

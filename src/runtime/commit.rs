@@ -14,8 +14,14 @@ use crate::tree::Outcome;
 impl Core {
     /// Every txn up to `zxid` is durable: apply them.
     pub(super) fn durable(&mut self, zxid: i64) {
-        while self.inflight.front().is_some_and(|f| f.txn.header.zxid <= zxid) {
-            let Some(f) = self.inflight.pop_front() else { break };
+        while self
+            .inflight
+            .front()
+            .is_some_and(|f| f.txn.header.zxid <= zxid)
+        {
+            let Some(f) = self.inflight.pop_front() else {
+                break;
+            };
             let applied = self.tree.apply(&f.txn);
             self.pending.applied(f.txn.header.zxid);
             for change in &applied.changes {
@@ -38,7 +44,13 @@ impl Core {
             self.watches.remove_session(session);
             if let Some(conn) = self.owner.remove(&session) {
                 // Answer a client's own closeSession, then drop the socket.
-                if let Some(Item::Write { conn: c, xid, received, .. }) = self.pop_write(session, header.zxid) {
+                if let Some(Item::Write {
+                    conn: c,
+                    xid,
+                    received,
+                    ..
+                }) = self.pop_write(session, header.zxid)
+                {
                     self.send_reply(c, xid, &Ok(Response::Empty), true, received);
                 }
                 self.close_conn(conn);
@@ -46,15 +58,32 @@ impl Core {
             self.queues.remove(&session);
             return;
         }
-        let Some(item) = self.pop_write(session, header.zxid) else { return };
-        let Item::Write { conn, xid, op, received, .. } = item else { return };
+        let Some(item) = self.pop_write(session, header.zxid) else {
+            return;
+        };
+        let Item::Write {
+            conn,
+            xid,
+            op,
+            received,
+            ..
+        } = item
+        else {
+            return;
+        };
         if let Some((conn, read_only)) = connect {
             if self.owner.get(&session) == Some(&conn) {
                 let (timeout, password) = match self.sessions.get(session) {
                     Some(s) => (s.timeout_ms, s.password),
                     None => (0, session_password(session)),
                 };
-                self.send_connect_response(conn, timeout, session, Bytes::copy_from_slice(&password), read_only);
+                self.send_connect_response(
+                    conn,
+                    timeout,
+                    session,
+                    Bytes::copy_from_slice(&password),
+                    read_only,
+                );
             }
         } else {
             let reply = result.map(|o| response_for(op, o, body));
@@ -94,7 +123,9 @@ fn response_for(op: OpCode, outcome: Outcome, body: &TxnBody) -> Response {
                     .collect(),
             )
         }
-        Outcome::Deleted | Outcome::Checked | Outcome::SessionCreated | Outcome::SessionClosed => Response::Empty,
+        Outcome::Deleted | Outcome::Checked | Outcome::SessionCreated | Outcome::SessionClosed => {
+            Response::Empty
+        }
     }
 }
 
@@ -113,11 +144,15 @@ fn multi_result(op: OpCode, r: Result<Outcome, ErrorCode>) -> MultiResult {
 
 /// The per-op results of a multi that failed in prep (all entries are error txns).
 pub(super) fn multi_error_results(body: &TxnBody) -> Vec<MultiResult> {
-    let TxnBody::Multi(entries) = body else { return Vec::new() };
+    let TxnBody::Multi(entries) = body else {
+        return Vec::new();
+    };
     entries
         .iter()
         .map(|(_, b)| match b {
-            TxnBody::Error(e) => MultiResult::Error(ErrorCode::from_i32(e.err).unwrap_or(ErrorCode::SystemError)),
+            TxnBody::Error(e) => {
+                MultiResult::Error(ErrorCode::from_i32(e.err).unwrap_or(ErrorCode::SystemError))
+            }
             _ => MultiResult::Error(ErrorCode::SystemError),
         })
         .collect()

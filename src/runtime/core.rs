@@ -24,7 +24,10 @@ use crate::tree::watch::WatchManager;
 use crate::tree::DataTree;
 
 pub(super) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// One client connection as the core knows it.
@@ -41,11 +44,28 @@ pub(super) struct Conn {
 /// An entry of a session's FIFO: replies leave in this order.
 pub(super) enum Item {
     /// A txn in flight; answered when it is applied.
-    Write { conn: ConnId, xid: i32, op: OpCode, zxid: i64, received: Instant },
+    Write {
+        conn: ConnId,
+        xid: i32,
+        op: OpCode,
+        zxid: i64,
+        received: Instant,
+    },
     /// A read waiting for the session's earlier writes.
-    Read { conn: ConnId, xid: i32, req: Request, received: Instant },
+    Read {
+        conn: ConnId,
+        xid: i32,
+        req: Request,
+        received: Instant,
+    },
     /// An answer already known (e.g. a failed write), waiting for its turn.
-    Reply { conn: ConnId, xid: i32, result: Result<Response, ErrorCode>, close: bool, received: Instant },
+    Reply {
+        conn: ConnId,
+        xid: i32,
+        result: Result<Response, ErrorCode>,
+        close: bool,
+        received: Instant,
+    },
 }
 
 /// A txn between prepare and apply.
@@ -77,7 +97,12 @@ pub struct Core {
 
 impl Core {
     /// A core over a recovered tree. Sessions found in the tree restart their expiry clock.
-    pub fn new(cfg: Arc<Config>, tree: DataTree, sink: Box<dyn TxnSink>, rx: mpsc::UnboundedReceiver<CoreMsg>) -> Core {
+    pub fn new(
+        cfg: Arc<Config>,
+        tree: DataTree,
+        sink: Box<dyn TxnSink>,
+        rx: mpsc::UnboundedReceiver<CoreMsg>,
+    ) -> Core {
         let now = now_ms();
         let mut sessions = SessionTable::new(i64::from(cfg.tick_time_ms));
         for (&id, &timeout) in tree.sessions() {
@@ -130,9 +155,20 @@ impl Core {
 
     fn handle(&mut self, msg: CoreMsg) {
         match msg {
-            CoreMsg::Connect { conn, addr, port, req, out } => self.connect(conn, addr, port, req, out),
+            CoreMsg::Connect {
+                conn,
+                addr,
+                port,
+                req,
+                out,
+            } => self.connect(conn, addr, port, req, out),
             CoreMsg::Request { conn, xid, req } => self.request(conn, xid, req),
-            CoreMsg::Reject { conn, xid, code, close } => self.reject(conn, xid, code, close),
+            CoreMsg::Reject {
+                conn,
+                xid,
+                code,
+                close,
+            } => self.reject(conn, xid, code, close),
             CoreMsg::Disconnected { conn } => self.disconnected(conn),
             CoreMsg::Durable { zxid } => self.durable(zxid),
             CoreMsg::FourLetter { cmd, reply } => {
@@ -171,7 +207,9 @@ impl Core {
         received: Instant,
     ) {
         let zxid = self.tree.last_zxid();
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let mut out = BytesMut::with_capacity(64);
         write_reply(&mut out, xid, zxid, result);
         let latency = received.elapsed();

@@ -40,15 +40,39 @@ pub type Outbox = mpsc::UnboundedSender<Outbound>;
 /// Everything the core task reacts to.
 #[derive(Debug)]
 pub enum CoreMsg {
-    Connect { conn: ConnId, addr: IpAddr, port: u16, req: ConnectRequest, out: Outbox },
-    Request { conn: ConnId, xid: i32, req: Request },
+    Connect {
+        conn: ConnId,
+        addr: IpAddr,
+        port: u16,
+        req: ConnectRequest,
+        out: Outbox,
+    },
+    Request {
+        conn: ConnId,
+        xid: i32,
+        req: Request,
+    },
     /// A request that could not be decoded: answered with `code` in order, then maybe closed.
-    Reject { conn: ConnId, xid: i32, code: ErrorCode, close: bool },
-    Disconnected { conn: ConnId },
+    Reject {
+        conn: ConnId,
+        xid: i32,
+        code: ErrorCode,
+        close: bool,
+    },
+    Disconnected {
+        conn: ConnId,
+    },
     /// Every txn up to `zxid` is durable.
-    Durable { zxid: i64 },
-    FourLetter { cmd: String, reply: oneshot::Sender<String> },
-    Shutdown { done: oneshot::Sender<()> },
+    Durable {
+        zxid: i64,
+    },
+    FourLetter {
+        cmd: String,
+        reply: oneshot::Sender<String>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
 }
 
 pub type CoreTx = mpsc::UnboundedSender<CoreMsg>;

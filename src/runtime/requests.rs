@@ -16,7 +16,9 @@ use crate::tree::read::Reader;
 impl Core {
     pub(super) fn request(&mut self, conn: ConnId, xid: i32, req: Request) {
         let received = Instant::now();
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.stats.received(xid, req.op());
         self.stats.packets_received += 1;
         let Some(session) = c.session else { return };
@@ -25,13 +27,26 @@ impl Core {
         }
         if self.sessions.touch(session, now_ms()).is_err() {
             // Closing or gone: ZooKeeper answers SESSIONEXPIRED and drops the connection.
-            self.enqueue(session, Item::Reply { conn, xid, result: Err(ErrorCode::SessionExpired), close: true, received });
+            self.enqueue(
+                session,
+                Item::Reply {
+                    conn,
+                    xid,
+                    result: Err(ErrorCode::SessionExpired),
+                    close: true,
+                    received,
+                },
+            );
             return;
         }
         match req {
             Request::Auth(packet) => {
                 // Auth is handled on arrival, not in the FIFO, as ZooKeeper does.
-                match auth::authenticate(&packet.scheme, &packet.auth, self.cfg.super_digest.as_deref()) {
+                match auth::authenticate(
+                    &packet.scheme,
+                    &packet.auth,
+                    self.cfg.super_digest.as_deref(),
+                ) {
                     Some(ids) => {
                         if let Some(c) = self.conns.get_mut(&conn) {
                             for id in ids {
@@ -43,24 +58,59 @@ impl Core {
                         self.send_reply(conn, xid::AUTH, &Ok(Response::Empty), false, received);
                     }
                     None => {
-                        tracing::warn!(scheme = packet.scheme, "no authentication provider for scheme");
+                        tracing::warn!(
+                            scheme = packet.scheme,
+                            "no authentication provider for scheme"
+                        );
                         self.stats.auth_failed += 1;
-                        self.send_reply(conn, xid::AUTH, &Err(ErrorCode::AuthFailed), true, received);
+                        self.send_reply(
+                            conn,
+                            xid::AUTH,
+                            &Err(ErrorCode::AuthFailed),
+                            true,
+                            received,
+                        );
                     }
                 }
             }
             Request::Sasl(_) => {
                 tracing::warn!("SASL authentication requested but no SASL provider is configured");
                 self.stats.auth_failed += 1;
-                self.enqueue(session, Item::Reply { conn, xid, result: Err(ErrorCode::AuthFailed), close: true, received });
+                self.enqueue(
+                    session,
+                    Item::Reply {
+                        conn,
+                        xid,
+                        result: Err(ErrorCode::AuthFailed),
+                        close: true,
+                        received,
+                    },
+                );
             }
             Request::Check(_) => {
                 tracing::info!("check (13) is only valid inside multi; closing connection");
-                self.enqueue(session, Item::Reply { conn, xid, result: Err(ErrorCode::Unimplemented), close: true, received });
+                self.enqueue(
+                    session,
+                    Item::Reply {
+                        conn,
+                        xid,
+                        result: Err(ErrorCode::Unimplemented),
+                        close: true,
+                        received,
+                    },
+                );
             }
             Request::CloseSession => self.close_session(session, Some((conn, xid, received))),
             ref r if r.is_write() => self.write(session, conn, xid, req, received),
-            _ => self.enqueue(session, Item::Read { conn, xid, req, received }),
+            _ => self.enqueue(
+                session,
+                Item::Read {
+                    conn,
+                    xid,
+                    req,
+                    received,
+                },
+            ),
         }
     }
 
@@ -68,14 +118,27 @@ impl Core {
         let received = Instant::now();
         let session = self.conns.get(&conn).and_then(|c| c.session);
         match session {
-            Some(s) => self.enqueue(s, Item::Reply { conn, xid, result: Err(code), close, received }),
+            Some(s) => self.enqueue(
+                s,
+                Item::Reply {
+                    conn,
+                    xid,
+                    result: Err(code),
+                    close,
+                    received,
+                },
+            ),
             None => self.send_reply(conn, xid, &Err(code), close, received),
         }
     }
 
     fn write(&mut self, session: i64, conn: ConnId, xid: i32, req: Request, received: Instant) {
         let zxid = self.next_zxid;
-        let ids = self.conns.get(&conn).map(|c| c.ids.clone()).unwrap_or_default();
+        let ids = self
+            .conns
+            .get(&conn)
+            .map(|c| c.ids.clone())
+            .unwrap_or_default();
         let ctx = prep::Context {
             session,
             ids: &ids,
@@ -87,15 +150,54 @@ impl Core {
             // A failed multi changes nothing: answer it in order without logging it.
             Ok(p) if prep::multi::failed(&p) => {
                 let result = Ok(Response::Multi(super::commit::multi_error_results(&p.body)));
-                self.enqueue(session, Item::Reply { conn, xid, result, close: false, received });
+                self.enqueue(
+                    session,
+                    Item::Reply {
+                        conn,
+                        xid,
+                        result,
+                        close: false,
+                        received,
+                    },
+                );
             }
             Ok(p) => {
                 self.take_zxid();
-                let header = TxnHeader { client_id: session, cxid: xid, zxid, time: now_ms(), txn_type: p.txn_type.code() };
-                self.queues.entry(session).or_default().push_back(Item::Write { conn, xid, op: req.op(), zxid, received });
-                self.submit(Txn { header, body: p.body }, None);
+                let header = TxnHeader {
+                    client_id: session,
+                    cxid: xid,
+                    zxid,
+                    time: now_ms(),
+                    txn_type: p.txn_type.code(),
+                };
+                self.queues
+                    .entry(session)
+                    .or_default()
+                    .push_back(Item::Write {
+                        conn,
+                        xid,
+                        op: req.op(),
+                        zxid,
+                        received,
+                    });
+                self.submit(
+                    Txn {
+                        header,
+                        body: p.body,
+                    },
+                    None,
+                );
             }
-            Err(e) => self.enqueue(session, Item::Reply { conn, xid, result: Err(e), close: false, received }),
+            Err(e) => self.enqueue(
+                session,
+                Item::Reply {
+                    conn,
+                    xid,
+                    result: Err(e),
+                    close: false,
+                    received,
+                },
+            ),
         }
     }
 
@@ -108,7 +210,9 @@ impl Core {
     /// Answers queued reads and known replies up to the first write still in flight.
     pub(super) fn drain(&mut self, session: i64) {
         loop {
-            let Some(queue) = self.queues.get_mut(&session) else { return };
+            let Some(queue) = self.queues.get_mut(&session) else {
+                return;
+            };
             let Some(front) = queue.front() else {
                 self.queues.remove(&session);
                 return;
@@ -116,28 +220,53 @@ impl Core {
             if matches!(front, Item::Write { .. }) {
                 return;
             }
-            let Some(item) = queue.pop_front() else { return };
+            let Some(item) = queue.pop_front() else {
+                return;
+            };
             match item {
-                Item::Read { conn, xid, req, received } => self.read(session, conn, xid, req, received),
-                Item::Reply { conn, xid, result, close, received } => {
-                    self.send_reply(conn, xid, &result, close, received)
-                }
+                Item::Read {
+                    conn,
+                    xid,
+                    req,
+                    received,
+                } => self.read(session, conn, xid, req, received),
+                Item::Reply {
+                    conn,
+                    xid,
+                    result,
+                    close,
+                    received,
+                } => self.send_reply(conn, xid, &result, close, received),
                 Item::Write { .. } => {}
             }
         }
     }
 
     fn read(&mut self, session: i64, conn: ConnId, xid: i32, req: Request, received: Instant) {
-        let Some(c) = self.conns.get(&conn) else { return };
-        let who = Reader { session, ids: &c.ids, skip_acl: self.cfg.skip_acl };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let who = Reader {
+            session,
+            ids: &c.ids,
+            skip_acl: self.cfg.skip_acl,
+        };
         match &req {
-            Request::Ping => self.send_reply(conn, xid::PING, &Ok(Response::Empty), false, received),
+            Request::Ping => {
+                self.send_reply(conn, xid::PING, &Ok(Response::Empty), false, received)
+            }
             Request::SetWatches(w) => {
                 let missed = self.tree.set_watches(&mut self.watches, session, w);
                 for (event, path) in missed {
                     self.send_frame(conn, notification_frame(-1, event as i32, &path));
                 }
-                self.send_reply(conn, xid::SET_WATCHES, &Ok(Response::Empty), false, received);
+                self.send_reply(
+                    conn,
+                    xid::SET_WATCHES,
+                    &Ok(Response::Empty),
+                    false,
+                    received,
+                );
             }
             _ => {
                 let result = self.tree.read(&mut self.watches, &who, &req);
@@ -148,16 +277,25 @@ impl Core {
     }
 
     /// Sends a watch event to every session that asked for it and may READ the node.
-    pub(super) fn fire(&mut self, zxid: i64, path: &str, event: EventType, acl: &[crate::proto::records::Acl]) {
+    pub(super) fn fire(
+        &mut self,
+        zxid: i64,
+        path: &str,
+        event: EventType,
+        acl: &[crate::proto::records::Acl],
+    ) {
         let sessions = self.watches.trigger(path, event);
         if sessions.is_empty() {
             return;
         }
         let frame = notification_frame(zxid, event as i32, path);
         for s in sessions {
-            let Some(&conn) = self.owner.get(&s) else { continue };
+            let Some(&conn) = self.owner.get(&s) else {
+                continue;
+            };
             let allowed = self.conns.get(&conn).is_some_and(|c| {
-                self.cfg.skip_acl || crate::tree::acl::permits(acl, crate::proto::opcode::perms::READ, &c.ids)
+                self.cfg.skip_acl
+                    || crate::tree::acl::permits(acl, crate::proto::opcode::perms::READ, &c.ids)
             });
             if allowed {
                 self.send_frame(conn, frame.clone());

@@ -18,10 +18,27 @@ use crate::proto::txn::{CreateSessionTxn, Txn, TxnBody, TxnHeader};
 use crate::session::negotiate_timeout;
 
 impl Core {
-    pub(super) fn connect(&mut self, conn: ConnId, addr: IpAddr, port: u16, req: ConnectRequest, out: Outbox) {
+    pub(super) fn connect(
+        &mut self,
+        conn: ConnId,
+        addr: IpAddr,
+        port: u16,
+        req: ConnectRequest,
+        out: Outbox,
+    ) {
         self.stats.packets_received += 1;
-        let ids = vec![Id { scheme: "ip".into(), id: addr.to_string() }];
-        let mut c = Conn { out, addr, port, session: None, ids, stats: Default::default() };
+        let ids = vec![Id {
+            scheme: "ip".into(),
+            id: addr.to_string(),
+        }];
+        let mut c = Conn {
+            out,
+            addr,
+            port,
+            session: None,
+            ids,
+            stats: Default::default(),
+        };
         c.stats.packets_received += 1;
         if req.last_zxid_seen > self.tree.last_zxid() {
             // The client has seen a newer state than ours: it must try another server.
@@ -41,7 +58,10 @@ impl Core {
         );
         let now = now_ms();
         if req.session_id != 0 {
-            let valid = self.sessions.validate(req.session_id, &req.passwd).map(|s| s.password);
+            let valid = self
+                .sessions
+                .validate(req.session_id, &req.passwd)
+                .map(|s| s.password);
             match valid {
                 Ok(password) => {
                     let id = req.session_id;
@@ -53,12 +73,24 @@ impl Core {
                     c.session = Some(id);
                     self.conns.insert(conn, c);
                     tracing::debug!(session = format_args!("{id:#x}"), client = %addr, "session reconnected");
-                    self.send_connect_response(conn, timeout, id, Bytes::copy_from_slice(&password), req.read_only);
+                    self.send_connect_response(
+                        conn,
+                        timeout,
+                        id,
+                        Bytes::copy_from_slice(&password),
+                        req.read_only,
+                    );
                 }
                 Err(e) => {
                     tracing::info!(client = %addr, error = %e, "refusing reconnect");
                     self.conns.insert(conn, c);
-                    self.send_connect_response(conn, 0, 0, Bytes::from_static(&[0; 16]), req.read_only);
+                    self.send_connect_response(
+                        conn,
+                        0,
+                        0,
+                        Bytes::from_static(&[0; 16]),
+                        req.read_only,
+                    );
                     self.close_conn(conn);
                 }
             }
@@ -66,7 +98,10 @@ impl Core {
         }
         let id = self.session_ids.next_id();
         if self.sessions.create(id, timeout, now).is_err() {
-            tracing::error!(session = format_args!("{id:#x}"), "session id collision; refusing connection");
+            tracing::error!(
+                session = format_args!("{id:#x}"),
+                "session id collision; refusing connection"
+            );
             let _ = c.out.send(Outbound::Close);
             return;
         }
@@ -74,8 +109,17 @@ impl Core {
         self.conns.insert(conn, c);
         self.owner.insert(id, conn);
         let zxid = self.take_zxid();
-        let header = TxnHeader { client_id: id, cxid: 0, zxid, time: now, txn_type: OpCode::CreateSession.code() };
-        let txn = Txn { header, body: TxnBody::CreateSession(CreateSessionTxn { timeout }) };
+        let header = TxnHeader {
+            client_id: id,
+            cxid: 0,
+            zxid,
+            time: now,
+            txn_type: OpCode::CreateSession.code(),
+        };
+        let txn = Txn {
+            header,
+            body: TxnBody::CreateSession(CreateSessionTxn { timeout }),
+        };
         let received = Instant::now();
         self.queues.entry(id).or_default().push_back(Item::Write {
             conn,
@@ -95,7 +139,13 @@ impl Core {
         passwd: Bytes,
         read_only: Option<bool>,
     ) {
-        let resp = ConnectResponse { protocol_version: 0, timeout, session_id: session, passwd, read_only };
+        let resp = ConnectResponse {
+            protocol_version: 0,
+            timeout,
+            session_id: session,
+            passwd,
+            read_only,
+        };
         let mut out = BytesMut::with_capacity(48);
         write_frame(&mut out, |o| resp.write(o));
         self.send_frame(conn, out.freeze());
@@ -109,7 +159,9 @@ impl Core {
     }
 
     fn detach(&mut self, conn: ConnId) {
-        let Some(session) = self.conns.get(&conn).and_then(|c| c.session) else { return };
+        let Some(session) = self.conns.get(&conn).and_then(|c| c.session) else {
+            return;
+        };
         if self.owner.get(&session) == Some(&conn) {
             self.owner.remove(&session);
             self.watches.remove_session(session);
@@ -135,34 +187,73 @@ impl Core {
             extended_types: self.cfg.extended_types_enabled,
             reconfig_enabled: self.cfg.reconfig_enabled,
         };
-        let prepared = prep::prepare(&self.tree, &mut self.pending, &ctx, &Request::CloseSession, zxid);
+        let prepared = prep::prepare(
+            &self.tree,
+            &mut self.pending,
+            &ctx,
+            &Request::CloseSession,
+            zxid,
+        );
         let Ok(p) = prepared else { return };
-        let header = TxnHeader { client_id: session, cxid: 0, zxid, time: now_ms(), txn_type: p.txn_type.code() };
+        let header = TxnHeader {
+            client_id: session,
+            cxid: 0,
+            zxid,
+            time: now_ms(),
+            txn_type: p.txn_type.code(),
+        };
         if let Some((conn, xid, received)) = reply {
-            self.queues.entry(session).or_default().push_back(Item::Write {
-                conn,
-                xid,
-                op: OpCode::CloseSession,
-                zxid,
-                received,
-            });
+            self.queues
+                .entry(session)
+                .or_default()
+                .push_back(Item::Write {
+                    conn,
+                    xid,
+                    op: OpCode::CloseSession,
+                    zxid,
+                    received,
+                });
         }
-        self.submit(Txn { header, body: p.body }, None);
+        self.submit(
+            Txn {
+                header,
+                body: p.body,
+            },
+            None,
+        );
     }
 
     /// Deletes empty containers and expired TTL nodes through the normal write path,
     /// at most `container.maxPerMinute` per sweep.
     pub(super) fn sweep_containers(&mut self) {
         let limit = self.cfg.container_max_per_minute.max(1) as usize;
-        for path in self.tree.expired_containers(now_ms()).into_iter().take(limit) {
+        for path in self
+            .tree
+            .expired_containers(now_ms())
+            .into_iter()
+            .take(limit)
+        {
             let zxid = self.next_zxid;
-            let Ok(p) = prep::prepare_delete_container(&self.tree, &mut self.pending, &path, zxid) else {
+            let Ok(p) = prep::prepare_delete_container(&self.tree, &mut self.pending, &path, zxid)
+            else {
                 continue;
             };
             self.take_zxid();
             tracing::debug!(path, "deleting empty container / expired TTL node");
-            let header = TxnHeader { client_id: 0, cxid: 0, zxid, time: now_ms(), txn_type: p.txn_type.code() };
-            self.submit(Txn { header, body: p.body }, None);
+            let header = TxnHeader {
+                client_id: 0,
+                cxid: 0,
+                zxid,
+                time: now_ms(),
+                txn_type: p.txn_type.code(),
+            };
+            self.submit(
+                Txn {
+                    header,
+                    body: p.body,
+                },
+                None,
+            );
         }
     }
 }

@@ -19,7 +19,11 @@ pub struct Latency {
 impl Latency {
     fn add(&mut self, d: Duration) {
         let ms = d.as_millis() as u64;
-        self.min_ms = if self.count == 0 { ms } else { self.min_ms.min(ms) };
+        self.min_ms = if self.count == 0 {
+            ms
+        } else {
+            self.min_ms.min(ms)
+        };
         self.max_ms = self.max_ms.max(ms);
         self.total_ms += ms;
         self.count += 1;
@@ -50,7 +54,11 @@ impl ServerStats {
         self.packets_sent += 1;
         self.latency.add(latency);
         self.last_response_size = size;
-        self.min_response_size = if self.min_response_size == 0 { size } else { self.min_response_size.min(size) };
+        self.min_response_size = if self.min_response_size == 0 {
+            size
+        } else {
+            self.min_response_size.min(size)
+        };
         self.max_response_size = self.max_response_size.max(size);
     }
 }
@@ -85,7 +93,10 @@ impl Default for ConnStats {
 }
 
 fn wall_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// ZooKeeper's abbreviations for `lop=` in `cons`.
@@ -134,7 +145,10 @@ impl Core {
         match cmd {
             "crst" => {
                 for c in self.conns.values_mut() {
-                    c.stats = ConnStats { established_ms: c.stats.established_ms, ..Default::default() };
+                    c.stats = ConnStats {
+                        established_ms: c.stats.established_ms,
+                        ..Default::default()
+                    };
                 }
                 return "Connection stats reset.\n".into();
             }
@@ -156,8 +170,14 @@ impl Core {
                     addr: c.addr,
                     port: c.port,
                     session: c.session,
-                    queued: c.session.and_then(|s| self.queues.get(&s)).map_or(0, |q| q.len()),
-                    timeout_ms: c.session.and_then(|s| self.sessions.get(s)).map_or(0, |s| s.timeout_ms),
+                    queued: c
+                        .session
+                        .and_then(|s| self.queues.get(&s))
+                        .map_or(0, |q| q.len()),
+                    timeout_ms: c
+                        .session
+                        .and_then(|s| self.sessions.get(s))
+                        .map_or(0, |s| s.timeout_ms),
                     stats: c.stats.clone(),
                 })
                 .collect()
@@ -177,17 +197,34 @@ impl Core {
             watch_paths: self.watches.path_count(),
             watch_sessions: self.watches.session_count(),
             watches_by_session: if cmd == "wchc" {
-                self.watches.by_session().map(|(s, p)| (s, p.iter().cloned().collect())).collect()
+                self.watches
+                    .by_session()
+                    .map(|(s, p)| (s, p.iter().cloned().collect()))
+                    .collect()
             } else {
                 Vec::new()
             },
-            watches_by_path: if cmd == "wchp" { self.watches.by_path().map(|(p, s)| (p.clone(), s)).collect() } else { Vec::new() },
+            watches_by_path: if cmd == "wchp" {
+                self.watches
+                    .by_path()
+                    .map(|(p, s)| (p.clone(), s))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             ephemerals: if cmd == "dump" {
-                self.sessions.iter().map(|s| (s.id, self.tree.ephemerals_of(s.id).cloned().collect())).collect()
+                self.sessions
+                    .iter()
+                    .map(|s| (s.id, self.tree.ephemerals_of(s.id).cloned().collect()))
+                    .collect()
             } else {
                 Vec::new()
             },
-            expiry_buckets: if cmd == "dump" { self.sessions.expiry_buckets() } else { Vec::new() },
+            expiry_buckets: if cmd == "dump" {
+                self.sessions.expiry_buckets()
+            } else {
+                Vec::new()
+            },
             ephemeral_count: self.tree.ephemeral_count(),
             data_size: self.tree.approximate_data_size(),
             global_sessions: self.sessions.len(),

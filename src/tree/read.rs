@@ -4,7 +4,9 @@
 use super::acl::permits;
 use super::watch::{WatchKind, WatchManager};
 use super::DataTree;
-use crate::proto::opcode::{perms, EventType, WatcherType, ADD_WATCH_PERSISTENT, ADD_WATCH_PERSISTENT_RECURSIVE};
+use crate::proto::opcode::{
+    perms, EventType, WatcherType, ADD_WATCH_PERSISTENT, ADD_WATCH_PERSISTENT_RECURSIVE,
+};
 use crate::proto::records::{Acl, ClientInfo, Id, SetWatches2};
 use crate::proto::request::{MultiOp, Request};
 use crate::proto::response::{MultiResult, Response};
@@ -35,7 +37,12 @@ fn check_path(path: &str) -> Result<(), ErrorCode> {
 
 impl DataTree {
     /// Executes a read-only request. Write requests are not handled here.
-    pub fn read(&self, watches: &mut WatchManager, who: &Reader, req: &Request) -> Result<Response, ErrorCode> {
+    pub fn read(
+        &self,
+        watches: &mut WatchManager,
+        who: &Reader,
+        req: &Request,
+    ) -> Result<Response, ErrorCode> {
         match req {
             Request::Exists(r) => {
                 check_path(&r.path)?;
@@ -48,7 +55,8 @@ impl DataTree {
                 if r.watch {
                     watches.add(who.session, &r.path, WatchKind::Data);
                 }
-                node.map(|n| Response::Stat(n.stat())).ok_or(ErrorCode::NoNode)
+                node.map(|n| Response::Stat(n.stat()))
+                    .ok_or(ErrorCode::NoNode)
             }
             Request::GetData(r) => {
                 let n = self.readable(who, &r.path)?;
@@ -76,18 +84,29 @@ impl DataTree {
                     return Err(ErrorCode::NoAuth);
                 }
                 // Without ADMIN, digest hashes are redacted (CVE-2019-0201).
-                let acl = if who.can(acl, perms::ADMIN) { acl.to_vec() } else { redact(acl) };
+                let acl = if who.can(acl, perms::ADMIN) {
+                    acl.to_vec()
+                } else {
+                    redact(acl)
+                };
                 Ok(Response::Acl(acl, n.stat()))
             }
             Request::GetAllChildrenNumber(r) => {
                 self.readable(who, &r.path)?;
-                self.descendant_count(&r.path).map(Response::Count).ok_or(ErrorCode::NoNode)
+                self.descendant_count(&r.path)
+                    .map(Response::Count)
+                    .ok_or(ErrorCode::NoNode)
             }
-            Request::GetEphemerals(r) => Ok(Response::Paths(self.ephemerals_under(who.session, &r.path))),
+            Request::GetEphemerals(r) => {
+                Ok(Response::Paths(self.ephemerals_under(who.session, &r.path)))
+            }
             Request::WhoAmI => Ok(Response::WhoAmI(
                 who.ids
                     .iter()
-                    .map(|id| ClientInfo { auth_scheme: id.scheme.clone(), user: id.id.clone() })
+                    .map(|id| ClientInfo {
+                        auth_scheme: id.scheme.clone(),
+                        user: id.id.clone(),
+                    })
                     .collect(),
             )),
             Request::Sync(r) => Ok(Response::Path(r.path.clone())),
@@ -114,7 +133,10 @@ impl DataTree {
                 Ok(Response::ErrorBody(0))
             }
             Request::MultiRead(ops) => {
-                let results = ops.iter().map(|op| self.multi_read_op(watches, who, op)).collect();
+                let results = ops
+                    .iter()
+                    .map(|op| self.multi_read_op(watches, who, op))
+                    .collect();
                 Ok(Response::Multi(results))
             }
             _ => Err(ErrorCode::Unimplemented),
@@ -146,13 +168,20 @@ impl DataTree {
 
     /// Re-registers a reconnecting client's watches (SetWatches/SetWatches2) and returns the
     /// events it missed while away, judged against `relative_zxid`.
-    pub fn set_watches(&self, watches: &mut WatchManager, session: i64, w: &SetWatches2) -> Vec<(EventType, String)> {
+    pub fn set_watches(
+        &self,
+        watches: &mut WatchManager,
+        session: i64,
+        w: &SetWatches2,
+    ) -> Vec<(EventType, String)> {
         let rel = w.relative_zxid;
         let mut missed = Vec::new();
         for p in &w.data_watches {
             match self.get(p) {
                 None => missed.push((EventType::NodeDeleted, p.clone())),
-                Some(n) if n.stat.mzxid > rel => missed.push((EventType::NodeDataChanged, p.clone())),
+                Some(n) if n.stat.mzxid > rel => {
+                    missed.push((EventType::NodeDataChanged, p.clone()))
+                }
                 Some(_) => watches.add(session, p, WatchKind::Data),
             }
         }
@@ -165,7 +194,9 @@ impl DataTree {
         for p in &w.child_watches {
             match self.get(p) {
                 None => missed.push((EventType::NodeDeleted, p.clone())),
-                Some(n) if n.stat.pzxid > rel => missed.push((EventType::NodeChildrenChanged, p.clone())),
+                Some(n) if n.stat.pzxid > rel => {
+                    missed.push((EventType::NodeChildrenChanged, p.clone()))
+                }
                 Some(_) => watches.add(session, p, WatchKind::Child),
             }
         }
@@ -184,7 +215,13 @@ fn redact(acl: &[Acl]) -> Vec<Acl> {
         .map(|a| match a.id.scheme.as_str() {
             "digest" => {
                 let user = a.id.id.split(':').next().unwrap_or_default();
-                Acl { perms: a.perms, id: Id { scheme: "digest".into(), id: format!("{user}:x") } }
+                Acl {
+                    perms: a.perms,
+                    id: Id {
+                        scheme: "digest".into(),
+                        id: format!("{user}:x"),
+                    },
+                }
             }
             _ => a.clone(),
         })
