@@ -106,10 +106,13 @@ pub(crate) fn apply_properties(
         .saturating_mul(1024);
     c.max_cnxns = small(p.int(file, "zookeeper.maxCnxns", 0, 0)?);
     c.global_outstanding_limit = small(p.int(file, "zookeeper.globalOutstandingLimit", 1000, 1)?);
-    c.container_check_interval_ms =
-        p.int(file, "zookeeper.znode.container.checkIntervalMs", 60_000, 1)?;
+    // ZooKeeper's ContainerManager reads these without the `zookeeper.` prefix (so only as
+    // -D flags); the prefixed form that a zoo.cfg line produces is honoured too.
+    let interval = p.int(file, "zookeeper.znode.container.checkIntervalMs", 60_000, 1)?;
+    c.container_check_interval_ms = p.int(file, "znode.container.checkIntervalMs", interval, 1)?;
+    let per_minute = p.int(file, "zookeeper.znode.container.maxPerMinute", 10_000, 1)?;
     c.container_max_per_minute =
-        small(p.int(file, "zookeeper.znode.container.maxPerMinute", 10_000, 1)?);
+        small(p.int(file, "znode.container.maxPerMinute", per_minute, 1)?);
     let digest_key = "zookeeper.DigestAuthenticationProvider.superDigest";
     if let Some(d) = p.get(digest_key) {
         match d.split_once(':') {

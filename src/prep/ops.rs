@@ -1,7 +1,5 @@
 //! The single-operation checks, each in the order PrepRequestProcessor applies them.
 
-use bytes::Bytes;
-
 use super::changes::{Mark, NodeView, PendingChanges};
 use super::{acl, Context, Prepared};
 use crate::proto::opcode::{perms, CreateMode};
@@ -31,6 +29,17 @@ fn is_special(path: &str) -> bool {
         path,
         "/" | "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config"
     )
+}
+
+/// The parent of a create/delete path as ZooKeeper derives it (text before the last
+/// slash, the root for `/x`), refusing only paths without a slash or with NUL.
+fn create_parent(path: &str) -> Result<&str, ErrorCode> {
+    match path.rfind('/') {
+        Some(_) if path.contains('\0') => Err(ErrorCode::BadArguments),
+        Some(0) => Ok("/"),
+        Some(i) => Ok(&path[..i]),
+        None => Err(ErrorCode::BadArguments),
+    }
 }
 
 /// Expected version -1 means any; the new version skips -1 on overflow.
@@ -100,14 +109,9 @@ impl Prep<'_> {
         } else if ttl >= 0 {
             return Err(ErrorCode::BadArguments);
         }
-        // A sequential path may end in '/': the counter completes the name.
-        let probe = if mode.is_sequential() {
-            format!("{}1", r.path)
-        } else {
-            r.path.clone()
-        };
-        Self::valid_path(&probe)?;
-        let (parent_path, _) = path::split(&r.path).unwrap_or(("/", ""));
+        // Like validatePathForCreate: only a slash and no NUL are required before the parent
+        // lookup; the full path check comes after the sequential suffix is added.
+        let parent_path = create_parent(&r.path)?;
         let acl = acl::fixup(&r.acl, self.ctx.ids)?;
         let parent = self.get(parent_path).ok_or(ErrorCode::NoNode)?;
         self.check_acl(&parent.acl, perms::CREATE)?;
@@ -135,7 +139,7 @@ impl Prep<'_> {
         } else {
             0
         };
-        let data: Bytes = r.data.clone();
+        let data = r.data.clone();
         let (txn_type, body) = if mode.is_container() {
             let t = CreateContainerTxn {
                 path: path.clone(),
@@ -192,11 +196,11 @@ impl Prep<'_> {
     }
 
     fn delete(&mut self, r: &DeleteRequest) -> Result<Prepared, ErrorCode> {
-        Self::valid_path(&r.path)?;
+        // getParentPathAndValidate: a slash, no NUL, not a special path; nothing more.
         if is_special(&r.path) {
             return Err(ErrorCode::BadArguments);
         }
-        let (parent_path, _) = path::split(&r.path).ok_or(ErrorCode::BadArguments)?;
+        let parent_path = create_parent(&r.path)?;
         let parent = self.get(parent_path).ok_or(ErrorCode::NoNode)?;
         self.check_acl(&parent.acl, perms::DELETE)?;
         let node = self.get(&r.path).ok_or(ErrorCode::NoNode)?;

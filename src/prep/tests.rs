@@ -34,7 +34,7 @@ fn create(path: &str, flags: i32) -> Request {
         OpCode::Create,
         CreateRequest {
             path: path.into(),
-            data: Bytes::new(),
+            data: None,
             acl: open(),
             flags,
         },
@@ -127,7 +127,7 @@ fn check_order_and_codes() {
     );
     let set = Request::SetData(SetDataRequest {
         path: "/e".into(),
-        data: Bytes::new(),
+        data: None,
         version: 3,
     });
     assert_eq!(
@@ -153,7 +153,7 @@ fn failed_multi_rolls_back_and_reports_per_op() {
             OpCode::Create,
             CreateRequest {
                 path: "/m".into(),
-                data: Bytes::new(),
+                data: None,
                 acl: open(),
                 flags: 0,
             },

@@ -16,7 +16,7 @@ pub enum Response {
     Path(String),
     Create2(String, Stat),
     Stat(Stat),
-    Data(Bytes, Stat),
+    Data(Option<Bytes>, Stat),
     Acl(Vec<Acl>, Stat),
     Children(Vec<String>),
     Children2(Vec<String>, Stat),
@@ -38,7 +38,7 @@ pub enum MultiResult {
     SetData(Stat),
     Check,
     GetChildren(Vec<String>),
-    GetData(Bytes, Stat),
+    GetData(Option<Bytes>, Stat),
     Error(ErrorCode),
 }
 

@@ -140,7 +140,7 @@ impl DataTree {
     fn create(
         &mut self,
         path: &str,
-        data: &Bytes,
+        data: &Option<Bytes>,
         acl: &[Acl],
         owner: i64,
         parent_cversion: i32,
@@ -206,7 +206,7 @@ impl DataTree {
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.data_size = self
             .data_size
-            .saturating_sub((path.len() + node.data.len()) as u64);
+            .saturating_sub((path.len() + node.data_len()) as u64);
         match super::node::owner_kind(node.stat.ephemeral_owner) {
             super::node::OwnerKind::Ephemeral(s) => {
                 if let Some(set) = self.ephemerals.get_mut(&s) {
@@ -250,14 +250,15 @@ impl DataTree {
     fn set_data(
         &mut self,
         path: &str,
-        data: &Bytes,
+        data: &Option<Bytes>,
         version: i32,
         zxid: i64,
         time: i64,
         changes: &mut Vec<Change>,
     ) -> Result<Outcome, ErrorCode> {
         let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
-        self.data_size = self.data_size + data.len() as u64 - node.data.len() as u64;
+        self.data_size = (self.data_size + data.as_ref().map_or(0, Bytes::len) as u64)
+            .saturating_sub(node.data_len() as u64);
         node.data = data.clone();
         node.stat.version = version;
         node.stat.mzxid = zxid;

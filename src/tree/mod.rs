@@ -75,29 +75,29 @@ impl DataTree {
             data_size: 0,
         };
         let open = tree.acls.intern(&open_acl());
-        tree.insert_raw("/", Bytes::new(), open, StatPersisted::default());
+        tree.insert_raw("/", Some(Bytes::new()), open, StatPersisted::default());
         for path in ["/zookeeper", "/zookeeper/quota"] {
             let acl = tree.acls.intern(&open_acl());
-            tree.insert_raw(path, Bytes::new(), acl, StatPersisted::default());
+            tree.insert_raw(path, Some(Bytes::new()), acl, StatPersisted::default());
         }
         let read = tree.acls.intern(&read_acl());
-        tree.insert_raw(
-            "/zookeeper/config",
-            Bytes::new(),
-            read,
-            StatPersisted::default(),
-        );
+        // ZooKeeper creates the config node with aversion -1.
+        let stat = StatPersisted {
+            aversion: -1,
+            ..Default::default()
+        };
+        tree.insert_raw("/zookeeper/config", Some(Bytes::new()), read, stat);
         tree
     }
 
     /// Inserts a node and links it under its parent without touching the parent's stat.
-    fn insert_raw(&mut self, path: &str, data: Bytes, acl: u32, stat: StatPersisted) {
+    fn insert_raw(&mut self, path: &str, data: Option<Bytes>, acl: u32, stat: StatPersisted) {
         if let Some((parent, name)) = path::split(path) {
             if let Some(p) = self.nodes.get_mut(parent) {
                 p.children.insert(name.into());
             }
         }
-        self.data_size += (path.len() + data.len()) as u64;
+        self.data_size += (path.len() + data.as_ref().map_or(0, Bytes::len)) as u64;
         self.track_kind(path, stat.ephemeral_owner);
         self.nodes.insert(
             path.into(),

@@ -29,26 +29,39 @@ pub struct StatPersisted {
 
 #[derive(Debug, Clone, Default)]
 pub struct Node {
-    pub data: Bytes,
+    /// `None` when the node was written with null data (-1 length), which reads back as null.
+    pub data: Option<Bytes>,
     pub acl: u32,
     pub stat: StatPersisted,
     pub children: HashSet<Box<str>>,
 }
 
 impl Node {
+    pub fn data_len(&self) -> usize {
+        self.data.as_ref().map_or(0, Bytes::len)
+    }
+
+    /// The Stat clients see. Like ZooKeeper's `DataNode.copyStat`: the stored cversion counts
+    /// creates, the reported one counts child changes (creates + deletes = 2×creates −
+    /// children still present); containers and TTL nodes report ephemeralOwner 0.
     pub fn stat(&self) -> Stat {
         let s = &self.stat;
+        let num_children = self.children.len() as i32;
+        let ephemeral_owner = match owner_kind(s.ephemeral_owner) {
+            OwnerKind::Ephemeral(id) => id,
+            _ => 0,
+        };
         Stat {
             czxid: s.czxid,
             mzxid: s.mzxid,
             ctime: s.ctime,
             mtime: s.mtime,
             version: s.version,
-            cversion: s.cversion,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
             aversion: s.aversion,
-            ephemeral_owner: s.ephemeral_owner,
-            data_length: self.data.len() as i32,
-            num_children: self.children.len() as i32,
+            ephemeral_owner,
+            data_length: self.data_len() as i32,
+            num_children,
             pzxid: s.pzxid,
         }
     }

@@ -46,12 +46,8 @@ impl DataTree {
         match req {
             Request::Exists(r) => {
                 check_path(&r.path)?;
+                // ZooKeeper 3.8 answers exists without an ACL check.
                 let node = self.get(&r.path);
-                if let Some(n) = node {
-                    if !who.can(self.acl(n), perms::READ) {
-                        return Err(ErrorCode::NoAuth);
-                    }
-                }
                 if r.watch {
                     watches.add(who.session, &r.path, WatchKind::Data);
                 }
@@ -105,7 +101,7 @@ impl DataTree {
                     .iter()
                     .map(|id| ClientInfo {
                         auth_scheme: id.scheme.clone(),
-                        user: id.id.clone(),
+                        user: user_name(id),
                     })
                     .collect(),
             )),
@@ -207,6 +203,14 @@ impl DataTree {
             watches.add(session, p, WatchKind::PersistentRecursive);
         }
         missed
+    }
+}
+
+/// The user part of an id as whoAmI reports it: a digest id's name before the colon.
+fn user_name(id: &Id) -> String {
+    match id.scheme.as_str() {
+        "digest" => id.id.split(':').next().unwrap_or_default().to_string(),
+        _ => id.id.clone(),
     }
 }
 

@@ -101,7 +101,7 @@ impl DataTree {
         }
         for _ in 0..n_nodes {
             let p = r.string()?;
-            let data = r.buffer()?;
+            let data: Option<Bytes> = Jute::read(&mut r)?;
             let acl = acls
                 .get(&r.i32()?)
                 .ok_or(DecodeError::Invalid("node names an unknown ACL"))?;

@@ -27,7 +27,7 @@ fn txn(zxid: i64, session: i64, op: OpCode, body: TxnBody) -> Txn {
 fn create(zxid: i64, path: &str, ephemeral: bool, pcv: i32) -> Txn {
     let body = TxnBody::Create(CreateTxn {
         path: path.into(),
-        data: Bytes::from_static(b"d"),
+        data: Some(Bytes::from_static(b"d")),
         acl: open(),
         ephemeral,
         parent_cversion: pcv,
@@ -80,8 +80,13 @@ fn create_and_delete_maintain_parent_stats() {
     let a = t.stat("/a").unwrap();
     assert_eq!(
         (a.cversion, a.pzxid, a.num_children),
-        (1, 3, 0),
-        "delete bumps pzxid, not cversion"
+        (2, 3, 0),
+        "reported cversion = 2×creates − children; delete bumps pzxid"
+    );
+    assert_eq!(
+        t.get("/a").unwrap().stat.cversion,
+        1,
+        "stored create count (sequence names) unchanged"
     );
     assert_eq!(t.last_zxid(), 3);
 }
