@@ -1,7 +1,5 @@
 //! Prep checks in ZooKeeper's order, against tree + pending changes.
 
-use bytes::Bytes;
-
 use super::*;
 use crate::proto::records::{
     Acl, CheckVersionRequest, CreateRequest, DeleteRequest, SetDataRequest,
