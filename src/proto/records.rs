@@ -77,7 +77,7 @@ jute_record! { pub struct GetEphemeralsResponse { pub ephemerals: Vec<String> } 
 jute_record! { pub struct GetAllChildrenNumberResponse { pub total_number: i32 } }
 jute_record! { pub struct ClientInfo { pub auth_scheme: String, pub user: String } }
 jute_record! { pub struct WhoAmIResponse { pub client_info: Vec<ClientInfo> } }
-jute_record! { pub struct SaslResponse { pub token: Bytes } }
+jute_record! { pub struct SaslResponse { pub token: Option<Bytes> } }
 
 /// The first packet of a connection. `read_only` is optional on the wire: old clients
 /// stop after the password, and the reply must then omit it too.

@@ -26,7 +26,7 @@ pub enum Response {
     /// addWatch answers with an ErrorResponse(0) body.
     ErrorBody(i32),
     Multi(Vec<MultiResult>),
-    Sasl(Bytes),
+    Sasl(Option<Bytes>),
 }
 
 /// One sub-result of multi / multiRead.

@@ -132,8 +132,10 @@ fn response_for(op: OpCode, outcome: Outcome, body: &TxnBody) -> Response {
 fn multi_result(op: OpCode, r: Result<Outcome, ErrorCode>) -> MultiResult {
     match r {
         Err(e) => MultiResult::Error(e),
+        // Apache 3.8 answers create2 inside a multi like create (path only); containers
+        // and TTL nodes carry their stat.
         Ok(Outcome::Created { path, stat }) => match op {
-            OpCode::Create => MultiResult::Create(path),
+            OpCode::Create | OpCode::Create2 => MultiResult::Create(path),
             _ => MultiResult::Create2(path, stat),
         },
         Ok(Outcome::Deleted) => MultiResult::Delete,

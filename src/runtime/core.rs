@@ -206,7 +206,24 @@ impl Core {
         close: bool,
         received: Instant,
     ) {
-        let zxid = self.tree.last_zxid();
+        // ZooKeeper answers an unknown opcode with zxid -1 (UnimplementedRequestProcessor).
+        let zxid = match result {
+            Err(ErrorCode::Unimplemented) if close => -1,
+            _ => self.tree.last_zxid(),
+        };
+        self.send_reply_at(conn, xid, zxid, result, close, received);
+    }
+
+    /// Like `send_reply`, with the ReplyHeader zxid given (auth replies carry 0).
+    pub(super) fn send_reply_at(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        zxid: i64,
+        result: &Result<Response, ErrorCode>,
+        close: bool,
+        received: Instant,
+    ) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };

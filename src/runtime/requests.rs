@@ -55,7 +55,14 @@ impl Core {
                                 }
                             }
                         }
-                        self.send_reply(conn, xid::AUTH, &Ok(Response::Empty), false, received);
+                        self.send_reply_at(
+                            conn,
+                            xid::AUTH,
+                            0,
+                            &Ok(Response::Empty),
+                            false,
+                            received,
+                        );
                     }
                     None => {
                         tracing::warn!(
@@ -63,39 +70,23 @@ impl Core {
                             "no authentication provider for scheme"
                         );
                         self.stats.auth_failed += 1;
-                        self.send_reply(
-                            conn,
-                            xid::AUTH,
-                            &Err(ErrorCode::AuthFailed),
-                            true,
-                            received,
-                        );
+                        let failed = Err(ErrorCode::AuthFailed);
+                        self.send_reply_at(conn, xid::AUTH, 0, &failed, true, received);
                     }
                 }
             }
             Request::Sasl(_) => {
-                tracing::warn!("SASL authentication requested but no SASL provider is configured");
-                self.stats.auth_failed += 1;
+                // Without a SASL provider ZooKeeper answers err 0 with a null token and
+                // leaves the connection open; the client then goes on unauthenticated.
+                tracing::warn!("SASL token received but no SASL provider is configured");
+                let result = Ok(Response::Sasl(None));
                 self.enqueue(
                     session,
                     Item::Reply {
                         conn,
                         xid,
-                        result: Err(ErrorCode::AuthFailed),
-                        close: true,
-                        received,
-                    },
-                );
-            }
-            Request::Check(_) => {
-                tracing::info!("check (13) is only valid inside multi; closing connection");
-                self.enqueue(
-                    session,
-                    Item::Reply {
-                        conn,
-                        xid,
-                        result: Err(ErrorCode::Unimplemented),
-                        close: true,
+                        result,
+                        close: false,
                         received,
                     },
                 );

@@ -83,6 +83,13 @@ impl Core {
                 }
                 Err(e) => {
                     tracing::info!(client = %addr, error = %e, "refusing reconnect");
+                    // Apache also drops the session's live connection on a bad password.
+                    if matches!(e, crate::session::SessionError::BadPassword(_)) {
+                        if let Some(&live) = self.owner.get(&req.session_id) {
+                            self.detach(live);
+                            self.close_conn(live);
+                        }
+                    }
                     self.conns.insert(conn, c);
                     self.send_connect_response(
                         conn,

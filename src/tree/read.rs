@@ -106,6 +106,17 @@ impl DataTree {
                     .collect(),
             )),
             Request::Sync(r) => Ok(Response::Path(r.path.clone())),
+            // A top-level check: Apache 3.8 answers a failing one with its error and a
+            // passing one not at all; we answer the pass with an empty reply so no
+            // client waits forever.
+            Request::Check(r) => {
+                super::path::validate(&r.path).map_err(|_| ErrorCode::BadArguments)?;
+                let n = self.readable(who, &r.path)?;
+                if r.version != -1 && r.version != n.stat.version {
+                    return Err(ErrorCode::BadVersion);
+                }
+                Ok(Response::Empty)
+            }
             Request::CheckWatches(r) | Request::RemoveWatches(r) => {
                 let t = WatcherType::from_i32(r.watcher_type).ok_or(ErrorCode::BadArguments)?;
                 let found = match req {
