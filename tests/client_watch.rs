@@ -32,10 +32,14 @@ async fn delete(c: &mut RawConn, path: &str) {
     assert_eq!(c.call(op::DELETE, &body).await.err, 0, "delete {path}");
 }
 async fn watch(c: &mut RawConn, opcode: i32, path: &str) -> i32 {
-    c.call(opcode, &Enc::new().str(path).bool(true).bytes()).await.err
+    c.call(opcode, &Enc::new().str(path).bool(true).bytes())
+        .await
+        .err
 }
 async fn event(c: &mut RawConn) -> Event {
-    c.next_event(Duration::from_secs(5)).await.expect("expected a watch event")
+    c.next_event(Duration::from_secs(5))
+        .await
+        .expect("expected a watch event")
 }
 async fn no_event(c: &mut RawConn) {
     assert_eq!(c.next_event(QUIET).await, None, "unexpected watch event");
@@ -51,7 +55,9 @@ const OPEN: &[(i32, &str, &str)] = &[(31, "world", "anyone")];
 
 #[tokio::test]
 async fn oneshot_watches_fire_once() {
-    let Some(zk) = ZkServer::start(Opts::default()) else { return };
+    let Some(zk) = ZkServer::start(Opts::default()) else {
+        return;
+    };
     let (mut w, _) = RawConn::session(zk.port).await;
     let (mut m, _) = RawConn::session(zk.port).await;
 
@@ -100,13 +106,18 @@ async fn oneshot_watches_fire_once() {
 
 #[tokio::test]
 async fn crate_oneshot_and_persistent_watches() {
-    let Some(zk) = ZkServer::start(Opts::default()) else { return };
+    let Some(zk) = ZkServer::start(Opts::default()) else {
+        return;
+    };
     let c = client(&zk).await;
     let opts = CreateMode::Persistent.with_acls(Acls::anyone_all());
     let (_, w) = c.check_and_watch_stat("/p").await.unwrap();
     c.create("/p", b"", &opts).await.unwrap();
     let e = w.changed().await;
-    assert_eq!((e.event_type, e.path.as_str()), (EventType::NodeCreated, "/p"));
+    assert_eq!(
+        (e.event_type, e.path.as_str()),
+        (EventType::NodeCreated, "/p")
+    );
 
     // Persistent watch on /p: data and child events, repeatedly.
     let mut pw = c.watch("/p", AddWatchMode::Persistent).await.unwrap();
@@ -131,15 +142,21 @@ async fn crate_oneshot_and_persistent_watches() {
 
 #[tokio::test]
 async fn persistent_recursive_never_gets_children_changed() {
-    let Some(zk) = ZkServer::start(Opts::default()) else { return };
+    let Some(zk) = ZkServer::start(Opts::default()) else {
+        return;
+    };
     let (mut w, _) = RawConn::session(zk.port).await;
     let (mut m, _) = RawConn::session(zk.port).await;
     create(&mut m, "/r", OPEN).await;
     // addWatch reply body is ErrorResponse(err=0): a 4-byte int.
-    let reply = w.call(op::ADD_WATCH, &Enc::new().str("/r").int(1).bytes()).await;
+    let reply = w
+        .call(op::ADD_WATCH, &Enc::new().str("/r").int(1).bytes())
+        .await;
     assert_eq!((reply.err, reply.body.as_slice()), (0, &[0u8, 0, 0, 0][..]));
     // Recursive watches may be set on missing paths too.
-    let reply = w.call(op::ADD_WATCH, &Enc::new().str("/nope").int(1).bytes()).await;
+    let reply = w
+        .call(op::ADD_WATCH, &Enc::new().str("/nope").int(1).bytes())
+        .await;
     assert_eq!(reply.err, 0);
 
     create(&mut m, "/r/a", OPEN).await;
@@ -169,7 +186,9 @@ async fn persistent_recursive_never_gets_children_changed() {
 
 #[tokio::test]
 async fn check_and_remove_watches() {
-    let Some(zk) = ZkServer::start(Opts::default()) else { return };
+    let Some(zk) = ZkServer::start(Opts::default()) else {
+        return;
+    };
     let (mut w, _) = RawConn::session(zk.port).await;
     let (mut m, _) = RawConn::session(zk.port).await;
     create(&mut m, "/x", OPEN).await;
@@ -203,12 +222,16 @@ async fn check_and_remove_watches() {
 async fn events_filtered_by_read_acl() {
     // CVE-2024-23944: a watcher without READ on the changed node gets no event. The Debian
     // Apache 3.8.0 package carries the fix (verified: no event is delivered).
-    let Some(zk) = ZkServer::start(Opts::default()) else { return };
+    let Some(zk) = ZkServer::start(Opts::default()) else {
+        return;
+    };
     let (mut w, _) = RawConn::session(zk.port).await;
     let (mut m, _) = RawConn::session(zk.port).await;
     assert_eq!(watch(&mut w, op::EXISTS, "/secret").await, -101);
     assert_eq!(watch(&mut w, op::EXISTS, "/public").await, -101);
-    let r = w.call(op::ADD_WATCH, &Enc::new().str("/").int(1).bytes()).await;
+    let r = w
+        .call(op::ADD_WATCH, &Enc::new().str("/").int(1).bytes())
+        .await;
     assert_eq!(r.err, 0);
     // digest u:p = u:SHA1 base64; m is not authenticated as u, which does not matter to create.
     let secret = &[(31, "digest", "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=")][..];
