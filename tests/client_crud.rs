@@ -302,3 +302,22 @@ async fn data_children_acl_sync_whoami() {
     assert_eq!(users.len(), 1);
     assert_eq!((users[0].scheme(), users[0].user()), ("ip", "127.0.0.1"));
 }
+
+#[tokio::test]
+async fn data_survives_restart_and_kill() {
+    let Some(mut zk) = ZkServer::start(Opts::default()) else { return };
+    let c = client(&zk).await;
+    c.create("/keep", b"1", &persistent()).await.unwrap();
+    let st = c.set_data("/keep", b"2", None).await.unwrap();
+    drop(c);
+    zk.restart(); // SIGTERM, same dataDir and port
+    let c = client(&zk).await;
+    assert_eq!(c.get_data("/keep").await.unwrap(), (b"2".to_vec(), st));
+    c.create("/after", b"", &persistent()).await.unwrap();
+    drop(c);
+    zk.kill(); // SIGKILL: acknowledged writes must still be there
+    zk.restart();
+    let c = client(&zk).await;
+    assert!(c.check_stat("/after").await.unwrap().is_some());
+    assert_eq!(c.get_data("/keep").await.unwrap().0, b"2");
+}
