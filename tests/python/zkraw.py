@@ -203,16 +203,21 @@ class RawClient:
         """Block until at least n events are queued (reading notifications only)."""
         deadline = time.time() + timeout
         old = self.sock.gettimeout()
+        ping_every = self.timeout_ms / 3000.0
+        last_ping = time.time()
         try:
             while len(self.events) < n:
-                left = deadline - time.time()
-                if left <= 0:
+                now = time.time()
+                if now >= deadline:
                     break
-                self.sock.settimeout(left)
+                if now - last_ping >= ping_every:  # keep the session alive while waiting
+                    self.send_frame(i32(-2) + i32(PING))
+                    last_ping = now
+                self.sock.settimeout(min(deadline - now, ping_every / 2))
                 try:
                     data = read_frame(self.sock)
                 except socket.timeout:
-                    break
+                    continue
                 r = Reader(data)
                 xid, zxid, _err = r.int(), r.long(), r.int()
                 if xid == -1:
