@@ -263,14 +263,15 @@ def kazoo_factory():
 @pytest.fixture
 def differential_servers(zk_server_factory):
     """(reference, candidate): a fresh Apache ZooKeeper and a fresh server of ZK_IMPL
-    (Apache vs Apache when ZK_IMPL=apache), both with extendedTypesEnabled and a superDigest."""
+    (Apache vs Apache when ZK_IMPL=apache), both with extendedTypesEnabled, a superDigest for
+    super:secret and a 500 ms container/TTL sweep."""
     cfg = {
         "extendedTypesEnabled": "true",
-        # super:secret
         "DigestAuthenticationProvider.superDigest": "super:" + SUPER_DIGEST,
     }
-    ref = zk_server_factory(cfg=cfg, impl="apache", name="ref")
-    cand = zk_server_factory(cfg=cfg, name="cand")
+    flags = ["-Dznode.container.checkIntervalMs=500"]
+    ref = zk_server_factory(cfg=cfg, jvm_flags=flags, impl="apache", name="ref")
+    cand = zk_server_factory(cfg=cfg, jvm_flags=flags, name="cand")
     return ref, cand
 
 

@@ -41,7 +41,7 @@ ERRNAMES = {
 CONTAINER_OWNER = -0x8000000000000000
 TTL_MASK = -0x0100000000000000  # 0xFF00000000000000 as a signed long
 
-JVM_FLAGS = ["-Dznode.container.checkIntervalMs=500"]
+JVM_FLAGS = ["-Dznode.container.checkIntervalMs=500"]  # same as conftest.differential_servers
 
 
 def digest_id(user, pw):
@@ -395,14 +395,9 @@ def explain(ref, cand, i, ref_impl, cand_impl):
     return "\n".join(lines)
 
 
-def test_differential_conversation(zk_server_factory):
-    cfg = {
-        "extendedTypesEnabled": "true",
-        "DigestAuthenticationProvider.superDigest": digest_id("super", "secret"),
-    }
-    ref = zk_server_factory(cfg=cfg, jvm_flags=JVM_FLAGS, impl="apache", name="ref")
+def test_differential_conversation(differential_servers):
+    ref, cand = differential_servers
     ref_out = run_conversation(ref)
-    cand = zk_server_factory(cfg=cfg, jvm_flags=JVM_FLAGS, name="cand")
     cand_out = run_conversation(cand)
     assert len(ref_out) == len(STEPS) == len(cand_out)
     i = first_mismatch(ref_out, cand_out)
