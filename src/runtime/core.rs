@@ -58,6 +58,14 @@ pub(super) enum Item {
         req: Request,
         received: Instant,
     },
+    /// An auth packet's answer (ReplyHeader zxid 0, as ZooKeeper sends).
+    Auth {
+        conn: ConnId,
+        xid: i32,
+        result: Result<Response, ErrorCode>,
+        close: bool,
+        received: Instant,
+    },
     /// An answer already known (e.g. a failed write), waiting for its turn.
     Reply {
         conn: ConnId,

@@ -41,12 +41,10 @@ impl Core {
         }
         match req {
             Request::Auth(packet) => {
-                // Auth is handled on arrival, not in the FIFO, as ZooKeeper does.
-                match auth::authenticate(
-                    &packet.scheme,
-                    &packet.auth,
-                    self.cfg.super_digest.as_deref(),
-                ) {
+                // The identity counts from now on; the reply waits its turn so it never
+                // overtakes the handshake answer of a session still being created.
+                let sd = self.cfg.super_digest.as_deref();
+                let (result, close) = match auth::authenticate(&packet.scheme, &packet.auth, sd) {
                     Some(ids) => {
                         if let Some(c) = self.conns.get_mut(&conn) {
                             for id in ids {
@@ -55,14 +53,7 @@ impl Core {
                                 }
                             }
                         }
-                        self.send_reply_at(
-                            conn,
-                            xid::AUTH,
-                            0,
-                            &Ok(Response::Empty),
-                            false,
-                            received,
-                        );
+                        (Ok(Response::Empty), false)
                     }
                     None => {
                         tracing::warn!(
@@ -70,10 +61,20 @@ impl Core {
                             "no authentication provider for scheme"
                         );
                         self.stats.auth_failed += 1;
-                        let failed = Err(ErrorCode::AuthFailed);
-                        self.send_reply_at(conn, xid::AUTH, 0, &failed, true, received);
+                        (Err(ErrorCode::AuthFailed), true)
                     }
-                }
+                };
+                // The reply echoes the request's xid (the Java client uses -4, others their own).
+                self.enqueue(
+                    session,
+                    Item::Auth {
+                        conn,
+                        xid,
+                        result,
+                        close,
+                        received,
+                    },
+                );
             }
             Request::Sasl(_) => {
                 // Without a SASL provider ZooKeeper answers err 0 with a null token and
@@ -221,6 +222,14 @@ impl Core {
                     req,
                     received,
                 } => self.read(session, conn, xid, req, received),
+                // Auth replies carry zxid 0, as ZooKeeper's do.
+                Item::Auth {
+                    conn,
+                    xid,
+                    result,
+                    close,
+                    received,
+                } => self.send_reply_at(conn, xid, 0, &result, close, received),
                 Item::Reply {
                     conn,
                     xid,
