@@ -25,7 +25,7 @@ impl Core {
             let applied = self.tree.apply(&f.txn);
             self.pending.applied(f.txn.header.zxid);
             for change in &applied.changes {
-                self.fire(f.txn.header.zxid, &change.path, change.event, &change.acl);
+                self.fire(&change.path, change.event, &change.acl);
             }
             self.complete(&f.txn.header, &f.txn.body, applied.result, f.connect);
         }

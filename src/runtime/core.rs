@@ -58,7 +58,7 @@ pub(super) enum Item {
         req: Request,
         received: Instant,
     },
-    /// An auth packet's answer (ReplyHeader zxid 0, as ZooKeeper sends).
+    /// An auth or sasl answer (ReplyHeader zxid 0, as ZooKeeper sends).
     Auth {
         conn: ConnId,
         xid: i32,

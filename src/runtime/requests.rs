@@ -83,7 +83,7 @@ impl Core {
                 let result = Ok(Response::Sasl(None));
                 self.enqueue(
                     session,
-                    Item::Reply {
+                    Item::Auth {
                         conn,
                         xid,
                         result,
@@ -279,7 +279,6 @@ impl Core {
     /// Sends a watch event to every session that asked for it and may READ the node.
     pub(super) fn fire(
         &mut self,
-        zxid: i64,
         path: &str,
         event: EventType,
         acl: &[crate::proto::records::Acl],
@@ -288,7 +287,8 @@ impl Core {
         if sessions.is_empty() {
             return;
         }
-        let frame = notification_frame(zxid, event as i32, path);
+        // Apache 3.8 puts -1 in a notification's zxid; clients take the zxid from replies.
+        let frame = notification_frame(-1, event as i32, path);
         for s in sessions {
             let Some(&conn) = self.owner.get(&s) else {
                 continue;
