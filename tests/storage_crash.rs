@@ -254,17 +254,20 @@ fn write_snapshot(store: &FileSnapshotStore, zxid: i64) -> Vec<u8> {
     body
 }
 
+/// A way to damage a snapshot file's bytes.
+type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+
 #[test]
 fn a_truncated_or_flipped_newest_snapshot_falls_back_to_the_previous_one() {
     let snap_len = 16 + 20_000 + 16;
-    let damages: Vec<Box<dyn Fn(&mut Vec<u8>)>> = vec![
+    let damages: Vec<Damage> = vec![
         Box::new(|b| b.truncate(b.len() - 1)),
         Box::new(|b| b.truncate(b.len() - 16)),
         Box::new(|b| b.truncate(10_000)),
         Box::new(|b| b.truncate(16)),
         Box::new(|b| b.truncate(0)),
         Box::new(|b| b[5_000] ^= 1),
-        Box::new(|b| b[snap_len - 10] ^= 1),
+        Box::new(move |b| b[snap_len - 10] ^= 1),
     ];
     for (i, damage) in damages.iter().enumerate() {
         let dir = tempfile::tempdir().expect("tempdir");
