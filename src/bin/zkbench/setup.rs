@@ -151,6 +151,9 @@ pub async fn load_tree(
     sessions: usize,
     inflight: usize,
 ) -> Result<Value, Error> {
+    let admin = Client::connect(&servers[0], 30_000).await?;
+    ensure_path(&admin, base).await?;
+    admin.close().await;
     let b = base.to_string();
     let mk_parent: MakeReq = Arc::new(move |i| Req::Create {
         path: format!("{b}/{}", name24("p", i)),
@@ -182,5 +185,8 @@ pub async fn load_tree(
         "load",
     )
     .await?;
+    if c["errors"].as_u64().unwrap_or(0) > 0 {
+        eprintln!("[load] {} creates failed", c["errors"]);
+    }
     Ok(json!({ "parents": p, "children": c, "znodes": parents * children + parents }))
 }
