@@ -3,7 +3,12 @@
 //! Pure core (`proto`, `tree`, `prep`, `session`) never touches tokio or the clock;
 //! `server` and `runtime` drive it. See `../shared/DESIGN.md`.
 
+pub mod admin;
 pub mod config;
+pub mod prep;
 pub mod proto;
+pub mod runtime;
+pub mod server;
 pub mod session;
 pub mod storage;
+pub mod tree;

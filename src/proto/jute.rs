@@ -178,6 +178,28 @@ impl Jute for Bytes {
     }
 }
 
+/// A buffer that may be null (-1 length), kept distinct from empty: ZooKeeper stores null
+/// data as null and reads it back as null.
+impl Jute for Option<Bytes> {
+    fn write(&self, out: &mut BytesMut) {
+        match self {
+            Some(b) => write_buffer(out, b),
+            None => out.put_i32(-1),
+        }
+    }
+    fn read(r: &mut Reader) -> Result<Self, DecodeError> {
+        let offset = r.position();
+        match r.i32()? {
+            -1 => Ok(None),
+            n if n < 0 || n as usize > r.remaining() => Err(DecodeError::BadLength {
+                offset,
+                len: n.into(),
+            }),
+            n => r.take(n as usize).map(Some),
+        }
+    }
+}
+
 impl<T: Jute> Jute for Vec<T> {
     fn write(&self, out: &mut BytesMut) {
         out.put_i32(self.len() as i32);

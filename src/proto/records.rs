@@ -47,13 +47,13 @@ jute_record! {
     }
 }
 
-jute_record! { pub struct CreateRequest { pub path: String, pub data: Bytes, pub acl: Vec<Acl>, pub flags: i32 } }
+jute_record! { pub struct CreateRequest { pub path: String, pub data: Option<Bytes>, pub acl: Vec<Acl>, pub flags: i32 } }
 jute_record! {
-    pub struct CreateTtlRequest { pub path: String, pub data: Bytes, pub acl: Vec<Acl>, pub flags: i32, pub ttl: i64 }
+    pub struct CreateTtlRequest { pub path: String, pub data: Option<Bytes>, pub acl: Vec<Acl>, pub flags: i32, pub ttl: i64 }
 }
 jute_record! { pub struct DeleteRequest { pub path: String, pub version: i32 } }
 jute_record! { pub struct PathWatchRequest { pub path: String, pub watch: bool } }
-jute_record! { pub struct SetDataRequest { pub path: String, pub data: Bytes, pub version: i32 } }
+jute_record! { pub struct SetDataRequest { pub path: String, pub data: Option<Bytes>, pub version: i32 } }
 jute_record! { pub struct PathRequest { pub path: String } }
 jute_record! { pub struct SetAclRequest { pub path: String, pub acl: Vec<Acl>, pub version: i32 } }
 jute_record! { pub struct CheckVersionRequest { pub path: String, pub version: i32 } }
@@ -69,7 +69,7 @@ jute_record! { pub struct SaslRequest { pub token: Bytes } }
 jute_record! { pub struct PathResponse { pub path: String } }
 jute_record! { pub struct Create2Response { pub path: String, pub stat: Stat } }
 jute_record! { pub struct StatResponse { pub stat: Stat } }
-jute_record! { pub struct GetDataResponse { pub data: Bytes, pub stat: Stat } }
+jute_record! { pub struct GetDataResponse { pub data: Option<Bytes>, pub stat: Stat } }
 jute_record! { pub struct GetAclResponse { pub acl: Vec<Acl>, pub stat: Stat } }
 jute_record! { pub struct GetChildrenResponse { pub children: Vec<String> } }
 jute_record! { pub struct GetChildren2Response { pub children: Vec<String>, pub stat: Stat } }
@@ -77,7 +77,7 @@ jute_record! { pub struct GetEphemeralsResponse { pub ephemerals: Vec<String> } 
 jute_record! { pub struct GetAllChildrenNumberResponse { pub total_number: i32 } }
 jute_record! { pub struct ClientInfo { pub auth_scheme: String, pub user: String } }
 jute_record! { pub struct WhoAmIResponse { pub client_info: Vec<ClientInfo> } }
-jute_record! { pub struct SaslResponse { pub token: Bytes } }
+jute_record! { pub struct SaslResponse { pub token: Option<Bytes> } }
 
 /// The first packet of a connection. `read_only` is optional on the wire: old clients
 /// stop after the password, and the reply must then omit it too.

@@ -16,7 +16,7 @@ pub enum Response {
     Path(String),
     Create2(String, Stat),
     Stat(Stat),
-    Data(Bytes, Stat),
+    Data(Option<Bytes>, Stat),
     Acl(Vec<Acl>, Stat),
     Children(Vec<String>),
     Children2(Vec<String>, Stat),
@@ -26,7 +26,7 @@ pub enum Response {
     /// addWatch answers with an ErrorResponse(0) body.
     ErrorBody(i32),
     Multi(Vec<MultiResult>),
-    Sasl(Bytes),
+    Sasl(Option<Bytes>),
 }
 
 /// One sub-result of multi / multiRead.
@@ -38,7 +38,7 @@ pub enum MultiResult {
     SetData(Stat),
     Check,
     GetChildren(Vec<String>),
-    GetData(Bytes, Stat),
+    GetData(Option<Bytes>, Stat),
     Error(ErrorCode),
 }
 

@@ -13,16 +13,16 @@ jute_record! {
     pub struct TxnHeader { pub client_id: i64, pub cxid: i32, pub zxid: i64, pub time: i64, pub txn_type: i32 }
 }
 jute_record! {
-    pub struct CreateTxn { pub path: String, pub data: Bytes, pub acl: Vec<Acl>, pub ephemeral: bool, pub parent_cversion: i32 }
+    pub struct CreateTxn { pub path: String, pub data: Option<Bytes>, pub acl: Vec<Acl>, pub ephemeral: bool, pub parent_cversion: i32 }
 }
 jute_record! {
-    pub struct CreateContainerTxn { pub path: String, pub data: Bytes, pub acl: Vec<Acl>, pub parent_cversion: i32 }
+    pub struct CreateContainerTxn { pub path: String, pub data: Option<Bytes>, pub acl: Vec<Acl>, pub parent_cversion: i32 }
 }
 jute_record! {
-    pub struct CreateTtlTxn { pub path: String, pub data: Bytes, pub acl: Vec<Acl>, pub parent_cversion: i32, pub ttl: i64 }
+    pub struct CreateTtlTxn { pub path: String, pub data: Option<Bytes>, pub acl: Vec<Acl>, pub parent_cversion: i32, pub ttl: i64 }
 }
 jute_record! { pub struct DeleteTxn { pub path: String } }
-jute_record! { pub struct SetDataTxn { pub path: String, pub data: Bytes, pub version: i32 } }
+jute_record! { pub struct SetDataTxn { pub path: String, pub data: Option<Bytes>, pub version: i32 } }
 jute_record! { pub struct CheckVersionTxn { pub path: String, pub version: i32 } }
 jute_record! { pub struct SetAclTxn { pub path: String, pub acl: Vec<Acl>, pub version: i32 } }
 jute_record! { pub struct ErrorTxn { pub err: i32 } }
@@ -179,7 +179,7 @@ mod tests {
                     OpCode::Create,
                     TxnBody::Create(CreateTxn {
                         path: "/a".into(),
-                        data: Bytes::from_static(b"x"),
+                        data: Some(Bytes::from_static(b"x")),
                         acl,
                         ephemeral: false,
                         parent_cversion: 1,
@@ -189,7 +189,7 @@ mod tests {
                     OpCode::SetData,
                     TxnBody::SetData(SetDataTxn {
                         path: "/a".into(),
-                        data: Bytes::new(),
+                        data: None,
                         version: 1,
                     }),
                 ),
@@ -205,7 +205,7 @@ mod tests {
             header: header(OpCode::SetData),
             body: TxnBody::SetData(SetDataTxn {
                 path: "/abc".into(),
-                data: Bytes::from_static(b"hello"),
+                data: Some(Bytes::from_static(b"hello")),
                 version: 2,
             }),
         };

@@ -1,0 +1,296 @@
+//! Client requests: writes are prepared and submitted, reads answered from the tree in
+//! per-session FIFO order (a read waits for the same session's earlier writes).
+
+use std::time::Instant;
+
+use super::core::{now_ms, Core, Item};
+use super::{auth, ConnId};
+use crate::prep;
+use crate::proto::opcode::{xid, EventType};
+use crate::proto::request::Request;
+use crate::proto::response::{notification_frame, Response};
+use crate::proto::txn::{Txn, TxnHeader};
+use crate::proto::ErrorCode;
+use crate::tree::read::Reader;
+
+impl Core {
+    pub(super) fn request(&mut self, conn: ConnId, xid: i32, req: Request) {
+        let received = Instant::now();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.stats.received(xid, req.op());
+        self.stats.packets_received += 1;
+        let Some(session) = c.session else { return };
+        if self.owner.get(&session) != Some(&conn) {
+            return;
+        }
+        if self.sessions.touch(session, now_ms()).is_err() {
+            // Closing or gone: ZooKeeper answers SESSIONEXPIRED and drops the connection.
+            self.enqueue(
+                session,
+                Item::Reply {
+                    conn,
+                    xid,
+                    result: Err(ErrorCode::SessionExpired),
+                    close: true,
+                    received,
+                },
+            );
+            return;
+        }
+        match req {
+            Request::Auth(packet) => {
+                // Auth is handled on arrival, not in the FIFO, as ZooKeeper does.
+                match auth::authenticate(
+                    &packet.scheme,
+                    &packet.auth,
+                    self.cfg.super_digest.as_deref(),
+                ) {
+                    Some(ids) => {
+                        if let Some(c) = self.conns.get_mut(&conn) {
+                            for id in ids {
+                                if !c.ids.contains(&id) {
+                                    c.ids.push(id);
+                                }
+                            }
+                        }
+                        self.send_reply_at(
+                            conn,
+                            xid::AUTH,
+                            0,
+                            &Ok(Response::Empty),
+                            false,
+                            received,
+                        );
+                    }
+                    None => {
+                        tracing::warn!(
+                            scheme = packet.scheme,
+                            "no authentication provider for scheme"
+                        );
+                        self.stats.auth_failed += 1;
+                        let failed = Err(ErrorCode::AuthFailed);
+                        self.send_reply_at(conn, xid::AUTH, 0, &failed, true, received);
+                    }
+                }
+            }
+            Request::Sasl(_) => {
+                // Without a SASL provider ZooKeeper answers err 0 with a null token and
+                // leaves the connection open; the client then goes on unauthenticated.
+                tracing::warn!("SASL token received but no SASL provider is configured");
+                let result = Ok(Response::Sasl(None));
+                self.enqueue(
+                    session,
+                    Item::Reply {
+                        conn,
+                        xid,
+                        result,
+                        close: false,
+                        received,
+                    },
+                );
+            }
+            Request::CloseSession => self.close_session(session, Some((conn, xid, received))),
+            ref r if r.is_write() => self.write(session, conn, xid, req, received),
+            _ => self.enqueue(
+                session,
+                Item::Read {
+                    conn,
+                    xid,
+                    req,
+                    received,
+                },
+            ),
+        }
+    }
+
+    pub(super) fn reject(&mut self, conn: ConnId, xid: i32, code: ErrorCode, close: bool) {
+        let received = Instant::now();
+        let session = self.conns.get(&conn).and_then(|c| c.session);
+        match session {
+            Some(s) => self.enqueue(
+                s,
+                Item::Reply {
+                    conn,
+                    xid,
+                    result: Err(code),
+                    close,
+                    received,
+                },
+            ),
+            None => self.send_reply(conn, xid, &Err(code), close, received),
+        }
+    }
+
+    fn write(&mut self, session: i64, conn: ConnId, xid: i32, req: Request, received: Instant) {
+        let zxid = self.next_zxid;
+        let ids = self
+            .conns
+            .get(&conn)
+            .map(|c| c.ids.clone())
+            .unwrap_or_default();
+        let ctx = prep::Context {
+            session,
+            ids: &ids,
+            skip_acl: self.cfg.skip_acl,
+            extended_types: self.cfg.extended_types_enabled,
+            reconfig_enabled: self.cfg.reconfig_enabled,
+        };
+        match prep::prepare(&self.tree, &mut self.pending, &ctx, &req, zxid) {
+            // A failed multi changes nothing: answer it in order without logging it.
+            Ok(p) if prep::multi::failed(&p) => {
+                let result = Ok(Response::Multi(super::commit::multi_error_results(&p.body)));
+                self.enqueue(
+                    session,
+                    Item::Reply {
+                        conn,
+                        xid,
+                        result,
+                        close: false,
+                        received,
+                    },
+                );
+            }
+            Ok(p) => {
+                self.take_zxid();
+                let header = TxnHeader {
+                    client_id: session,
+                    cxid: xid,
+                    zxid,
+                    time: now_ms(),
+                    txn_type: p.txn_type.code(),
+                };
+                self.queues
+                    .entry(session)
+                    .or_default()
+                    .push_back(Item::Write {
+                        conn,
+                        xid,
+                        op: req.op(),
+                        zxid,
+                        received,
+                    });
+                self.submit(
+                    Txn {
+                        header,
+                        body: p.body,
+                    },
+                    None,
+                );
+            }
+            Err(e) => self.enqueue(
+                session,
+                Item::Reply {
+                    conn,
+                    xid,
+                    result: Err(e),
+                    close: false,
+                    received,
+                },
+            ),
+        }
+    }
+
+    /// Adds an item to the session's FIFO and answers whatever is no longer blocked.
+    pub(super) fn enqueue(&mut self, session: i64, item: Item) {
+        self.queues.entry(session).or_default().push_back(item);
+        self.drain(session);
+    }
+
+    /// Answers queued reads and known replies up to the first write still in flight.
+    pub(super) fn drain(&mut self, session: i64) {
+        loop {
+            let Some(queue) = self.queues.get_mut(&session) else {
+                return;
+            };
+            let Some(front) = queue.front() else {
+                self.queues.remove(&session);
+                return;
+            };
+            if matches!(front, Item::Write { .. }) {
+                return;
+            }
+            let Some(item) = queue.pop_front() else {
+                return;
+            };
+            match item {
+                Item::Read {
+                    conn,
+                    xid,
+                    req,
+                    received,
+                } => self.read(session, conn, xid, req, received),
+                Item::Reply {
+                    conn,
+                    xid,
+                    result,
+                    close,
+                    received,
+                } => self.send_reply(conn, xid, &result, close, received),
+                Item::Write { .. } => {}
+            }
+        }
+    }
+
+    fn read(&mut self, session: i64, conn: ConnId, xid: i32, req: Request, received: Instant) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let who = Reader {
+            session,
+            ids: &c.ids,
+            skip_acl: self.cfg.skip_acl,
+        };
+        match &req {
+            Request::Ping => {
+                self.send_reply(conn, xid::PING, &Ok(Response::Empty), false, received)
+            }
+            Request::SetWatches(w) => {
+                let missed = self.tree.set_watches(&mut self.watches, session, w);
+                for (event, path) in missed {
+                    self.send_frame(conn, notification_frame(-1, event as i32, &path));
+                }
+                self.send_reply(
+                    conn,
+                    xid::SET_WATCHES,
+                    &Ok(Response::Empty),
+                    false,
+                    received,
+                );
+            }
+            _ => {
+                let result = self.tree.read(&mut self.watches, &who, &req);
+                let close = matches!(result, Err(ErrorCode::Unimplemented));
+                self.send_reply(conn, xid, &result, close, received);
+            }
+        }
+    }
+
+    /// Sends a watch event to every session that asked for it and may READ the node.
+    pub(super) fn fire(
+        &mut self,
+        zxid: i64,
+        path: &str,
+        event: EventType,
+        acl: &[crate::proto::records::Acl],
+    ) {
+        let sessions = self.watches.trigger(path, event);
+        if sessions.is_empty() {
+            return;
+        }
+        let frame = notification_frame(zxid, event as i32, path);
+        for s in sessions {
+            let Some(&conn) = self.owner.get(&s) else {
+                continue;
+            };
+            let allowed = self.conns.get(&conn).is_some_and(|c| {
+                self.cfg.skip_acl
+                    || crate::tree::acl::permits(acl, crate::proto::opcode::perms::READ, &c.ids)
+            });
+            if allowed {
+                self.send_frame(conn, frame.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! One client connection: 4lw or handshake, then a reader loop (frames → core messages)
+//! and a writer task (core output → socket, batched into one write per wake-up).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{Config, ALL_FOUR_LETTER_WORDS};
+use crate::proto::frame::{decode_frame, peek_len};
+use crate::proto::jute::{Jute, Reader};
+use crate::proto::records::{ConnectRequest, RequestHeader};
+use crate::proto::request::{Request, RequestError};
+use crate::proto::ErrorCode;
+use crate::runtime::{ConnId, CoreMsg, CoreTx, Outbound};
+
+/// The four-letter word whose bytes form the first "length" of a connection, if any.
+fn four_letter_word(len: i32) -> Option<&'static str> {
+    let bytes = len.to_be_bytes();
+    ALL_FOUR_LETTER_WORDS
+        .iter()
+        .copied()
+        .find(|w| w.as_bytes() == bytes)
+}
+
+pub async fn run(stream: TcpStream, peer: SocketAddr, id: ConnId, cfg: Arc<Config>, core: CoreTx) {
+    let (mut rd, wr) = stream.into_split();
+    let mut buf = BytesMut::with_capacity(4096);
+    while buf.len() < 4 {
+        match rd.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+    if let Some(cmd) = peek_len(&buf).and_then(four_letter_word) {
+        four_letter(cmd, wr, &cfg, &core).await;
+        return;
+    }
+    let max = cfg.jute_max_buffer;
+    let handshake = loop {
+        match decode_frame(&mut buf, max) {
+            Ok(Some(frame)) => break frame,
+            Ok(None) => match rd.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            },
+            Err(e) => {
+                tracing::warn!(client = %peer, "closing connection before handshake: {e}");
+                return;
+            }
+        }
+    };
+    let req = match ConnectRequest::from_bytes(handshake) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(client = %peer, "malformed ConnectRequest, closing: {e}");
+            return;
+        }
+    };
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (closed_tx, mut closed_rx) = oneshot::channel();
+    tokio::spawn(write_loop(wr, out_rx, closed_tx));
+    let connect = CoreMsg::Connect {
+        conn: id,
+        addr: peer.ip(),
+        port: peer.port(),
+        req,
+        out: out_tx,
+    };
+    if core.send(connect).is_err() {
+        return;
+    }
+    loop {
+        // Hand every complete frame to the core before reading more.
+        loop {
+            match decode_frame(&mut buf, max) {
+                Ok(Some(frame)) => {
+                    if !dispatch(frame, id, peer, &core) {
+                        let _ = core.send(CoreMsg::Disconnected { conn: id });
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(client = %peer, "closing connection: {e}");
+                    let _ = core.send(CoreMsg::Disconnected { conn: id });
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            read = rd.read_buf(&mut buf) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            },
+            _ = &mut closed_rx => break,
+        }
+    }
+    let _ = core.send(CoreMsg::Disconnected { conn: id });
+}
+
+/// Decodes one request frame and forwards it; false if the connection must end now.
+fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
+    let mut r = Reader::new(frame);
+    let Ok(header) = RequestHeader::read(&mut r) else {
+        tracing::warn!(client = %peer, "request shorter than its header; closing");
+        return false;
+    };
+    let msg = match Request::decode(header.op, r.rest()) {
+        Ok(req) => CoreMsg::Request {
+            conn: id,
+            xid: header.xid,
+            req,
+        },
+        Err(RequestError::Unimplemented(op)) => {
+            tracing::warn!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");
+            CoreMsg::Reject {
+                conn: id,
+                xid: header.xid,
+                code: ErrorCode::Unimplemented,
+                close: true,
+            }
+        }
+        Err(RequestError::Malformed(e)) => {
+            tracing::warn!(client = %peer, op = header.op, "malformed request: {e}");
+            CoreMsg::Reject {
+                conn: id,
+                xid: header.xid,
+                code: ErrorCode::MarshallingError,
+                close: false,
+            }
+        }
+    };
+    core.send(msg).is_ok()
+}
+
+/// Writes queued frames, coalescing whatever is ready into one syscall.
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    closed: oneshot::Sender<()>,
+) {
+    let mut batch = BytesMut::with_capacity(64 * 1024);
+    'outer: while let Some(first) = rx.recv().await {
+        let mut close = false;
+        let mut next = Some(first);
+        while let Some(msg) = next {
+            match msg {
+                Outbound::Frame(b) => batch.extend_from_slice(&b),
+                Outbound::Close => {
+                    close = true;
+                    break;
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if !batch.is_empty() {
+            if wr.write_all(&batch).await.is_err() {
+                break 'outer;
+            }
+            batch.clear();
+        }
+        if close {
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+    let _ = closed.send(());
+}
+
+/// Runs a four-letter word and writes its raw output, then closes (as ZooKeeper does).
+async fn four_letter(cmd: &str, mut wr: OwnedWriteHalf, cfg: &Config, core: &CoreTx) {
+    let text = if !cfg.four_letter_words.allows(cmd) {
+        format!("{cmd} is not executed because it is not in the whitelist.\n")
+    } else {
+        let (tx, rx) = oneshot::channel();
+        if core
+            .send(CoreMsg::FourLetter {
+                cmd: cmd.to_string(),
+                reply: tx,
+            })
+            .is_err()
+        {
+            return;
+        }
+        match rx.await {
+            Ok(text) => text,
+            Err(_) => return,
+        }
+    };
+    let _ = wr.write_all(text.as_bytes()).await;
+    let _ = wr.shutdown().await;
+}

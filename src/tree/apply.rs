@@ -1,0 +1,302 @@
+//! Applying committed txns. Every txn here was validated by `prep` (or replayed from the
+//! log), so application cannot fail; a txn that does not fit the tree (only possible with a
+//! corrupt history) yields an error outcome and a log line, never a panic.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::node::{next_version, Node, StatPersisted};
+use super::{path, DataTree};
+use crate::proto::opcode::EventType;
+use crate::proto::records::{Acl, Stat};
+use crate::proto::txn::{Txn, TxnBody};
+use crate::proto::ErrorCode;
+
+/// The result a txn produces for the client that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Created {
+        path: String,
+        stat: Stat,
+    },
+    Deleted,
+    /// setData / setACL: the node's new stat.
+    Updated(Stat),
+    Checked,
+    Multi(Vec<Result<Outcome, ErrorCode>>),
+    SessionCreated,
+    SessionClosed,
+}
+
+/// A change that may fire watches; `acl` is the node's ACL, for READ filtering.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub path: String,
+    pub event: EventType,
+    pub acl: Arc<[Acl]>,
+}
+
+/// What applying one txn did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub result: Result<Outcome, ErrorCode>,
+    pub changes: Vec<Change>,
+}
+
+impl DataTree {
+    /// Applies a committed txn. Its zxid becomes the tree's last zxid.
+    pub fn apply(&mut self, txn: &Txn) -> Applied {
+        let mut changes = Vec::new();
+        let h = &txn.header;
+        let result = self.apply_body(&txn.body, h.client_id, h.zxid, h.time, &mut changes);
+        if let Err(e) = &result {
+            if !matches!(txn.body, TxnBody::Error(_) | TxnBody::Multi(_)) {
+                tracing::warn!(zxid = format_args!("{:#x}", h.zxid), error = %e, "txn did not apply");
+            }
+        }
+        self.last_zxid = self.last_zxid.max(h.zxid);
+        Applied { result, changes }
+    }
+
+    fn apply_body(
+        &mut self,
+        body: &TxnBody,
+        session: i64,
+        zxid: i64,
+        time: i64,
+        changes: &mut Vec<Change>,
+    ) -> Result<Outcome, ErrorCode> {
+        match body {
+            TxnBody::CreateSession(t) => {
+                self.sessions.insert(session, t.timeout);
+                Ok(Outcome::SessionCreated)
+            }
+            TxnBody::CloseSession(_) => {
+                // Delete what the tree knows the session owns: the txn's own path list
+                // may be empty (older writers) and the tree is authoritative.
+                let paths: Vec<String> = self.ephemerals_of(session).cloned().collect();
+                for p in paths.iter().rev() {
+                    let _ = self.delete(p, zxid, changes);
+                }
+                self.ephemerals.remove(&session);
+                self.sessions.remove(&session);
+                Ok(Outcome::SessionClosed)
+            }
+            TxnBody::Create(t) => {
+                let owner = if t.ephemeral { session } else { 0 };
+                self.create(
+                    &t.path,
+                    &t.data,
+                    &t.acl,
+                    owner,
+                    t.parent_cversion,
+                    zxid,
+                    time,
+                    changes,
+                )
+            }
+            TxnBody::CreateContainer(t) => self.create(
+                &t.path,
+                &t.data,
+                &t.acl,
+                super::node::CONTAINER_OWNER,
+                t.parent_cversion,
+                zxid,
+                time,
+                changes,
+            ),
+            TxnBody::CreateTtl(t) => {
+                let owner = super::node::TTL_MARK | (t.ttl & !super::node::TTL_MARK);
+                self.create(
+                    &t.path,
+                    &t.data,
+                    &t.acl,
+                    owner,
+                    t.parent_cversion,
+                    zxid,
+                    time,
+                    changes,
+                )
+            }
+            TxnBody::Delete(t) => self
+                .delete(&t.path, zxid, changes)
+                .map(|_| Outcome::Deleted),
+            TxnBody::SetData(t) => self.set_data(&t.path, &t.data, t.version, zxid, time, changes),
+            TxnBody::SetAcl(t) => self.set_acl(&t.path, &t.acl, t.version),
+            TxnBody::Check(_) => Ok(Outcome::Checked),
+            TxnBody::Error(e) => Err(ErrorCode::from_i32(e.err).unwrap_or(ErrorCode::SystemError)),
+            TxnBody::Multi(ops) => {
+                let mut results = Vec::with_capacity(ops.len());
+                for (_, sub) in ops {
+                    results.push(self.apply_body(sub, session, zxid, time, changes));
+                }
+                Ok(Outcome::Multi(results))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        &mut self,
+        path: &str,
+        data: &Option<Bytes>,
+        acl: &[Acl],
+        owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time: i64,
+        changes: &mut Vec<Change>,
+    ) -> Result<Outcome, ErrorCode> {
+        let (parent_path, _) = path::split(path).ok_or(ErrorCode::BadArguments)?;
+        if self.nodes.contains_key(path) {
+            return Err(ErrorCode::NodeExists);
+        }
+        let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        // The txn carries the parent's new cversion; a replay onto a newer parent (fuzzy
+        // state) must not move it backwards.
+        let new_cversion = if parent_cversion == -1 {
+            parent.stat.cversion + 1
+        } else {
+            parent_cversion
+        };
+        if new_cversion > parent.stat.cversion {
+            parent.stat.cversion = new_cversion;
+            parent.stat.pzxid = zxid;
+        }
+        let parent_acl = parent.acl;
+        let acl_index = self.acls.intern(acl);
+        let stat = StatPersisted {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time,
+            mtime: time,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: owner,
+            pzxid: zxid,
+        };
+        self.insert_raw(path, data.clone(), acl_index, stat);
+        let node_acl = self.acls.shared(acl_index);
+        changes.push(Change {
+            path: path.to_string(),
+            event: EventType::NodeCreated,
+            acl: node_acl,
+        });
+        changes.push(Change {
+            path: parent_path.to_string(),
+            event: EventType::NodeChildrenChanged,
+            acl: self.acls.shared(parent_acl),
+        });
+        let stat = self.nodes.get(path).map(Node::stat).unwrap_or_default();
+        Ok(Outcome::Created {
+            path: path.to_string(),
+            stat,
+        })
+    }
+
+    pub(super) fn delete(
+        &mut self,
+        path: &str,
+        zxid: i64,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), ErrorCode> {
+        let (parent_path, name) = path::split(path).ok_or(ErrorCode::BadArguments)?;
+        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.data_size = self
+            .data_size
+            .saturating_sub((path.len() + node.data_len()) as u64);
+        match super::node::owner_kind(node.stat.ephemeral_owner) {
+            super::node::OwnerKind::Ephemeral(s) => {
+                if let Some(set) = self.ephemerals.get_mut(&s) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.ephemerals.remove(&s);
+                    }
+                }
+            }
+            super::node::OwnerKind::Container => {
+                self.containers.remove(path);
+            }
+            super::node::OwnerKind::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+            super::node::OwnerKind::Persistent => {}
+        }
+        let node_acl = self.acls.shared(node.acl);
+        self.acls.release(node.acl);
+        let mut parent_acl = None;
+        if let Some(parent) = self.nodes.get_mut(parent_path) {
+            parent.children.remove(name);
+            parent.stat.pzxid = parent.stat.pzxid.max(zxid);
+            parent_acl = Some(parent.acl);
+        }
+        changes.push(Change {
+            path: path.to_string(),
+            event: EventType::NodeDeleted,
+            acl: node_acl,
+        });
+        if let Some(a) = parent_acl {
+            changes.push(Change {
+                path: parent_path.to_string(),
+                event: EventType::NodeChildrenChanged,
+                acl: self.acls.shared(a),
+            });
+        }
+        Ok(())
+    }
+
+    fn set_data(
+        &mut self,
+        path: &str,
+        data: &Option<Bytes>,
+        version: i32,
+        zxid: i64,
+        time: i64,
+        changes: &mut Vec<Change>,
+    ) -> Result<Outcome, ErrorCode> {
+        let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
+        self.data_size = (self.data_size + data.as_ref().map_or(0, Bytes::len) as u64)
+            .saturating_sub(node.data_len() as u64);
+        node.data = data.clone();
+        node.stat.version = version;
+        node.stat.mzxid = zxid;
+        node.stat.mtime = time;
+        let stat = node.stat();
+        let acl = self.acls.shared(node.acl);
+        changes.push(Change {
+            path: path.to_string(),
+            event: EventType::NodeDataChanged,
+            acl,
+        });
+        Ok(Outcome::Updated(stat))
+    }
+
+    fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Outcome, ErrorCode> {
+        let new_index = self.acls.intern(acl);
+        let Some(node) = self.nodes.get_mut(path) else {
+            self.acls.release(new_index);
+            return Err(ErrorCode::NoNode);
+        };
+        let old = std::mem::replace(&mut node.acl, new_index);
+        node.stat.aversion = version;
+        let stat = node.stat();
+        self.acls.release(old);
+        Ok(Outcome::Updated(stat))
+    }
+
+    /// Paths of every node under `prefix` owned by `session` (getEphemerals).
+    pub fn ephemerals_under(&self, session: i64, prefix: &str) -> Vec<String> {
+        let all = prefix.is_empty() || prefix == "/";
+        self.ephemerals_of(session)
+            .filter(|p| all || p.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    /// The version a setData/setACL/check would see (for tests and tools).
+    pub fn next_data_version(&self, path: &str) -> Option<i32> {
+        self.nodes.get(path).map(|n| next_version(n.stat.version))
+    }
+}

@@ -1,0 +1,222 @@
+//! The in-memory znode tree (ZooKeeper's DataTree + the session table of its ZKDatabase).
+//!
+//! Owns: znodes, stats, the ACL cache, ephemerals per session, container/TTL sets, the
+//! sessions that committed createSession txns, and `apply(txn)`, which cannot fail.
+//! Must not read the clock, do I/O or send anything: time and zxid come inside the txn.
+
+pub mod acl;
+mod apply;
+pub mod node;
+pub mod path;
+pub mod read;
+pub mod snapshot;
+pub mod watch;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::proto::opcode::perms;
+use crate::proto::records::{Acl, Id, Stat};
+pub use apply::{Applied, Change, Outcome};
+use node::{Node, StatPersisted};
+
+/// The tree and the session table it shares a snapshot with.
+#[derive(Debug, Clone)]
+pub struct DataTree {
+    nodes: HashMap<Box<str>, Node>,
+    acls: acl::AclCache,
+    ephemerals: HashMap<i64, BTreeSet<String>>,
+    containers: HashSet<String>,
+    ttls: HashSet<String>,
+    sessions: HashMap<i64, i32>,
+    last_zxid: i64,
+    data_size: u64,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn open_acl() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::ALL,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
+}
+
+fn read_acl() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::READ,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
+}
+
+impl DataTree {
+    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`, stats all zero.
+    pub fn new() -> Self {
+        let mut tree = DataTree {
+            nodes: HashMap::new(),
+            acls: acl::AclCache::default(),
+            ephemerals: HashMap::new(),
+            containers: HashSet::new(),
+            ttls: HashSet::new(),
+            sessions: HashMap::new(),
+            last_zxid: 0,
+            data_size: 0,
+        };
+        let open = tree.acls.intern(&open_acl());
+        tree.insert_raw("/", Some(Bytes::new()), open, StatPersisted::default());
+        for path in ["/zookeeper", "/zookeeper/quota"] {
+            let acl = tree.acls.intern(&open_acl());
+            tree.insert_raw(path, Some(Bytes::new()), acl, StatPersisted::default());
+        }
+        let read = tree.acls.intern(&read_acl());
+        // ZooKeeper creates the config node with aversion -1.
+        let stat = StatPersisted {
+            aversion: -1,
+            ..Default::default()
+        };
+        tree.insert_raw("/zookeeper/config", Some(Bytes::new()), read, stat);
+        tree
+    }
+
+    /// Inserts a node and links it under its parent without touching the parent's stat.
+    fn insert_raw(&mut self, path: &str, data: Option<Bytes>, acl: u32, stat: StatPersisted) {
+        if let Some((parent, name)) = path::split(path) {
+            if let Some(p) = self.nodes.get_mut(parent) {
+                p.children.insert(name.into());
+            }
+        }
+        self.data_size += (path.len() + data.as_ref().map_or(0, Bytes::len)) as u64;
+        self.track_kind(path, stat.ephemeral_owner);
+        self.nodes.insert(
+            path.into(),
+            Node {
+                data,
+                acl,
+                stat,
+                children: HashSet::new(),
+            },
+        );
+    }
+
+    fn track_kind(&mut self, path: &str, owner: i64) {
+        match node::owner_kind(owner) {
+            node::OwnerKind::Persistent => {}
+            node::OwnerKind::Ephemeral(s) => {
+                self.ephemerals
+                    .entry(s)
+                    .or_default()
+                    .insert(path.to_string());
+            }
+            node::OwnerKind::Container => {
+                self.containers.insert(path.to_string());
+            }
+            node::OwnerKind::Ttl(_) => {
+                self.ttls.insert(path.to_string());
+            }
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        self.nodes.get(path).map(Node::stat)
+    }
+
+    pub fn acl(&self, node: &Node) -> &[Acl] {
+        self.acls.get(node.acl)
+    }
+
+    pub fn shared_acl(&self, node: &Node) -> Arc<[Acl]> {
+        self.acls.shared(node.acl)
+    }
+
+    pub fn children(&self, path: &str) -> Option<Vec<String>> {
+        self.nodes
+            .get(path)
+            .map(|n| n.children.iter().map(|c| c.to_string()).collect())
+    }
+
+    /// Every descendant of `path` (getAllChildrenNumber).
+    pub fn descendant_count(&self, path: &str) -> Option<i32> {
+        let node = self.nodes.get(path)?;
+        let mut count = 0i32;
+        let mut stack: Vec<String> = node.children.iter().map(|c| path::join(path, c)).collect();
+        while let Some(p) = stack.pop() {
+            count = count.saturating_add(1);
+            if let Some(n) = self.nodes.get(p.as_str()) {
+                stack.extend(n.children.iter().map(|c| path::join(&p, c)));
+            }
+        }
+        Some(count)
+    }
+
+    pub fn ephemerals_of(&self, session: i64) -> impl Iterator<Item = &String> {
+        self.ephemerals.get(&session).into_iter().flatten()
+    }
+
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    pub fn sessions(&self) -> &HashMap<i64, i32> {
+        &self.sessions
+    }
+
+    pub fn last_zxid(&self) -> i64 {
+        self.last_zxid
+    }
+
+    /// Node count as ZooKeeper reports it: its root is stored twice ("" and "/").
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    /// `zk_approximate_data_size`: path and data bytes of every node.
+    pub fn approximate_data_size(&self) -> u64 {
+        self.data_size
+    }
+
+    pub fn acl_list_count(&self) -> usize {
+        self.acls.len()
+    }
+
+    /// Containers that had children and have none now, and TTL nodes without children
+    /// whose TTL ran out: the candidates for a deleteContainer sweep at `now_ms`.
+    pub fn expired_containers(&self, now_ms: i64) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.containers {
+            if let Some(n) = self.nodes.get(p.as_str()) {
+                if n.children.is_empty() && n.stat.cversion > 0 {
+                    out.push(p.clone());
+                }
+            }
+        }
+        for p in &self.ttls {
+            if let Some(n) = self.nodes.get(p.as_str()) {
+                if let node::OwnerKind::Ttl(ttl) = node::owner_kind(n.stat.ephemeral_owner) {
+                    if n.children.is_empty() && now_ms - n.stat.mtime > ttl {
+                        out.push(p.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! One znode: data, interned ACL, persisted stat and child names.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+
+use crate::proto::records::Stat;
+
+/// `ephemeralOwner` of a container node.
+pub const CONTAINER_OWNER: i64 = i64::MIN;
+/// High byte marking a TTL node's `ephemeralOwner`; the low 56 bits hold the TTL (ms).
+pub const TTL_MARK: i64 = 0xFF00_0000_0000_0000_u64 as i64;
+/// Largest TTL ZooKeeper can encode.
+pub const MAX_TTL: i64 = !(0xFF00_0000_0000_0000_u64 as i64 | 0x00FF_FF00_0000_0000);
+
+/// StatPersisted: the stored part of a Stat (dataLength and numChildren are derived).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatPersisted {
+    pub czxid: i64,
+    pub mzxid: i64,
+    pub ctime: i64,
+    pub mtime: i64,
+    pub version: i32,
+    pub cversion: i32,
+    pub aversion: i32,
+    pub ephemeral_owner: i64,
+    pub pzxid: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Node {
+    /// `None` when the node was written with null data (-1 length), which reads back as null.
+    pub data: Option<Bytes>,
+    pub acl: u32,
+    pub stat: StatPersisted,
+    pub children: HashSet<Box<str>>,
+}
+
+impl Node {
+    pub fn data_len(&self) -> usize {
+        self.data.as_ref().map_or(0, Bytes::len)
+    }
+
+    /// The Stat clients see. Like ZooKeeper's `DataNode.copyStat`: the stored cversion counts
+    /// creates, the reported one counts child changes (creates + deletes = 2×creates −
+    /// children still present); containers and TTL nodes report ephemeralOwner 0.
+    pub fn stat(&self) -> Stat {
+        let s = &self.stat;
+        let num_children = self.children.len() as i32;
+        let ephemeral_owner = match owner_kind(s.ephemeral_owner) {
+            OwnerKind::Ephemeral(id) => id,
+            _ => 0,
+        };
+        Stat {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: s.aversion,
+            ephemeral_owner,
+            data_length: self.data_len() as i32,
+            num_children,
+            pzxid: s.pzxid,
+        }
+    }
+}
+
+/// What kind of node an `ephemeralOwner` value denotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerKind {
+    Persistent,
+    Ephemeral(i64),
+    Container,
+    Ttl(i64),
+}
+
+pub fn owner_kind(owner: i64) -> OwnerKind {
+    if owner == 0 {
+        OwnerKind::Persistent
+    } else if owner == CONTAINER_OWNER {
+        OwnerKind::Container
+    } else if owner & TTL_MARK == TTL_MARK {
+        OwnerKind::Ttl(owner & !TTL_MARK)
+    } else {
+        OwnerKind::Ephemeral(owner)
+    }
+}
+
+/// The version after `v`: ZooKeeper skips -1 on overflow (it means "any version").
+pub fn next_version(v: i32) -> i32 {
+    match v.wrapping_add(1) {
+        -1 => 0,
+        n => n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_kinds() {
+        assert_eq!(owner_kind(0), OwnerKind::Persistent);
+        assert_eq!(owner_kind(CONTAINER_OWNER), OwnerKind::Container);
+        assert_eq!(owner_kind(TTL_MARK | 5000), OwnerKind::Ttl(5000));
+        assert_eq!(
+            owner_kind(0x0100_0000_0000_0001),
+            OwnerKind::Ephemeral(0x0100_0000_0000_0001)
+        );
+        assert_eq!(next_version(i32::MAX), i32::MIN);
+        assert_eq!(next_version(-2), 0);
+        const { assert!(MAX_TTL > 0 && MAX_TTL & TTL_MARK == 0) };
+    }
+}

@@ -1,0 +1,135 @@
+//! The tree's snapshot body: sessions, ACL lists and every node in pre-order (parents
+//! before children), jute-encoded. The storage layer wraps it in a checksummed file; this
+//! module only turns a tree into bytes and back.
+//!
+//! Layout: `u32 magic "ZKTR"`, `i32 version (1)`, `long lastZxid`, `int nSessions` +
+//! (`long id, int timeout`)*, `int nAcls` + (`int index, vector<ACL>`)*, `long nNodes` +
+//! (`ustring path, buffer data, int aclIndex, long czxid, long mzxid, long ctime, long mtime,
+//! int version, int cversion, int aversion, long ephemeralOwner, long pzxid`)*.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::node::StatPersisted;
+use super::{path, DataTree};
+use crate::proto::jute::{DecodeError, Jute, Reader};
+use crate::proto::records::Acl;
+
+const MAGIC: u32 = u32::from_be_bytes(*b"ZKTR");
+const VERSION: i32 = 1;
+/// Flush the encode buffer to the writer at about this size.
+const CHUNK: usize = 1 << 20;
+
+impl DataTree {
+    /// Streams the tree as a snapshot body.
+    pub fn write_snapshot(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut buf = BytesMut::with_capacity(CHUNK + 4096);
+        buf.put_u32(MAGIC);
+        buf.put_i32(VERSION);
+        buf.put_i64(self.last_zxid);
+        buf.put_i32(self.sessions.len() as i32);
+        for (id, timeout) in &self.sessions {
+            buf.put_i64(*id);
+            buf.put_i32(*timeout);
+        }
+        let acls: Vec<(u32, &[Acl])> = self.acls.iter().collect();
+        buf.put_i32(acls.len() as i32);
+        for (index, list) in acls {
+            buf.put_i32(index as i32);
+            list.to_vec().write(&mut buf);
+        }
+        buf.put_i64(self.nodes.len() as i64);
+        let mut stack = vec!["/".to_string()];
+        while let Some(p) = stack.pop() {
+            let Some(node) = self.nodes.get(p.as_str()) else {
+                continue;
+            };
+            p.write(&mut buf);
+            node.data.write(&mut buf);
+            buf.put_i32(node.acl as i32);
+            let s = &node.stat;
+            for v in [s.czxid, s.mzxid, s.ctime, s.mtime] {
+                buf.put_i64(v);
+            }
+            for v in [s.version, s.cversion, s.aversion] {
+                buf.put_i32(v);
+            }
+            buf.put_i64(s.ephemeral_owner);
+            buf.put_i64(s.pzxid);
+            stack.extend(node.children.iter().map(|c| path::join(&p, c)));
+            if buf.len() >= CHUNK {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        out.write_all(&buf)
+    }
+
+    /// Rebuilds a tree from a snapshot body.
+    pub fn read_snapshot(body: Bytes) -> Result<DataTree, DecodeError> {
+        let mut r = Reader::new(body);
+        if r.i32()? as u32 != MAGIC {
+            return Err(DecodeError::Invalid(
+                "not a zkserver tree snapshot (bad magic)",
+            ));
+        }
+        if r.i32()? != VERSION {
+            return Err(DecodeError::Invalid("unsupported tree snapshot version"));
+        }
+        let mut tree = DataTree::new();
+        tree.nodes.clear();
+        tree.acls = Default::default();
+        tree.data_size = 0;
+        tree.last_zxid = r.i64()?;
+        let sessions = r.count()?;
+        for _ in 0..sessions {
+            let id = r.i64()?;
+            let timeout = r.i32()?;
+            tree.sessions.insert(id, timeout);
+        }
+        let n_acls = r.count()?;
+        let mut acls: HashMap<i32, Vec<Acl>> = HashMap::with_capacity(n_acls);
+        for _ in 0..n_acls {
+            let index = r.i32()?;
+            acls.insert(index, Jute::read(&mut r)?);
+        }
+        let n_nodes = r.i64()?;
+        if n_nodes < 0 {
+            return Err(DecodeError::Invalid("negative node count"));
+        }
+        for _ in 0..n_nodes {
+            let p = r.string()?;
+            let data: Option<Bytes> = Jute::read(&mut r)?;
+            let acl = acls
+                .get(&r.i32()?)
+                .ok_or(DecodeError::Invalid("node names an unknown ACL"))?;
+            let stat = StatPersisted {
+                czxid: r.i64()?,
+                mzxid: r.i64()?,
+                ctime: r.i64()?,
+                mtime: r.i64()?,
+                version: r.i32()?,
+                cversion: r.i32()?,
+                aversion: r.i32()?,
+                ephemeral_owner: r.i64()?,
+                pzxid: r.i64()?,
+            };
+            if path::validate(&p).is_err() {
+                return Err(DecodeError::Invalid("invalid path in snapshot"));
+            }
+            if let Some((parent, _)) = path::split(&p) {
+                if !tree.nodes.contains_key(parent) {
+                    return Err(DecodeError::Invalid("node before its parent in snapshot"));
+                }
+            }
+            let index = tree.acls.intern(acl);
+            tree.insert_raw(&p, data, index, stat);
+        }
+        if !tree.nodes.contains_key("/") {
+            return Err(DecodeError::Invalid("snapshot has no root"));
+        }
+        Ok(tree)
+    }
+}

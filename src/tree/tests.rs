@@ -1,0 +1,165 @@
+//! Tree behaviour: stat bookkeeping, ephemerals, multi outcomes, snapshot round trips.
+
+use bytes::Bytes;
+
+use super::*;
+use crate::proto::opcode::{EventType, OpCode};
+use crate::proto::txn::*;
+use crate::proto::ErrorCode;
+
+fn open() -> Vec<Acl> {
+    super::open_acl()
+}
+
+fn txn(zxid: i64, session: i64, op: OpCode, body: TxnBody) -> Txn {
+    Txn {
+        header: TxnHeader {
+            client_id: session,
+            cxid: 1,
+            zxid,
+            time: 1000 + zxid,
+            txn_type: op.code(),
+        },
+        body,
+    }
+}
+
+fn create(zxid: i64, path: &str, ephemeral: bool, pcv: i32) -> Txn {
+    let body = TxnBody::Create(CreateTxn {
+        path: path.into(),
+        data: Some(Bytes::from_static(b"d")),
+        acl: open(),
+        ephemeral,
+        parent_cversion: pcv,
+    });
+    txn(zxid, 0x55, OpCode::Create, body)
+}
+
+#[test]
+fn fresh_tree_has_zookeeper_nodes_and_counts_root_twice() {
+    let t = DataTree::new();
+    assert_eq!(t.node_count(), 5);
+    assert_eq!(
+        t.children("/zookeeper").map(|mut c| {
+            c.sort();
+            c
+        }),
+        Some(vec!["config".into(), "quota".into()])
+    );
+    assert_eq!(t.stat("/").map(|s| s.num_children), Some(1));
+}
+
+#[test]
+fn create_and_delete_maintain_parent_stats() {
+    let mut t = DataTree::new();
+    t.apply(&create(1, "/a", false, 1));
+    let applied = t.apply(&create(2, "/a/b", false, 1));
+    assert!(matches!(applied.result, Ok(Outcome::Created { .. })));
+    let events: Vec<_> = applied
+        .changes
+        .iter()
+        .map(|c| (c.path.as_str(), c.event))
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("/a/b", EventType::NodeCreated),
+            ("/a", EventType::NodeChildrenChanged)
+        ]
+    );
+    let a = t.stat("/a").unwrap();
+    assert_eq!((a.cversion, a.pzxid, a.num_children), (1, 2, 1));
+    t.apply(&txn(
+        3,
+        0x55,
+        OpCode::Delete,
+        TxnBody::Delete(DeleteTxn {
+            path: "/a/b".into(),
+        }),
+    ));
+    let a = t.stat("/a").unwrap();
+    assert_eq!(
+        (a.cversion, a.pzxid, a.num_children),
+        (2, 3, 0),
+        "reported cversion = 2×creates − children; delete bumps pzxid"
+    );
+    assert_eq!(
+        t.get("/a").unwrap().stat.cversion,
+        1,
+        "stored create count (sequence names) unchanged"
+    );
+    assert_eq!(t.last_zxid(), 3);
+}
+
+#[test]
+fn close_session_removes_its_ephemerals() {
+    let mut t = DataTree::new();
+    t.apply(&txn(
+        1,
+        0x55,
+        OpCode::CreateSession,
+        TxnBody::CreateSession(CreateSessionTxn { timeout: 4000 }),
+    ));
+    t.apply(&create(2, "/e", true, 1));
+    assert_eq!(t.ephemerals_under(0x55, "/"), vec!["/e".to_string()]);
+    let applied = t.apply(&txn(
+        3,
+        0x55,
+        OpCode::CloseSession,
+        TxnBody::CloseSession(CloseSessionTxn::default()),
+    ));
+    assert!(t.get("/e").is_none());
+    assert!(t.sessions().is_empty());
+    assert_eq!(applied.changes.len(), 2);
+}
+
+#[test]
+fn failed_multi_applies_nothing() {
+    let mut t = DataTree::new();
+    let body = TxnBody::Multi(vec![
+        (OpCode::Error, TxnBody::Error(ErrorTxn { err: 0 })),
+        (OpCode::Error, TxnBody::Error(ErrorTxn { err: -101 })),
+        (OpCode::Error, TxnBody::Error(ErrorTxn { err: -2 })),
+    ]);
+    let applied = t.apply(&txn(1, 0x55, OpCode::Multi, body));
+    let Ok(Outcome::Multi(results)) = applied.result else {
+        panic!("not a multi outcome")
+    };
+    assert_eq!(
+        results,
+        vec![
+            Err(ErrorCode::Ok),
+            Err(ErrorCode::NoNode),
+            Err(ErrorCode::RuntimeInconsistency)
+        ]
+    );
+    assert_eq!(t.node_count(), 5);
+}
+
+#[test]
+fn snapshot_round_trips() {
+    let mut t = DataTree::new();
+    t.apply(&txn(
+        1,
+        0x55,
+        OpCode::CreateSession,
+        TxnBody::CreateSession(CreateSessionTxn { timeout: 4000 }),
+    ));
+    t.apply(&create(2, "/a", false, 1));
+    t.apply(&create(3, "/a/e", true, 1));
+    let mut body = Vec::new();
+    t.write_snapshot(&mut body).unwrap();
+    let back = DataTree::read_snapshot(Bytes::from(body.clone())).unwrap();
+    assert_eq!(back.node_count(), t.node_count());
+    assert_eq!(back.stat("/a"), t.stat("/a"));
+    assert_eq!(back.ephemerals_under(0x55, "/"), vec!["/a/e".to_string()]);
+    assert_eq!(back.sessions().get(&0x55), Some(&4000));
+    assert_eq!(back.last_zxid(), 3);
+    assert_eq!(back.approximate_data_size(), t.approximate_data_size());
+    for n in [0, 10, body.len() / 2, body.len() - 1] {
+        assert!(
+            DataTree::read_snapshot(Bytes::from(body[..n].to_vec())).is_err(),
+            "prefix {n}"
+        );
+    }
+}
