@@ -72,7 +72,7 @@ impl Req {
         match self {
             Req::Create { path, data, flags } => CreateRequest {
                 path: path.clone(),
-                data: data.clone(),
+                data: Some(data.clone()),
                 acl: open_acl(),
                 flags: *flags,
             }
@@ -84,7 +84,7 @@ impl Req {
             .write(out),
             Req::SetData { path, data } => SetDataRequest {
                 path: path.clone(),
-                data: data.clone(),
+                data: Some(data.clone()),
                 version: -1,
             }
             .write(out),
