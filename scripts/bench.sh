@@ -94,6 +94,10 @@ run_impl() {
     selected W12 && { zkb W12 --watchers "$FANOUT" --conc 128 || echo "!! W12 failed" >&2; }
     selected W13 && { zkb W13 --sessions "$STORM" --timeout-ms 4000 --conc 128 || echo "!! W13 failed" >&2; }
     selected W14 && { zkb W14 --max-children "$BIGMAX" --step 10000 || echo "!! W14 failed" >&2; }
+    # Honesty check: a server that wrote nothing to its dataDir did not fsync anything.
+    if [[ -z $(find "$WORK/$impl/s1/data" -type f ! -name myid 2>/dev/null | head -1) ]]; then
+        emit note "$impl" '{"text":"wrote no files to dataDir: no txn log, no fsync; write figures are not comparable"}'
+    fi
     cluster_stop
     if selected W9 || selected W10 || selected W11; then tree_phase; fi
 }
@@ -113,7 +117,7 @@ tree_phase() {
     rss1=$(rss_kb "$pid")
     n1=$(mntr_value "$port" zk_znode_count)
     approx=$(mntr_value "$port" zk_approximate_data_size)
-    snap=$(du -cb "$WORK/$impl/s1/data/version-2/"snapshot.* 2>/dev/null | tail -1 | cut -f1)
+    snap=$( (du -cb "$WORK/$impl/s1/data/version-2/"snapshot.* 2>/dev/null || true) | tail -1 | cut -f1)
     emit W9-mem "$impl" "$(printf '{"znodes":%s,"znodes_before":%s,"heap_kb_before":%s,"heap_kb":%s,"rss_kb_before":%s,"rss_kb":%s,"approx_data_size":%s,"snapshot_bytes":%s}' \
         "${n1:-0}" "${n0:-0}" "${heap0:-0}" "${heap1:-0}" "${rss0:-0}" "${rss1:-0}" "${approx:-0}" "${snap:-0}")"
     if selected W11; then
@@ -123,16 +127,25 @@ tree_phase() {
         zkb W11 --run W11 --rate "$rate" --pids "$PID_LIST" --warmup "$WU" --duration "$W11_DUR" || echo "!! W11 failed" >&2
     fi
     if selected W10; then
-        echo "== $impl W10: kill -9 and restart with $(mntr_value "$port" zk_znode_count) znodes" >&2
+        # Standalone: the server; ensemble: a follower (PERFORMANCE.md W10).
+        local secs n before k idx=0
+        for ((k = 0; k < NSERV; k++)); do
+            four "${CLIENT_PORTS[$k]}" srvr | grep -q '^Mode: follower' && { idx=$k; break; }
+        done
+        pid=${PIDS[$idx]} port=${CLIENT_PORTS[$idx]}
+        before=$(mntr_value "$port" zk_znode_count)
+        echo "== $impl W10: kill -9 server $((idx + 1)) and restart with $before znodes" >&2
         kill -9 "$pid"
         wait "$pid" 2>/dev/null || true
-        server_start "$impl" "$WORK" 1
-        PIDS[0]=$LAST_PID
-        local secs n
+        server_start "$impl" "$WORK" $((idx + 1))
+        PIDS[idx]=$LAST_PID
         secs=$(wait_mode "$port" "$LAST_PID" 120) || secs=null
         n=$(mntr_value "$port" zk_znode_count)
-        emit W10 "$impl" "$(printf '{"restart_seconds":%s,"znodes":%s,"rss_kb":%s}' \
-            "$secs" "${n:-0}" "$(rss_kb "$LAST_PID")")"
+        emit W10 "$impl" "$(printf '{"restart_seconds":%s,"znodes":%s,"znodes_before":%s,"rss_kb":%s}' \
+            "$secs" "${n:-0}" "${before:-0}" "$(rss_kb "$LAST_PID")")"
+        if [[ ${n:-0} != "${before:-0}" ]]; then
+            emit note "$impl" "{\"text\":\"W10: restarted with ${n:-0} znodes, had ${before:-0}: the tree was not recovered\"}"
+        fi
     fi
     cluster_stop
 }

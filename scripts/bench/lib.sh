@@ -77,7 +77,7 @@ server_start() {
         java "${ZK_JVM[@]}" -cp "$ZK_CP" org.apache.zookeeper.server.quorum.QuorumPeerMain \
             "$sd/zoo.cfg" >>"$sd/server.log" 2>&1 &
     else
-        RUST_LOG=${RUST_LOG:-warn} "$ROOT/target/release/zkserver" "$sd/zoo.cfg" >>"$sd/server.log" 2>&1 &
+        ZKSERVER_LOG=${ZKSERVER_LOG:-warn} "$ROOT/target/release/zkserver" "$sd/zoo.cfg" >>"$sd/server.log" 2>&1 &
     fi
     LAST_PID=$!
 }

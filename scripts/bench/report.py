@@ -80,7 +80,8 @@ ROWS += [
     ("W9 RSS total", "W9-mem", lambda r, i: w9(r, i, "rss_mb"), False, "MB"),
     ("W9 approx_data_size/znode", "W9-mem", lambda r, i: w9(r, i, "approx"), False, "B"),
     ("W9 load rate", "W9", lambda r, i: dig(r, "result", "children", "rate"), True, "ops/s"),
-    ("W10 restart to Mode", "W10", lambda r, i: dig(r, "result", "restart_seconds"), False, "s"),
+    ("W10 restart to Mode", "W10", lambda r, i: dig(r, "result", "restart_seconds")
+     if dig(r, "result", "znodes") == dig(r, "result", "znodes_before") else None, False, "s"),
     ("W11 snap-stall max 1s p99", "W11", lambda r, i: dig(r, "result", "max_1s_p99_us"), False, "us"),
     ("W11 snap-stall p99", "W11", lambda r, i: dig(r, "result", "latency", "p99_us"), False, "us"),
     ("W12 watch-fanout last notif.", "W12", lambda r, i: (dig(r, "result", "last_notification_us") or 0) / 1000, False, "ms"),
@@ -139,10 +140,14 @@ def main():
     runs = load(a.runs)
     rows = summarize(runs)
     print_table(rows)
+    notes = [f"{r.get('label')}: {dig(r, 'result', 'text') or dig(r, 'result', 'error')}"
+             for r in runs if r.get("workload") in ("note", "start")]
+    for n in notes:
+        print(f"note: {n}")
     machine = {"cores": os.cpu_count(), "kernel": platform.release(), "host": platform.node()}
     out = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "mode": a.mode,
            "servers": int(a.servers), "wall_seconds": int(a.seconds), "machine": machine,
-           "summary": rows, "runs": runs}
+           "summary": rows, "notes": notes, "runs": runs}
     with open(a.out, "w") as f:
         json.dump(out, f, indent=1)
 
