@@ -30,7 +30,7 @@ fn stat() -> Stat {
 fn create_request() -> CreateRequest {
     CreateRequest {
         path: "/zkbench/run/c/p07/s12w3x000000000000123".into(),
-        data: Bytes::from(vec![b'x'; 100]),
+        data: Some(Bytes::from(vec![b'x'; 100])),
         acl: vec![Acl {
             perms: perms::ALL,
             id: Id {
@@ -67,7 +67,7 @@ fn multi_body(n: usize) -> Bytes {
 
 fn records(c: &mut Criterion) {
     let resp = GetDataResponse {
-        data: Bytes::from(vec![b'x'; 100]),
+        data: Some(Bytes::from(vec![b'x'; 100])),
         stat: stat(),
     };
     let resp_bytes = resp.to_bytes();

@@ -171,7 +171,7 @@ impl Recorder {
         let errors: u64 = g.errors.values().sum();
         let mut per_op = serde_json::Map::new();
         for (k, h) in OP_KINDS.iter().zip(&g.per_op) {
-            if h.len() > 0 {
+            if !h.is_empty() {
                 per_op.insert(k.name().into(), summary(h));
             }
         }
