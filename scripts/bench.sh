@@ -3,7 +3,7 @@
 # same zoo.cfg, same machine, fsync on for both. See shared/PERFORMANCE.md §8.
 #
 #   scripts/bench.sh [--quick|--full] [--only W3,W5] [--impl both|apache|zkserver]
-#                    [--servers N] [--repeats R] [--keep]
+#                    [--servers N] [--repeats R] [--warm S] [--duration S] [--keep]
 #
 # --quick (default): ~5 s per workload, 10 s JVM warm-up, 200k znodes for W9; < 5 min.
 # --full: 60 s per workload, 30 s warm-up, 3 repeats (medians), 1M znodes, 10k sessions.
@@ -13,7 +13,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/bench/lib.sh"
 
-MODE=quick ONLY="" IMPL=both NSERV=1 REPEATS="" KEEP=0
+MODE=quick ONLY="" IMPL=both NSERV=1 REPEATS="" KEEP=0 WARM_ARG="" DUR_ARG=""
 while (($#)); do
     case $1 in
     --quick) MODE=quick ;;
@@ -22,8 +22,10 @@ while (($#)); do
     --impl) IMPL=$2; shift ;;
     --servers) NSERV=$2; shift ;;
     --repeats) REPEATS=$2; shift ;;
+    --warm) WARM_ARG=$2; shift ;;
+    --duration) DUR_ARG=$2; shift ;;
     --keep) KEEP=1 ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -36,6 +38,7 @@ else
     WARM=10 WU=1 DUR=5 REPEATS=${REPEATS:-1} FANOUT=1000 STORM=1000 BIGMAX=50000
     W9_PARENTS=200 W11_DUR=10
 fi
+WARM=${WARM_ARG:-$WARM} DUR=${DUR_ARG:-$DUR}
 case $IMPL in both) IMPLS=(apache zkserver) ;; apache | zkserver) IMPLS=("$IMPL") ;; *)
     echo "--impl both|apache|zkserver" >&2; exit 2 ;;
 esac
