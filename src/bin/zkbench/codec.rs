@@ -204,3 +204,67 @@ pub fn decode_event(body: Bytes) -> Option<Event> {
         path: e.path,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkserver::proto::frame::{decode_frame, DEFAULT_MAX_BUFFER};
+    use zkserver::proto::request::Request;
+
+    /// The client's encoding must be what the server's decoder expects.
+    fn round_trip(req: Req) -> Request {
+        let mut buf = BytesMut::new();
+        encode(&mut buf, 7, &req);
+        let frame = decode_frame(&mut buf, DEFAULT_MAX_BUFFER).unwrap().unwrap();
+        let mut r = Reader::new(frame);
+        let h = RequestHeader::read(&mut r).unwrap();
+        assert_eq!((h.xid, h.op), (7, req.opcode().code()));
+        Request::decode(h.op, r.rest()).unwrap()
+    }
+
+    #[test]
+    fn requests_decode_on_the_server_side() {
+        let data = Bytes::from_static(b"abc");
+        let create = Req::Create {
+            path: "/a".into(),
+            data: data.clone(),
+            flags: 1,
+        };
+        let Request::Create(_, c) = round_trip(create) else {
+            panic!("not a create")
+        };
+        assert_eq!((c.path.as_str(), c.flags, c.acl.len()), ("/a", 1, 1));
+        let multi = Req::Multi(vec![
+            Req::Create {
+                path: "/m".into(),
+                data,
+                flags: 0,
+            },
+            Req::Delete { path: "/m".into() },
+        ]);
+        let Request::Multi(ops) = round_trip(multi) else {
+            panic!("not a multi")
+        };
+        assert_eq!(ops.len(), 2);
+        assert!(
+            matches!(round_trip(Req::Exists { path: "/w".into(), watch: true }), Request::Exists(p) if p.watch)
+        );
+        assert!(matches!(round_trip(Req::Close), Request::CloseSession));
+    }
+
+    #[test]
+    fn replies_split_header_and_body() {
+        let mut out = BytesMut::new();
+        ReplyHeader {
+            xid: 3,
+            zxid: 9,
+            err: -101,
+        }
+        .write(&mut out);
+        let (xid, reply) = decode_reply(out.freeze()).unwrap();
+        assert_eq!(
+            (xid, reply.zxid, reply.err, reply.body.len()),
+            (3, 9, -101, 0)
+        );
+    }
+}
