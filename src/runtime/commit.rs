@@ -14,6 +14,7 @@ use crate::tree::Outcome;
 impl Core {
     /// Every txn up to `zxid` is durable: apply them.
     pub(super) fn durable(&mut self, zxid: i64) {
+        let mut count = 0;
         while self
             .inflight
             .front()
@@ -28,6 +29,10 @@ impl Core {
                 self.fire(&change.path, change.event, &change.acl);
             }
             self.complete(&f.txn.header, &f.txn.body, applied.result, f.connect);
+            count += 1;
+        }
+        if let Some(s) = self.snapshots.as_mut() {
+            s.applied(count, &self.tree);
         }
     }
 

@@ -101,6 +101,7 @@ pub struct Core {
     pub(super) started: Instant,
     pub(super) rx: mpsc::UnboundedReceiver<CoreMsg>,
     pub(super) serving: bool,
+    pub(super) snapshots: Option<super::persist::Snapshotter>,
 }
 
 impl Core {
@@ -134,7 +135,14 @@ impl Core {
             started: Instant::now(),
             rx,
             serving: true,
+            snapshots: None,
         }
+    }
+
+    /// Snapshots every snapCount txns through `snapshotter`.
+    pub fn with_snapshots(mut self, snapshotter: super::persist::Snapshotter) -> Core {
+        self.snapshots = Some(snapshotter);
+        self
     }
 
     /// Runs until shutdown. Expiry is checked every half tick, the container sweep on its
@@ -150,7 +158,7 @@ impl Core {
                     let Some(msg) = msg else { return };
                     if let CoreMsg::Shutdown { done } = msg {
                         self.shutdown();
-                        let _ = done.send(());
+                        let _ = done.send(std::mem::take(&mut self.tree));
                         return;
                     }
                     self.handle(msg);

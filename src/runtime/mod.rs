@@ -9,6 +9,8 @@
 mod auth;
 mod commit;
 mod core;
+pub mod persist;
+pub mod recover;
 mod requests;
 mod sessions;
 pub mod sink;
@@ -70,8 +72,9 @@ pub enum CoreMsg {
         cmd: String,
         reply: oneshot::Sender<String>,
     },
+    /// Close every connection and hand back the tree (for the final snapshot).
     Shutdown {
-        done: oneshot::Sender<()>,
+        done: oneshot::Sender<crate::tree::DataTree>,
     },
 }
 

@@ -132,6 +132,11 @@ impl DataTree {
         self.nodes.get(path)
     }
 
+    /// Every node with its path, in no particular order (tools and tests).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.nodes.iter().map(|(p, n)| (&**p, n))
+    }
+
     pub fn stat(&self, path: &str) -> Option<Stat> {
         self.nodes.get(path).map(Node::stat)
     }

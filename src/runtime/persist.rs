@@ -1,0 +1,136 @@
+//! Bridges the core to durable storage: txns go to the group committer (the core applies
+//! them when it reports them durable), and snapshots are taken every `snapCount` txns
+//! (randomised as ZooKeeper does, so ensemble members do not snapshot together).
+//!
+//! A snapshot copies the tree on the core (the only pause writes see; it is measured and
+//! logged) and serializes and fsyncs the copy on its own thread. The log rolls to a new
+//! segment first, so purging can drop whole segments older than a kept snapshot.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use super::sink::TxnSink;
+use crate::storage::{CommitMetrics, CommitSender, FileSnapshotStore, SnapshotStore};
+use crate::tree::DataTree;
+
+/// The group committer as the core's txn sink.
+pub struct DurableLog {
+    pub sender: CommitSender,
+    pub metrics: Arc<CommitMetrics>,
+}
+
+impl TxnSink for DurableLog {
+    fn append(&mut self, zxid: i64, txn: Bytes) {
+        if let Err(e) = self.sender.submit(zxid, txn) {
+            // The writer thread has stopped after a fatal I/O error: never serve on.
+            tracing::error!(zxid = format_args!("{zxid:#x}"), "txn log unavailable: {e}");
+            std::process::exit(2);
+        }
+    }
+
+    fn counters(&self) -> (u64, u64) {
+        (self.metrics.fsync_count(), self.metrics.txn_count())
+    }
+}
+
+/// Decides when to snapshot and writes snapshots off the core.
+pub struct Snapshotter {
+    store: Arc<FileSnapshotStore>,
+    log: CommitSender,
+    snap_count: u64,
+    threshold: u64,
+    since_last: u64,
+    busy: Arc<AtomicBool>,
+    retain: usize,
+    /// Longest copy pause so far, in µs (reported by `mntr`).
+    pub max_pause_us: u64,
+}
+
+/// ZooKeeper's randomised trigger: a snapshot after a random count in
+/// [snapCount/2 + 1, snapCount].
+fn random_threshold(snap_count: u64) -> u64 {
+    let half = (snap_count / 2).max(1);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(7);
+    let mixed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 17;
+    half + 1 + mixed % (snap_count - half).max(1)
+}
+
+impl Snapshotter {
+    pub fn new(
+        store: Arc<FileSnapshotStore>,
+        log: CommitSender,
+        snap_count: u64,
+        retain: usize,
+    ) -> Self {
+        Snapshotter {
+            store,
+            log,
+            threshold: random_threshold(snap_count.max(2)),
+            snap_count: snap_count.max(2),
+            since_last: 0,
+            busy: Arc::new(AtomicBool::new(false)),
+            retain,
+            max_pause_us: 0,
+        }
+    }
+
+    /// Counts applied txns and starts a background snapshot when the threshold is crossed.
+    pub fn applied(&mut self, n: u64, tree: &DataTree) {
+        self.since_last += n;
+        if self.since_last < self.threshold || self.busy.load(Ordering::Acquire) {
+            return;
+        }
+        self.since_last = 0;
+        self.threshold = random_threshold(self.snap_count);
+        if let Err(e) = self.log.roll() {
+            tracing::error!("cannot roll the txn log: {e}");
+            std::process::exit(2);
+        }
+        let started = Instant::now();
+        let copy = tree.clone();
+        let pause = started.elapsed();
+        self.max_pause_us = self.max_pause_us.max(pause.as_micros() as u64);
+        self.busy.store(true, Ordering::Release);
+        let (store, busy, retain) = (self.store.clone(), self.busy.clone(), self.retain);
+        let spawned = std::thread::Builder::new()
+            .name("zk-snapshot".into())
+            .spawn(move || {
+                write(&store, &copy, pause.as_micros() as u64);
+                if let Err(e) = store.retain(retain) {
+                    tracing::warn!("snapshot retention failed: {e}");
+                }
+                busy.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the snapshot thread: {e}");
+            self.busy.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// Writes a snapshot of `tree` now (clean shutdown).
+pub fn write_snapshot(store: &FileSnapshotStore, tree: &DataTree) {
+    write(store, tree, 0);
+}
+
+fn write(store: &FileSnapshotStore, tree: &DataTree, pause_us: u64) {
+    let zxid = tree.last_zxid();
+    let started = Instant::now();
+    match store.write(zxid, &mut |w| tree.write_snapshot(w)) {
+        Ok(_) => tracing::info!(
+            zxid = format_args!("{zxid:#x}"),
+            nodes = tree.node_count(),
+            write_ms = started.elapsed().as_millis() as u64,
+            copy_pause_us = pause_us,
+            "snapshot written"
+        ),
+        // A failed snapshot loses nothing (the log still holds every txn); say so loudly.
+        Err(e) => tracing::error!(zxid = format_args!("{zxid:#x}"), "snapshot failed: {e}"),
+    }
+}
