@@ -2,7 +2,7 @@
 //! on a free port with a temporary dataDir and log dir.
 //!
 //! Two servers can sit behind the script: Apache ZooKeeper (through a small wrapper, so the
-//! script is proven against the reference today) and our own binary (ignored until the server
+//! script is proven against the reference today) and our own binary (the
 //! lands; the lead enables it). The Apache run needs `java` and Debian's zookeeper jar: with
 //! `CI=true` a missing tool fails the test, otherwise the test is skipped with a message.
 
@@ -166,7 +166,6 @@ fn script_drives_apache_zookeeper() {
 
 // Enabled by the lead once `zkserver <cfg>` serves `srvr`.
 #[test]
-#[ignore = "needs the zkserver binary to serve clients (lands separately)"]
 fn script_drives_zkserver() {
     lifecycle(Path::new(env!("CARGO_BIN_EXE_zkserver")));
 }
