@@ -2,8 +2,7 @@
 //! on a free port with a temporary dataDir and log dir.
 //!
 //! Two servers can sit behind the script: Apache ZooKeeper (through a small wrapper, so the
-//! script is proven against the reference today) and our own binary (the
-//! lands; the lead enables it). The Apache run needs `java` and Debian's zookeeper jar: with
+//! script is proven against the reference) and our own binary. The Apache run needs `java` and Debian's zookeeper jar: with
 //! `CI=true` a missing tool fails the test, otherwise the test is skipped with a message.
 
 use std::net::TcpListener;
