@@ -18,6 +18,7 @@ znode.container.checkIntervalMs=500 so container and TTL reaping happen within t
 import base64
 import hashlib
 import json
+import threading
 import time
 
 import pytest
@@ -361,15 +362,39 @@ STEPS = [
 ]
 
 
+STEP_TIMEOUT = 30.0
+
+
+def run_step(ctx, fn):
+    """Run one step in a thread so that a hung server cannot hang the suite."""
+    box = {}
+
+    def target():
+        try:
+            box["val"] = fn(ctx)
+        except (KazooException, zkraw.Closed, OSError, ValueError, TypeError) as e:
+            box["val"] = e
+        except BaseException as e:  # noqa: BLE001 - recorded as the step's result
+            box["val"] = e
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(STEP_TIMEOUT)
+    if t.is_alive():
+        return None, False
+    return box["val"], True
+
+
 def run_conversation(srv):
     ctx = Ctx(srv)
     out = []
     try:
-        for name, fn in STEPS:
-            try:
-                val = fn(ctx)
-            except (KazooException, zkraw.Closed, ValueError, TypeError) as e:
-                val = e
+        for idx, (name, fn) in enumerate(STEPS):
+            val, finished = run_step(ctx, fn)
+            if not finished:
+                out.append((name, "TIMEOUT after %ss" % STEP_TIMEOUT))
+                out.extend((n, "NOT RUN") for n, _ in STEPS[idx + 1:])
+                break
             out.append((name, json.loads(json.dumps(ctx.norm(val), default=repr))))
     finally:
         ctx.close()

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The one test command (README points here):
+#   1. installs what is missing (as root on Debian: Apache ZooKeeper + JRE via apt if
+#      /usr/share/java/zookeeper.jar is absent; a venv at <repo>/.venv with kazoo + pytest if
+#      they are not importable),
+#   2. cargo build --release (the Python suite runs the release binary),
+#   3. cargo test --release (all Rust tests),
+#   4. pytest -q tests/python with ZK_IMPL=zkserver.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k recipes -x).
+# Environment: CI is left as given (CI=true turns "tool missing" skips into failures);
+# ZK_IMPL (default zkserver; "apache" validates the suite against Apache ZooKeeper 3.8);
+# ZKSERVER_BIN (default <target>/release/zkserver).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+
+log() { printf '\n== %s\n' "$*" >&2; }
+is_root() { [ "$(id -u)" = 0 ]; }
+have_apt() { command -v apt-get >/dev/null 2>&1; }
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; }
+}
+
+# --- outside tools -------------------------------------------------------------------------
+if [ ! -f /usr/share/java/zookeeper.jar ]; then
+  if is_root && have_apt; then
+    log "installing Apache ZooKeeper (zookeeper zookeeper-bin default-jre-headless)"
+    apt_install zookeeper zookeeper-bin default-jre-headless
+  else
+    echo "test.sh: /usr/share/java/zookeeper.jar is missing and I cannot apt-get it;" \
+         "differential/zkCli tests will skip (or fail with CI=true)." >&2
+  fi
+fi
+
+PY=python3
+if ! "$PY" -c 'import kazoo, pytest' 2>/dev/null; then
+  if [ -x .venv/bin/python ] && .venv/bin/python -c 'import kazoo, pytest' 2>/dev/null; then
+    PY="$ROOT/.venv/bin/python"
+  else
+    log "creating .venv with kazoo and pytest"
+    if ! python3 -m venv .venv 2>/dev/null; then
+      if is_root && have_apt; then
+        apt_install python3-venv
+        rm -rf .venv
+        python3 -m venv .venv
+      else
+        echo "test.sh: python3 -m venv failed (install python3-venv)" >&2
+        exit 1
+      fi
+    fi
+    .venv/bin/python -m pip install -q --disable-pip-version-check kazoo pytest
+    PY="$ROOT/.venv/bin/python"
+  fi
+fi
+
+# --- Rust ----------------------------------------------------------------------------------
+log "cargo build --release"
+cargo build --release
+log "cargo test --release"
+cargo test --release
+
+# --- Python suite against the release binary -----------------------------------------------
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+export ZK_IMPL=${ZK_IMPL:-zkserver}
+export ZKSERVER_BIN=${ZKSERVER_BIN:-$TARGET_DIR/release/zkserver}
+log "pytest tests/python (ZK_IMPL=$ZK_IMPL, CI=${CI:-})"
+"$PY" -m pytest -q -p no:cacheprovider tests/python "$@"
