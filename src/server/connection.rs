@@ -10,6 +10,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
+use super::throttle::{ConnShare, ReleaseOnDrop};
 use crate::config::{Config, ALL_FOUR_LETTER_WORDS};
 use crate::proto::frame::{decode_frame, peek_len};
 use crate::proto::jute::{Jute, Reader};
@@ -27,7 +28,15 @@ fn four_letter_word(len: i32) -> Option<&'static str> {
         .find(|w| w.as_bytes() == bytes)
 }
 
-pub async fn run(stream: TcpStream, peer: SocketAddr, id: ConnId, cfg: Arc<Config>, core: CoreTx) {
+pub async fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: ConnId,
+    cfg: Arc<Config>,
+    core: CoreTx,
+    share: ConnShare,
+) {
+    let _release = ReleaseOnDrop(share.clone());
     let (mut rd, wr) = stream.into_split();
     let mut buf = BytesMut::with_capacity(4096);
     while buf.len() < 4 {
@@ -63,7 +72,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, id: ConnId, cfg: Arc<Confi
     };
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (closed_tx, mut closed_rx) = oneshot::channel();
-    tokio::spawn(write_loop(wr, out_rx, closed_tx));
+    tokio::spawn(write_loop(wr, out_rx, closed_tx, share.clone()));
     let connect = CoreMsg::Connect {
         conn: id,
         addr: peer.ip(),
@@ -79,6 +88,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, id: ConnId, cfg: Arc<Confi
         loop {
             match decode_frame(&mut buf, max) {
                 Ok(Some(frame)) => {
+                    share.acquire().await;
                     if !dispatch(frame, id, peer, &core) {
                         let _ = core.send(CoreMsg::Disconnected { conn: id });
                         return;
@@ -143,14 +153,24 @@ async fn write_loop(
     mut wr: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Outbound>,
     closed: oneshot::Sender<()>,
+    share: ConnShare,
 ) {
     let mut batch = BytesMut::with_capacity(64 * 1024);
+    let mut handshake_sent = false;
     'outer: while let Some(first) = rx.recv().await {
         let mut close = false;
         let mut next = Some(first);
         while let Some(msg) = next {
             match msg {
-                Outbound::Frame(b) => batch.extend_from_slice(&b),
+                Outbound::Frame(b) => {
+                    // The first frame is the handshake answer; later ones with an xid other
+                    // than -1 (notifications) answer a request.
+                    if handshake_sent && b.get(4..8) != Some(&[0xff, 0xff, 0xff, 0xff][..]) {
+                        share.release();
+                    }
+                    handshake_sent = true;
+                    batch.extend_from_slice(&b)
+                }
                 Outbound::Close => {
                     close = true;
                     break;

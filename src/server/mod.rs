@@ -6,6 +6,7 @@
 
 mod connection;
 mod limits;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +29,7 @@ pub async fn bind(cfg: &Config) -> std::io::Result<TcpListener> {
 /// Accepts connections until the listener fails.
 pub async fn serve(listener: TcpListener, cfg: Arc<Config>, core: CoreTx) {
     let limits = Arc::new(ConnectionLimits::new(cfg.max_client_cnxns, cfg.max_cnxns));
+    let throttle = throttle::Throttle::new(cfg.global_outstanding_limit);
     let next_id = AtomicU64::new(1);
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -49,9 +51,9 @@ pub async fn serve(listener: TcpListener, cfg: Arc<Config>, core: CoreTx) {
         };
         let _ = stream.set_nodelay(true);
         let id = next_id.fetch_add(1, Ordering::Relaxed);
-        let (cfg, core) = (cfg.clone(), core.clone());
+        let (cfg, core, share) = (cfg.clone(), core.clone(), throttle.share());
         tokio::spawn(async move {
-            connection::run(stream, peer, id, cfg, core).await;
+            connection::run(stream, peer, id, cfg, core, share).await;
             drop(permit);
         });
     }
