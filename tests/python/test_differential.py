@@ -112,7 +112,10 @@ class Ctx:
         return {
             "czxid": self.z(d["czxid"]), "mzxid": self.z(d["mzxid"]), "pzxid": self.z(d["pzxid"]),
             "ctime": self.t(d["ctime"]), "mtime": self.t(d["mtime"]),
-            "ctime==mtime": d["ctime"] == d["mtime"],
+            # An unmodified node must have ctime == mtime; a modified one only mtime >= ctime
+            # (a fast server may create and set within the same millisecond).
+            "ctime==mtime": (d["ctime"] == d["mtime"] if d["mzxid"] == d["czxid"]
+                             else "modified, mtime>=ctime: %s" % (d["mtime"] >= d["ctime"])),
             "version": d["version"], "cversion": d["cversion"], "aversion": d["aversion"],
             "owner": self.owner(d["ephemeralOwner"]),
             "dataLength": d["dataLength"], "numChildren": d["numChildren"],
