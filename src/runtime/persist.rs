@@ -2,8 +2,9 @@
 //! them when it reports them durable), and snapshots are taken every `snapCount` txns
 //! (randomised as ZooKeeper does, so ensemble members do not snapshot together).
 //!
-//! A snapshot copies the tree on the core (the only pause writes see; it is measured and
-//! logged) and serializes and fsyncs the copy on its own thread. The log rolls to a new
+//! A snapshot forks a child process that sees the tree copy-on-write and streams it to disk
+//! (as Redis does); the only pause writes see is the fork, measured and logged. If fork
+//! fails, the tree is cloned and written on a thread instead. The log rolls to a new
 //! segment first, so purging can drop whole segments older than a kept snapshot.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,15 +94,42 @@ impl Snapshotter {
             std::process::exit(2);
         }
         let started = Instant::now();
-        let copy = tree.clone();
+        self.busy.store(true, Ordering::Release);
+        let zxid = tree.last_zxid();
+        let nodes = tree.node_count();
+        let (store, busy, retain) = (self.store.clone(), self.busy.clone(), self.retain);
+        // A forked child sees the tree copy-on-write: the pause is the fork itself (page
+        // tables), not a copy of the tree. If fork fails, copy the tree instead.
+        let child = fork_writer(&store, tree);
         let pause = started.elapsed();
         self.max_pause_us = self.max_pause_us.max(pause.as_micros() as u64);
-        self.busy.store(true, Ordering::Release);
-        let (store, busy, retain) = (self.store.clone(), self.busy.clone(), self.retain);
+        let copy = if child.is_none() {
+            Some(tree.clone())
+        } else {
+            None
+        };
         let spawned = std::thread::Builder::new()
             .name("zk-snapshot".into())
             .spawn(move || {
-                write(&store, &copy, pause.as_micros() as u64);
+                let started = Instant::now();
+                match (child, copy) {
+                    (Some(pid), _) => match wait_child(pid) {
+                        0 => tracing::info!(
+                            zxid = format_args!("{zxid:#x}"),
+                            nodes,
+                            write_ms = started.elapsed().as_millis() as u64,
+                            fork_pause_us = pause.as_micros() as u64,
+                            "snapshot written by a forked writer"
+                        ),
+                        code => tracing::error!(
+                            zxid = format_args!("{zxid:#x}"),
+                            code,
+                            "snapshot writer failed"
+                        ),
+                    },
+                    (None, Some(copy)) => write(&store, &copy, pause.as_micros() as u64),
+                    (None, None) => {}
+                }
                 if let Err(e) = store.retain(retain) {
                     tracing::warn!("snapshot retention failed: {e}");
                 }
@@ -111,6 +139,38 @@ impl Snapshotter {
             tracing::error!("cannot start the snapshot thread: {e}");
             self.busy.store(false, Ordering::Release);
         }
+    }
+}
+
+/// Forks a child that writes `tree` and exits; returns its pid. The child only writes the
+/// file and calls `_exit`: no logging, no tokio, nothing that could wait on a lock another
+/// thread held at fork time (glibc keeps malloc usable in the child).
+fn fork_writer(store: &FileSnapshotStore, tree: &DataTree) -> Option<libc::pid_t> {
+    // SAFETY: fork is async-signal-safe; the child touches only the tree (its own copy-on-
+    // write image), the snapshot file and `_exit`.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        0 => {
+            let ok = store
+                .write(tree.last_zxid(), &mut |w| tree.write_snapshot(w))
+                .is_ok();
+            // SAFETY: `_exit` skips atexit handlers and destructors that belong to the parent.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+        }
+        p if p > 0 => Some(p),
+        _ => None,
+    }
+}
+
+/// Waits for the snapshot child; its exit code (or -1 if it did not exit normally).
+fn wait_child(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    // SAFETY: waiting on our own child pid with a valid status pointer.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    if r == pid && libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
     }
 }
 
