@@ -60,10 +60,17 @@ impl Reader {
         Ok(out)
     }
 
+    /// Reads a fixed-size primitive straight from the frame: no refcounted slice per int.
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let bytes = self.take(N)?;
+        let Some(bytes) = self.buf.get(self.pos..self.pos + N) else {
+            return Err(DecodeError::Truncated {
+                offset: self.pos,
+                needed: N - self.remaining(),
+            });
+        };
         let mut out = [0u8; N];
-        out.copy_from_slice(&bytes);
+        out.copy_from_slice(bytes);
+        self.pos += N;
         Ok(out)
     }
 
