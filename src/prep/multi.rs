@@ -4,8 +4,7 @@
 
 use super::ops::Prep;
 use super::Prepared;
-use crate::proto::records::CreateRequest;
-use crate::proto::request::{MultiOp, Request};
+use crate::proto::request::MultiOp;
 use crate::proto::txn::{ErrorTxn, TxnBody};
 use crate::proto::{ErrorCode, OpCode};
 
@@ -51,17 +50,9 @@ pub(super) fn prepare(p: &mut Prep, ops: &[MultiOp]) -> Prepared {
 fn prepare_op(p: &mut Prep, op: &MultiOp) -> Result<Prepared, ErrorCode> {
     match op {
         MultiOp::Create(code, r) => p.create(*code, r, None),
-        MultiOp::CreateTtl(r) => {
-            let base = CreateRequest {
-                path: r.path.clone(),
-                data: r.data.clone(),
-                acl: r.acl.clone(),
-                flags: r.flags,
-            };
-            p.create(OpCode::CreateTtl, &base, Some(r.ttl))
-        }
-        MultiOp::Delete(r) => p.single(&Request::Delete(r.clone())),
-        MultiOp::SetData(r) => p.single(&Request::SetData(r.clone())),
+        MultiOp::CreateTtl(r) => p.create_ttl(r),
+        MultiOp::Delete(r) => p.delete(r),
+        MultiOp::SetData(r) => p.set_data(r),
         MultiOp::Check(r) => p.check(r),
         MultiOp::GetChildren(_) | MultiOp::GetData(_) => Err(ErrorCode::BadArguments),
     }

@@ -4,7 +4,8 @@ use super::changes::{Mark, NodeView, PendingChanges};
 use super::{acl, Context, Prepared};
 use crate::proto::opcode::{perms, CreateMode};
 use crate::proto::records::{
-    Acl, CheckVersionRequest, CreateRequest, DeleteRequest, SetAclRequest, SetDataRequest,
+    Acl, CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest, SetAclRequest,
+    SetDataRequest,
 };
 use crate::proto::request::Request;
 use crate::proto::txn::*;
@@ -54,15 +55,7 @@ impl Prep<'_> {
     pub fn single(&mut self, req: &Request) -> Result<Prepared, ErrorCode> {
         match req {
             Request::Create(op, r) => self.create(*op, r, None),
-            Request::CreateTtl(r) => {
-                let base = CreateRequest {
-                    path: r.path.clone(),
-                    data: r.data.clone(),
-                    acl: r.acl.clone(),
-                    flags: r.flags,
-                };
-                self.create(OpCode::CreateTtl, &base, Some(r.ttl))
-            }
+            Request::CreateTtl(r) => self.create_ttl(r),
             Request::Delete(r) => self.delete(r),
             Request::SetData(r) => self.set_data(r),
             Request::SetAcl(r) => self.set_acl(r),
@@ -195,7 +188,18 @@ impl Prep<'_> {
         Ok(Prepared { txn_type, body })
     }
 
-    fn delete(&mut self, r: &DeleteRequest) -> Result<Prepared, ErrorCode> {
+    /// createTTL: the create checks plus the TTL's own.
+    pub fn create_ttl(&mut self, r: &CreateTtlRequest) -> Result<Prepared, ErrorCode> {
+        let base = CreateRequest {
+            path: r.path.clone(),
+            data: r.data.clone(),
+            acl: r.acl.clone(),
+            flags: r.flags,
+        };
+        self.create(OpCode::CreateTtl, &base, Some(r.ttl))
+    }
+
+    pub fn delete(&mut self, r: &DeleteRequest) -> Result<Prepared, ErrorCode> {
         // getParentPathAndValidate: a slash, no NUL, not a special path; nothing more.
         if is_special(&r.path) {
             return Err(ErrorCode::BadArguments);
@@ -255,7 +259,7 @@ impl Prep<'_> {
         })
     }
 
-    fn set_data(&mut self, r: &SetDataRequest) -> Result<Prepared, ErrorCode> {
+    pub fn set_data(&mut self, r: &SetDataRequest) -> Result<Prepared, ErrorCode> {
         Self::valid_path(&r.path)?;
         let mut node = self.get(&r.path).ok_or(ErrorCode::NoNode)?;
         self.check_acl(&node.acl, perms::WRITE)?;
