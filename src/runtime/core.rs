@@ -207,6 +207,18 @@ impl Core {
         self.inflight.push_back(InFlight { txn, connect });
     }
 
+    /// Queues the session's answer to `txn` behind its earlier items, then logs the txn.
+    pub(super) fn submit_write(
+        &mut self,
+        session: i64,
+        item: Item,
+        txn: Txn,
+        connect: Option<(ConnId, Option<bool>)>,
+    ) {
+        self.queues.entry(session).or_default().push_back(item);
+        self.submit(txn, connect);
+    }
+
     pub(super) fn take_zxid(&mut self) -> i64 {
         let z = self.next_zxid;
         self.next_zxid += 1;

@@ -126,19 +126,24 @@ impl Core {
 
     fn write(&mut self, session: i64, conn: ConnId, xid: i32, req: Request, received: Instant) {
         let zxid = self.next_zxid;
-        let ids = self
-            .conns
-            .get(&conn)
-            .map(|c| c.ids.clone())
-            .unwrap_or_default();
+        // Borrow the fields apart so the session's ids are not copied on every write.
+        let Core {
+            conns,
+            tree,
+            pending,
+            cfg,
+            ..
+        } = self;
+        let ids = conns.get(&conn).map_or(&[][..], |c| &c.ids[..]);
         let ctx = prep::Context {
             session,
-            ids: &ids,
-            skip_acl: self.cfg.skip_acl,
-            extended_types: self.cfg.extended_types_enabled,
-            reconfig_enabled: self.cfg.reconfig_enabled,
+            ids,
+            skip_acl: cfg.skip_acl,
+            extended_types: cfg.extended_types_enabled,
+            reconfig_enabled: cfg.reconfig_enabled,
         };
-        match prep::prepare(&self.tree, &mut self.pending, &ctx, &req, zxid) {
+        let prepared = prep::prepare(tree, pending, &ctx, &req, zxid);
+        match prepared {
             // A failed multi changes nothing: answer it in order without logging it.
             Ok(p) if prep::multi::failed(&p) => {
                 let result = Ok(Response::Multi(super::commit::multi_error_results(&p.body)));
@@ -162,17 +167,16 @@ impl Core {
                     time: now_ms(),
                     txn_type: p.txn_type.code(),
                 };
-                self.queues
-                    .entry(session)
-                    .or_default()
-                    .push_back(Item::Write {
-                        conn,
-                        xid,
-                        op: req.op(),
-                        zxid,
-                        received,
-                    });
-                self.submit(
+                let item = Item::Write {
+                    conn,
+                    xid,
+                    op: req.op(),
+                    zxid,
+                    received,
+                };
+                self.submit_write(
+                    session,
+                    item,
                     Txn {
                         header,
                         body: p.body,

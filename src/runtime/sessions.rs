@@ -128,14 +128,14 @@ impl Core {
             body: TxnBody::CreateSession(CreateSessionTxn { timeout }),
         };
         let received = Instant::now();
-        self.queues.entry(id).or_default().push_back(Item::Write {
+        let item = Item::Write {
             conn,
             xid: 0,
             op: OpCode::CreateSession,
             zxid,
             received,
-        });
-        self.submit(txn, Some((conn, req.read_only)));
+        };
+        self.submit_write(id, item, txn, Some((conn, req.read_only)));
     }
 
     pub(super) fn send_connect_response(
@@ -209,25 +209,23 @@ impl Core {
             time: now_ms(),
             txn_type: p.txn_type.code(),
         };
-        if let Some((conn, xid, received)) = reply {
-            self.queues
-                .entry(session)
-                .or_default()
-                .push_back(Item::Write {
+        let txn = Txn {
+            header,
+            body: p.body,
+        };
+        match reply {
+            Some((conn, xid, received)) => {
+                let item = Item::Write {
                     conn,
                     xid,
                     op: OpCode::CloseSession,
                     zxid,
                     received,
-                });
+                };
+                self.submit_write(session, item, txn, None);
+            }
+            None => self.submit(txn, None),
         }
-        self.submit(
-            Txn {
-                header,
-                body: p.body,
-            },
-            None,
-        );
     }
 
     /// Deletes empty containers and expired TTL nodes through the normal write path,
