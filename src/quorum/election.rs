@@ -167,9 +167,7 @@ impl Election {
             out.push(Action::Notify { to: from, n: reply });
             return None;
         }
-        let Some(state) = ServerState::from_i32(n.state) else {
-            return None;
-        };
+        let state = ServerState::from_i32(n.state)?;
         if self.state != ServerState::Looking {
             if state == ServerState::Looking {
                 let c = self.current;

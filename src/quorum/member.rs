@@ -10,7 +10,7 @@ use super::action::{Action, Input, LinkId, LogSource};
 use super::election::{Decision, Election};
 use super::history::CommittedLog;
 use super::leader::{self, Leader, LearnerStatus};
-use super::learner::{self, Learner, LearnerState};
+use super::learner::{self, Learner, LearnerSetup, LearnerState};
 use super::view::QuorumView;
 use super::wire::payload::ForwardedRequest;
 use super::zxid::{counter_of, hex, make_zxid, MAX_COUNTER};
@@ -444,17 +444,16 @@ impl Member {
                     current_epoch: self.current_epoch,
                     last_zxid: self.last_zxid,
                 };
-                let l = Learner::new(
-                    self.me,
-                    d.state == ServerState::Observing,
-                    leader_sid,
+                let setup = LearnerSetup {
+                    me: self.me,
+                    observer: d.state == ServerState::Observing,
+                    leader: leader_sid,
                     link,
-                    self.view.clone(),
-                    self.timing,
+                    view: self.view.clone(),
+                    timing: self.timing,
                     state,
-                    now,
-                    out,
-                );
+                };
+                let l = Learner::new(setup, now, out);
                 self.role = Role::Learning(Box::new(l));
             }
             ServerState::Looking => {}

@@ -16,6 +16,8 @@ pub mod history;
 pub mod leader;
 pub mod learner;
 pub mod member;
+#[cfg(test)]
+mod sim;
 pub mod view;
 pub mod vote;
 pub mod wire;

@@ -101,18 +101,30 @@ pub struct Learner {
     last_queued: i64,
 }
 
+/// Who a learner is and whom it follows.
+#[derive(Debug, Clone)]
+pub struct LearnerSetup {
+    pub me: Sid,
+    pub observer: bool,
+    pub leader: Sid,
+    /// The link id to dial the leader with.
+    pub link: LinkId,
+    pub view: QuorumView,
+    pub timing: Timing,
+    pub state: LearnerState,
+}
+
 impl Learner {
-    pub fn new(
-        me: Sid,
-        observer: bool,
-        leader: Sid,
-        link: LinkId,
-        view: QuorumView,
-        timing: Timing,
-        state: LearnerState,
-        now: u64,
-        out: &mut Vec<Action>,
-    ) -> Learner {
+    pub fn new(setup: LearnerSetup, now: u64, out: &mut Vec<Action>) -> Learner {
+        let LearnerSetup {
+            me,
+            observer,
+            leader,
+            link,
+            view,
+            timing,
+            state,
+        } = setup;
         out.push(Action::ConnectToLeader { link, leader });
         Learner {
             me,
