@@ -9,6 +9,7 @@
 //! `ApacheFormat.java gen`: `digests.txt`, `hash.txt`, `apache-snap.bin`. With java and javac
 //! present the Java side is also run live (fixtures must be current; Apache must accept
 //! zkserver's bytes); without them that part skips loudly, and fails when `CI=true`.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -141,7 +142,11 @@ fn history() -> Vec<Txn> {
         parent_cversion: 1,
     };
     h.push(S1, Create2, TxnBody::Create(cfg));
-    h.push(S1, Create, create("/app/seq-0000000001", bytes(""), false, 2));
+    h.push(
+        S1,
+        Create,
+        create("/app/seq-0000000001", bytes(""), false, 2),
+    );
     h.push(S1, Create, create("/app/eph", bytes("e"), true, 3));
     h.push(S2, Create2, create("/app/lock-0000000003", None, true, 4));
     h.push(S1, CreateContainer, container("/cont", 2));
@@ -174,7 +179,11 @@ fn history() -> Vec<Txn> {
     h.push(S1, Error, error(-110));
     let config = "server.1=127.0.0.1:2888:3888:participant";
     h.push(0, Reconfig, set_data("/zookeeper/config", config, 1));
-    h.push(S1, Create, create("/zookeeper/quota/app", bytes("q"), false, 1));
+    h.push(
+        S1,
+        Create,
+        create("/zookeeper/quota/app", bytes("q"), false, 1),
+    );
     h.push(S1, Create, create("/ü-ñ", bytes("ünï"), false, 6));
     h.push(S1, Create, create("/empty", bytes(""), false, 7));
     // Replay oddities: a create over an existing node still raises the parent's cversion
@@ -282,7 +291,11 @@ fn digest_after_every_txn_equals_apaches() {
         assert_eq!(txn.header.zxid, *zxid);
         tree.apply(txn);
         assert_eq!(tree.digest(), *want, "after zxid {zxid:#x}");
-        assert_eq!(sent.map(|d| d.tree_digest), Some(*want), "TxnDigest of {zxid:#x}");
+        assert_eq!(
+            sent.map(|d| d.tree_digest),
+            Some(*want),
+            "TxnDigest of {zxid:#x}"
+        );
     }
     let hash = format_hash_lines(tree.digest_log().log().copied());
     assert!(!hash.is_empty());
@@ -346,13 +359,16 @@ fn run_java(classes: &Path, args: &[&Path]) -> (bool, String) {
             "-Dfile.encoding=UTF-8",
             "-cp",
         ])
-        .arg(format!("{JAR}:/usr/share/java/slf4j-nop.jar:{}", classes.display()))
+        .arg(format!(
+            "{JAR}:/usr/share/java/slf4j-nop.jar:{}",
+            classes.display()
+        ))
         .arg("ApacheFormat")
         .args(args)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 

@@ -214,7 +214,6 @@ impl DataTree {
         if parent.children.contains(name) {
             return Err(ErrorCode::NodeExists);
         }
-        let before = self.digest.of(parent_path, parent);
         // The txn carries the parent's new cversion; a replay onto a newer parent (fuzzy
         // state) must not move it backwards.
         let new_cversion = if parent_cversion == -1 {
@@ -226,8 +225,7 @@ impl DataTree {
             parent.stat.cversion = new_cversion;
             parent.stat.pzxid = zxid;
         }
-        let after = self.digest.of(parent_path, parent);
-        self.digest.replace(before, after);
+        self.digest.refresh(parent_path, parent);
         let parent_acl = parent.acl;
         let acl_index = self.acls.intern(acl);
         let stat = StatPersisted {
@@ -270,14 +268,12 @@ impl DataTree {
     ) -> Result<(), ErrorCode> {
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::BadArguments)?;
         let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
-        let before = self.digest.of(parent_path, parent);
         parent.children.remove(name);
         parent.stat.pzxid = parent.stat.pzxid.max(zxid);
-        let after = self.digest.of(parent_path, parent);
-        self.digest.replace(before, after);
+        self.digest.refresh(parent_path, parent);
         let parent_acl = parent.acl;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
-        self.digest.remove(self.digest.of(path, &node));
+        self.digest.remove(&node);
         self.data_size = self
             .data_size
             .saturating_sub((path.len() + node.data_len()) as u64);
@@ -328,11 +324,9 @@ impl DataTree {
             cversion
         };
         if cversion > node.stat.cversion {
-            let before = self.digest.of(path, node);
             node.stat.cversion = cversion;
             node.stat.pzxid = zxid;
-            let after = self.digest.of(path, node);
-            self.digest.replace(before, after);
+            self.digest.refresh(path, node);
         }
         Ok(())
     }
@@ -347,7 +341,6 @@ impl DataTree {
         changes: &mut Vec<Change>,
     ) -> Result<Outcome, ErrorCode> {
         let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
-        let before = self.digest.of(path, node);
         self.data_size = (self.data_size + data.as_ref().map_or(0, Bytes::len) as u64)
             .saturating_sub(node.data_len() as u64);
         node.data = data.clone();
@@ -355,8 +348,7 @@ impl DataTree {
         node.stat.version = version;
         node.stat.mzxid = zxid;
         node.stat.mtime = time;
-        let after = self.digest.of(path, node);
-        self.digest.replace(before, after);
+        self.digest.refresh(path, node);
         let stat = node.stat();
         let acl = self.acls.shared(node.acl);
         changes.push(Change {
@@ -373,11 +365,9 @@ impl DataTree {
             self.acls.release(new_index);
             return Err(ErrorCode::NoNode);
         };
-        let before = self.digest.of(path, node);
         let old = std::mem::replace(&mut node.acl, new_index);
         node.stat.aversion = version;
-        let after = self.digest.of(path, node);
-        self.digest.replace(before, after);
+        self.digest.refresh(path, node);
         let stat = node.stat();
         self.acls.release(old);
         Ok(Outcome::Updated(stat))

@@ -118,7 +118,7 @@ impl TreeDigest {
         }
     }
 
-    /// The digest `node` (stored at `path`) contributes now.
+    /// The digest `node` (stored at `path`) contributes with its current data and stat.
     pub(super) fn of(&self, path: &str, node: &Node) -> u32 {
         if self.enabled && is_digested(path) {
             finish(node.digest_prefix, &node.stat)
@@ -127,18 +127,26 @@ impl TreeDigest {
         }
     }
 
-    pub(super) fn add(&mut self, d: u32) {
-        self.sum = self.sum.wrapping_add(i64::from(d));
+    /// A node entered the tree: caches its digest and adds it.
+    pub(super) fn insert(&mut self, path: &str, node: &mut Node) {
+        node.digest = self.of(path, node);
+        self.sum = self.sum.wrapping_add(i64::from(node.digest));
     }
 
-    pub(super) fn remove(&mut self, d: u32) {
-        self.sum = self.sum.wrapping_sub(i64::from(d));
+    /// A node left the tree: subtracts its cached digest.
+    pub(super) fn remove(&mut self, node: &Node) {
+        self.sum = self.sum.wrapping_sub(i64::from(node.digest));
     }
 
-    /// A node changed from digest `before` to `after` (preChange/postChange).
-    pub(super) fn replace(&mut self, before: u32, after: u32) {
-        self.remove(before);
-        self.add(after);
+    /// A node's data or stat changed (Apache's preChange + postChange): swaps its cached
+    /// digest for the new one.
+    pub(super) fn refresh(&mut self, path: &str, node: &mut Node) {
+        let after = self.of(path, node);
+        self.sum = self
+            .sum
+            .wrapping_sub(i64::from(node.digest))
+            .wrapping_add(i64::from(after));
+        node.digest = after;
     }
 
     /// Restarts the sum (the caller re-adds every node) and the log; keeps on/off.
@@ -231,7 +239,7 @@ mod tests {
     #[test]
     fn log_keeps_every_128th_zxid_up_to_the_limit() {
         let mut d = TreeDigest::new(true);
-        d.add(7);
+        d.sum = 7;
         for z in 1..=(LOG_INTERVAL * (LOG_LIMIT as i64 + 5)) {
             d.record(z);
         }
