@@ -66,6 +66,16 @@ impl AclCache {
         self.index.values().map(|&i| (i, self.get(i)))
     }
 
+    /// How many nodes hold list `i` (0 for a free or unknown slot).
+    pub fn refs(&self, i: u32) -> u64 {
+        self.lists.get(i as usize).map_or(0, |e| e.1)
+    }
+
+    /// One past the highest index ever handed out (to size per-index tables).
+    pub fn slots(&self) -> usize {
+        self.lists.len()
+    }
+
     /// Number of distinct lists in use.
     pub fn len(&self) -> usize {
         self.index.len()
