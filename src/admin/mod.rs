@@ -32,6 +32,8 @@ pub struct ConnInfo {
 pub struct Snapshot {
     pub config: Arc<Config>,
     pub serving: bool,
+    /// `standalone`, `leader`, `follower`, `observer` (the `Mode:` line).
+    pub mode: &'static str,
     pub conns: Vec<ConnInfo>,
     pub connection_count: usize,
     pub outstanding: usize,

@@ -113,7 +113,7 @@ fn srvr(s: &Snapshot, with_clients: bool) -> String {
     let _ = writeln!(out, "Connections: {}", s.connection_count);
     let _ = writeln!(out, "Outstanding: {}", s.outstanding);
     let _ = writeln!(out, "Zxid: 0x{:x}", s.zxid);
-    let _ = writeln!(out, "Mode: standalone");
+    let _ = writeln!(out, "Mode: {}", s.mode);
     let _ = writeln!(out, "Node count: {}", s.node_count);
     out
 }
@@ -166,7 +166,7 @@ fn mntr(s: &Snapshot) -> String {
                 env!("ZKSERVER_BUILD_DATE")
             ),
         ),
-        ("zk_server_state", "standalone".into()),
+        ("zk_server_state", s.mode.into()),
         ("zk_avg_latency", java_double(l.avg())),
         ("zk_max_latency", l.max_ms.to_string()),
         ("zk_min_latency", l.min_ms.to_string()),

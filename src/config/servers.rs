@@ -85,7 +85,10 @@ impl ServerSpec {
 /// `QuorumMaj.toString()`: one `server.N=…` line per member then `version=<hex>`, the text
 /// members exchange in election notifications and NEWLEADER. A client address appears only
 /// when the member's line gives one (a bare port prints as `0.0.0.0:port`).
-pub fn quorum_verifier_text<'a>(servers: impl IntoIterator<Item = &'a ServerSpec>, version: i64) -> String {
+pub fn quorum_verifier_text<'a>(
+    servers: impl IntoIterator<Item = &'a ServerSpec>,
+    version: i64,
+) -> String {
     let mut out = String::new();
     for s in servers {
         let client = s

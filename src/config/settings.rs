@@ -116,14 +116,25 @@ pub(crate) fn apply_properties(
         small(p.int(file, "znode.container.maxPerMinute", per_minute, 1)?);
     let q = &mut c.quorum;
     q.digest_enabled = p.bool(file, "zookeeper.digest.enabled", true)?;
-    let extra = p.int(file, "zookeeper.jute.maxbuffer.extrasize", c.jute_max_buffer as u64, 0)?;
-    q.max_packet = c.jute_max_buffer.saturating_add(usize::try_from(extra).unwrap_or(0));
+    let extra = p.int(
+        file,
+        "zookeeper.jute.maxbuffer.extrasize",
+        c.jute_max_buffer as u64,
+        0,
+    )?;
+    q.max_packet = c
+        .jute_max_buffer
+        .saturating_add(usize::try_from(extra).unwrap_or(0));
     q.force_snapshot_sync = p.bool(file, "zookeeper.forceSnapshotSync", false)?;
-    q.commit_log_count = usize::try_from(p.int(file, "zookeeper.commitLogCount", 500, 1)?)
-        .unwrap_or(500);
+    q.commit_log_count =
+        usize::try_from(p.int(file, "zookeeper.commitLogCount", 500, 1)?).unwrap_or(500);
     q.min_notification_ms = p.int(file, "zookeeper.fastleader.minNotificationInterval", 200, 1)?;
-    q.max_notification_ms =
-        p.int(file, "zookeeper.fastleader.maxNotificationInterval", 60_000, 1)?;
+    q.max_notification_ms = p.int(
+        file,
+        "zookeeper.fastleader.maxNotificationInterval",
+        60_000,
+        1,
+    )?;
     q.leader_serves = p.yes_no(file, "zookeeper.leaderServes", true)?;
     let digest_key = "zookeeper.DigestAuthenticationProvider.superDigest";
     if let Some(d) = p.get(digest_key) {

@@ -21,7 +21,10 @@ impl Core {
                 Ok(t) => t,
                 Err(e) => {
                     // A committed txn we cannot apply would make this member diverge.
-                    tracing::error!(zxid = format_args!("0x{zxid:x}"), "committed txn does not decode: {e}; exiting");
+                    tracing::error!(
+                        zxid = format_args!("0x{zxid:x}"),
+                        "committed txn does not decode: {e}; exiting"
+                    );
                     std::process::exit(2);
                 }
             },
@@ -67,7 +70,13 @@ impl Core {
                 if let Some(c) = self.connecting.remove(&session) {
                     if self.owner.get(&session) == Some(&c.conn) {
                         let password = Bytes::copy_from_slice(&session_password(session));
-                        self.send_connect_response(c.conn, t.timeout, session, password, c.read_only);
+                        self.send_connect_response(
+                            c.conn,
+                            t.timeout,
+                            session,
+                            password,
+                            c.read_only,
+                        );
                     }
                 }
                 self.drain(session);
@@ -97,7 +106,9 @@ impl Core {
         let queue = self.queues.get_mut(&session)?;
         let matches = match queue.front() {
             Some(Item::Write { zxid: Some(z), .. }) => *z == header.zxid,
-            Some(Item::Write { zxid: None, xid, .. }) => *xid == header.cxid,
+            Some(Item::Write {
+                zxid: None, xid, ..
+            }) => *xid == header.cxid,
             _ => false,
         };
         if matches {

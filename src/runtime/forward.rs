@@ -29,7 +29,11 @@ impl Core {
         req: Request,
         received: Instant,
     ) {
-        let ids = self.conns.get(&conn).map(|c| c.ids.clone()).unwrap_or_default();
+        let ids = self
+            .conns
+            .get(&conn)
+            .map(|c| c.ids.clone())
+            .unwrap_or_default();
         let Some(zxid) = self.prepare_and_propose(session, xid, &req, &ids, SessionOwner::Local)
         else {
             self.enqueue(
@@ -67,10 +71,18 @@ impl Core {
                 let timeout = i32::from_bytes(body).unwrap_or(0);
                 let now = now_ms();
                 if self.sessions.create(session, timeout, now).is_err() {
-                    tracing::warn!(session = format_args!("{session:#x}"), "createSession for an existing session");
+                    tracing::warn!(
+                        session = format_args!("{session:#x}"),
+                        "createSession for an existing session"
+                    );
                 }
                 self.owners.insert(session, SessionOwner::Learner(sid));
-                let txn = self.txn(session, cxid, OpCode::CreateSession, TxnBody::CreateSession(CreateSessionTxn { timeout }));
+                let txn = self.txn(
+                    session,
+                    cxid,
+                    OpCode::CreateSession,
+                    TxnBody::CreateSession(CreateSessionTxn { timeout }),
+                );
                 self.propose_txn(txn);
             }
             Some(OpCode::CloseSession) => self.close_session(session, cxid, None),
@@ -85,7 +97,13 @@ impl Core {
                         return;
                     }
                 };
-                let _ = self.prepare_and_propose(session, cxid, &req, &auth, SessionOwner::Learner(sid));
+                let _ = self.prepare_and_propose(
+                    session,
+                    cxid,
+                    &req,
+                    &auth,
+                    SessionOwner::Learner(sid),
+                );
             }
         }
     }
@@ -186,7 +204,11 @@ impl Core {
 
     /// Learner: sends a REQUEST to the leader with the connection's identities.
     pub(super) fn forward(&mut self, session: i64, cxid: i32, op: i32, body: Bytes, conn: ConnId) {
-        let auth = self.conns.get(&conn).map(|c| c.ids.clone()).unwrap_or_default();
+        let auth = self
+            .conns
+            .get(&conn)
+            .map(|c| c.ids.clone())
+            .unwrap_or_default();
         let request = ForwardedRequest {
             session,
             cxid,

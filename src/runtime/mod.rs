@@ -9,6 +9,7 @@
 //! `session`).
 
 mod auth;
+pub mod boot;
 mod commit;
 mod core;
 mod forward;

@@ -76,10 +76,7 @@ impl Core {
                 session,
                 timeout_ms,
             } => {
-                let valid = self
-                    .sessions
-                    .touch(session, super::core::now_ms())
-                    .is_ok();
+                let valid = self.sessions.touch(session, super::core::now_ms()).is_ok();
                 if valid {
                     let _ = self
                         .sessions
@@ -145,7 +142,9 @@ impl Core {
         let Some((host, port)) = e.addrs.quorum.get(&leader).cloned() else {
             tracing::error!(leader, "leader is not in the server list");
             let now = self.quorum_now();
-            let out = self.member.step(now, Input::LinkClosed { link }, &self.store);
+            let out = self
+                .member
+                .step(now, Input::LinkClosed { link }, &self.store);
             self.execute(out);
             return;
         };
@@ -217,7 +216,8 @@ impl Core {
             // A learner may decide before we do; hold it until we lead (or do not).
             let now = self.clock.elapsed().as_millis() as u64;
             let limit = u64::from(self.cfg.tick_time_ms) * u64::from(self.cfg.init_limit);
-            e.parked.retain(|(_, _, at)| now.saturating_sub(*at) < limit);
+            e.parked
+                .retain(|(_, _, at)| now.saturating_sub(*at) < limit);
             e.parked.push((link, handle, now));
         }
     }

@@ -96,7 +96,7 @@ impl Core {
             Request::Sync(r) => self.sync(session, conn, xid, r.path, body, received),
             Request::CloseSession => {
                 if self.is_leader() {
-                    self.close_session(session, Some((conn, xid, received)));
+                    self.close_session(session, xid, Some((conn, xid, received)));
                 } else {
                     self.forward_write(session, conn, xid, &req, body, received);
                 }

@@ -94,12 +94,20 @@ impl Core {
         self.queues.entry(id).or_default().push_back(item);
         if self.is_leader() {
             if self.sessions.create(id, timeout, now_ms()).is_err() {
-                tracing::error!(session = format_args!("{id:#x}"), "session id collision; refusing connection");
+                tracing::error!(
+                    session = format_args!("{id:#x}"),
+                    "session id collision; refusing connection"
+                );
                 self.close_conn(conn);
                 return;
             }
             self.owners.insert(id, SessionOwner::Local);
-            let txn = self.txn(id, 0, OpCode::CreateSession, TxnBody::CreateSession(CreateSessionTxn { timeout }));
+            let txn = self.txn(
+                id,
+                0,
+                OpCode::CreateSession,
+                TxnBody::CreateSession(CreateSessionTxn { timeout }),
+            );
             self.propose_txn(txn);
         } else {
             let body = timeout.to_bytes();
@@ -113,7 +121,12 @@ impl Core {
         let known = self.tree.sessions().contains_key(&id);
         let password_ok = req.passwd.as_ref() == session_password(id);
         if !known || !password_ok {
-            tracing::info!(session = format_args!("{id:#x}"), known, password_ok, "refusing reconnect");
+            tracing::info!(
+                session = format_args!("{id:#x}"),
+                known,
+                password_ok,
+                "refusing reconnect"
+            );
             if known && !password_ok {
                 // Apache also drops the session's live connection on a bad password.
                 if let Some(&live) = self.owner.get(&id) {
@@ -155,7 +168,10 @@ impl Core {
             return;
         }
         if !valid {
-            tracing::info!(session = format_args!("{session:#x}"), "refusing reconnect: session expired");
+            tracing::info!(
+                session = format_args!("{session:#x}"),
+                "refusing reconnect: session expired"
+            );
             self.refuse(c.conn, c.read_only);
             return;
         }
@@ -171,7 +187,10 @@ impl Core {
         if !self.is_leader() {
             self.touched.insert(session, c.timeout);
         }
-        tracing::debug!(session = format_args!("{session:#x}"), "session reconnected");
+        tracing::debug!(
+            session = format_args!("{session:#x}"),
+            "session reconnected"
+        );
         let password = Bytes::copy_from_slice(&session_password(session));
         self.send_connect_response(c.conn, c.timeout, session, password, c.read_only);
     }
@@ -251,7 +270,13 @@ impl Core {
             extended_types: self.cfg.extended_types_enabled,
             reconfig_enabled: self.cfg.reconfig_enabled,
         };
-        let prepared = prep::prepare(&self.tree, &mut self.pending, &ctx, &Request::CloseSession, zxid);
+        let prepared = prep::prepare(
+            &self.tree,
+            &mut self.pending,
+            &ctx,
+            &Request::CloseSession,
+            zxid,
+        );
         let Ok(p) = prepared else { return };
         let txn = self.txn(session, cxid, p.txn_type, p.body);
         if let Some((conn, xid, received)) = reply {
@@ -274,7 +299,12 @@ impl Core {
             return;
         }
         let limit = self.cfg.container_max_per_minute.max(1) as usize;
-        for path in self.tree.expired_containers(now_ms()).into_iter().take(limit) {
+        for path in self
+            .tree
+            .expired_containers(now_ms())
+            .into_iter()
+            .take(limit)
+        {
             let Some(zxid) = self.member.next_zxid() else {
                 return;
             };

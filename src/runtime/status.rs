@@ -187,7 +187,8 @@ impl Core {
         let outstanding = self.queues.values().map(|q| q.len()).sum();
         Snapshot {
             config: self.cfg.clone(),
-            serving: self.serving,
+            serving: self.member.is_serving(),
+            mode: self.member.mode().name(),
             conns,
             connection_count: self.conns.len(),
             outstanding,
@@ -230,7 +231,7 @@ impl Core {
             global_sessions: self.sessions.len(),
             stats: self.stats.clone(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
-            log_counters: self.sink.counters(),
+            log_counters: self.store.counters(),
         }
     }
 }

@@ -96,7 +96,10 @@ impl Store {
                 .and_then(|_| self.log.roll())
         });
         match written {
-            Ok(()) => tracing::info!(zxid = format_args!("0x{zxid:x}"), "snapshot taken for synchronization"),
+            Ok(()) => tracing::info!(
+                zxid = format_args!("0x{zxid:x}"),
+                "snapshot taken for synchronization"
+            ),
             Err(e) => fatal("writing the sync snapshot", &e),
         }
     }
@@ -111,12 +114,15 @@ impl Store {
     fn reload(&self, upto: i64, digest_enabled: bool) -> DataTree {
         let loaded = blocking(|| -> Result<DataTree, String> {
             let mut tree = match self.snapshots.newest_valid().map_err(|e| e.to_string())? {
-                Some((z, body)) => DataTree::read_snapshot(body)
-                    .map_err(|e| format!("snapshot 0x{z:x}: {e}"))?,
+                Some((z, body)) => {
+                    DataTree::read_snapshot(body).map_err(|e| format!("snapshot 0x{z:x}: {e}"))?
+                }
                 None => DataTree::with_digest(digest_enabled),
             };
             let from = tree.last_zxid().saturating_add(1);
-            for (z, bytes) in read_segments_from(&self.log_segments, from).map_err(|e| e.to_string())? {
+            for (z, bytes) in
+                read_segments_from(&self.log_segments, from).map_err(|e| e.to_string())?
+            {
                 if z > upto {
                     break;
                 }

@@ -118,7 +118,10 @@ impl FileSnapshotStore {
             if z <= zxid {
                 continue;
             }
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let aside = path.with_file_name(format!("{name}.trunc-{zxid:x}"));
             tracing::warn!(file = %path.display(), "TRUNC sets aside a snapshot newer than the truncation point");
             fs::rename(&path, &aside).map_err(|e| StorageError::io("rename", &path, e))?;

@@ -157,6 +157,22 @@ impl DataTree {
         self.digest = d;
     }
 
+    /// Writes the ensemble's member list into `/zookeeper/config` without a txn, as every
+    /// Apache member does at startup and after a SNAP (`ZKDatabase.initConfigInZKDatabase`):
+    /// data = the QuorumVerifier text, version -1, mzxid = the config version (0 for a static
+    /// configuration), mtime = `time_ms`. The node is outside the digest.
+    pub fn init_config_node(&mut self, text: &[u8], time_ms: i64) {
+        let Some(node) = self.nodes.get_mut("/zookeeper/config") else {
+            return;
+        };
+        let old = node.data.as_ref().map_or(0, Bytes::len) as u64;
+        self.data_size = self.data_size - old.min(self.data_size) + text.len() as u64;
+        node.data = Some(Bytes::copy_from_slice(text));
+        node.stat.version = -1;
+        node.stat.mzxid = 0;
+        node.stat.mtime = time_ms;
+    }
+
     /// Sets the zxid the tree is at, e.g. after a SNAP from a leader (the body has none).
     pub fn set_last_zxid(&mut self, zxid: i64) {
         self.last_zxid = zxid;

@@ -29,7 +29,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Commands to the manager.
 enum Cmd {
-    Send { to: Sid, frame: Bytes },
+    Send {
+        to: Sid,
+        frame: Bytes,
+    },
     /// A connection to keep for `sid` (accepted from a larger sid, or dialled to a smaller),
     /// with any bytes already read past the initial message.
     Install {
@@ -38,9 +41,17 @@ enum Cmd {
         leftover: BytesMut,
     },
     /// A smaller sid dialled us: dial it back at `addr` (from its initial message).
-    DialBack { sid: Sid, addr: Option<String> },
-    DialDone { sid: Sid },
-    Closed { sid: Sid, conn: u64 },
+    DialBack {
+        sid: Sid,
+        addr: Option<String>,
+    },
+    DialDone {
+        sid: Sid,
+    },
+    Closed {
+        sid: Sid,
+        conn: u64,
+    },
 }
 
 /// The core's handle: send a notification to a peer.
@@ -80,8 +91,6 @@ struct Manager {
     tx: mpsc::UnboundedSender<Cmd>,
     peers: HashMap<Sid, Peer>,
     next_conn: u64,
-    /// Read timeout for a peer's initial message.
-    handshake_timeout: Duration,
 }
 
 /// Starts the election port: the listener and the manager.
@@ -101,7 +110,6 @@ pub fn start(
         tx: tx.clone(),
         peers: HashMap::new(),
         next_conn: 1,
-        handshake_timeout,
     };
     tokio::spawn(accept_loop(listener, me, tx.clone(), handshake_timeout));
     tokio::spawn(manager.run(rx));
@@ -184,7 +192,9 @@ impl Manager {
                 }
                 // To a larger sid we only announce ourselves; it dials back.
                 Ok(_) => {}
-                Err(e) => tracing::debug!(sid, %host, port, "Cannot open channel to {sid} at election address {host}:{port}: {e}"),
+                Err(e) => {
+                    tracing::debug!(sid, %host, port, "Cannot open channel to {sid} at election address {host}:{port}: {e}")
+                }
             }
             let _ = tx.send(Cmd::DialDone { sid });
         });
@@ -239,7 +249,9 @@ async fn accept_loop(
             match tokio::time::timeout(timeout, handshake(stream, me, &tx)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(%peer, "dropping election connection: {e}"),
-                Err(_) => tracing::warn!(%peer, "dropping election connection: no initial message in time"),
+                Err(_) => {
+                    tracing::warn!(%peer, "dropping election connection: no initial message in time")
+                }
             }
         });
     }
@@ -288,7 +300,10 @@ async fn handshake(
 }
 
 /// Writes notifications, keeping only the newest of those waiting.
-async fn write_loop(mut wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Bytes>) {
+async fn write_loop(
+    mut wr: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Bytes>,
+) {
     while let Some(mut frame) = rx.recv().await {
         while let Ok(newer) = rx.try_recv() {
             frame = newer;
@@ -320,11 +335,18 @@ async fn read_loop(
                             break 'outer;
                         }
                     }
-                    Err(e) => tracing::warn!(sid, "Skipping the processing of a malformed notification: {e}"),
+                    Err(e) => tracing::warn!(
+                        sid,
+                        "Skipping the processing of a malformed notification: {e}"
+                    ),
                 },
                 Ok(None) => break,
                 Err(len) => {
-                    tracing::warn!(sid, len, "election frame length out of range; closing the connection");
+                    tracing::warn!(
+                        sid,
+                        len,
+                        "election frame length out of range; closing the connection"
+                    );
                     break 'outer;
                 }
             }

@@ -202,7 +202,10 @@ async fn read_snap_body(
     let mut scanner = SnapScanner::new(max_len);
     let mut fed = 0;
     let len = loop {
-        match scanner.feed(&buf[fed..]).map_err(|e| format!("bad SNAP body: {e}"))? {
+        match scanner
+            .feed(&buf[fed..])
+            .map_err(|e| format!("bad SNAP body: {e}"))?
+        {
             ScanStatus::Complete { len } => break len as usize,
             ScanStatus::NeedMore => {
                 fed = buf.len();
