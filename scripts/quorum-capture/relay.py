@@ -11,6 +11,10 @@ one line per forwarded chunk to OUT/events.log:
 so the interleaving of the two directions can be rebuilt at chunk granularity (the order within
 one direction is exact).
 
+The relay accepts before it knows whether the target listens; if the target refuses, it retries
+for up to 3 s (a real dialler would have seen "refused" and retried) rather than handing the
+dialler an instant EOF, which makes Apache learners abandon a leader it just elected.
+
 Link names are `<kind><from>-<to>` (e.g. q1-3 = member 1 dialling member 3's quorum port).
 If OUT/blackhole exists, its whitespace-separated sids name members whose QUORUM-port links
 (`q*`) are cut: chunks to or from them are discarded (logged as `drop`), which simulates a

@@ -14,7 +14,8 @@ line uses 0.0.0.0 so that the address it advertises in the election handshake is
 which Apache ignores: the dial-back of a larger sid then uses its config (the relay) too.
 
 Phases (each logged to OUT/phases.log with a timestamp):
-  cold-start   1,2,3 start together (3 LOOKING), followers sync by empty DIFF
+  cold-start   1,2,3 start together (3 LOOKING); followers sync by empty DIFF, or by a SNAP
+               of zxid epoch<<32 if they reach the leader after it has started
   writes       kazoo on a follower with digest auth: create/ephemeral/set/setACL/multi/failed
                multi/error/sync/delete (REQUEST with authinfo, PROPOSAL with TxnDigest, SYNC,
                PING sessions); a client on the leader too
