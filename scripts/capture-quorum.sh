@@ -2,7 +2,7 @@
 # Regenerates the quorum-protocol golden fixtures (tests/fixtures/quorum/) from a real Apache
 # ZooKeeper 3.8 ensemble: 3 participants + 1 observer run from the Debian package, every
 # member-to-member connection (election and quorum ports) crossing a recording relay.
-# Not part of CI: the golden tests (tests/quorum_golden.rs) only read the committed bytes.
+# Not part of CI: the golden tests (tests/quorum_golden/) only read the committed bytes.
 #
 #   scripts/capture-quorum.sh [WORK_DIR]     (default: a fresh temp dir, kept for inspection)
 #

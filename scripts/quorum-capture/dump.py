@@ -2,7 +2,7 @@
 """Prints what relay.py recorded: per connection, every election message or quorum packet in
 both directions, merged in time order (chunk timestamps from events.log; order within one
 direction is exact). For reading captures and choosing fixtures; the Rust golden tests
-(tests/quorum_golden.rs) are what check our codecs against the same bytes.
+(tests/quorum_golden/) are what check our codecs against the same bytes.
 
 Usage: dump.py [--quiet-pings] REC_DIR [CONN ...]   (CONN like q1-3.2 or e2-1.1; default all)
 """
