@@ -1,8 +1,13 @@
 //! The payloads inside `QuorumPacket.data`: LearnerInfo, LEADERINFO/ACKEPOCH ints, REVALIDATE,
-//! forwarded REQUESTs and the session lists of PING replies (QUORUM.md §3.2, §6.5–§6.7).
+//! forwarded REQUESTs, the session lists of PING replies, and the txn + TxnDigest of
+//! PROPOSAL/INFORM (QUORUM.md §3.2, §6.1, §6.5–§6.7).
 //! Apache reads several of these raw with a ByteBuffer, so the decoders accept what it accepts.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::proto::jute::{DecodeError, Jute, Reader};
+use crate::proto::opcode::OpCode;
+use crate::proto::txn::{Txn, TxnBody, TxnHeader};
 
 /// The Zab 1.0 protocol version learners and leaders exchange.
 pub const PROTOCOL_VERSION: i32 = 0x10000;
@@ -135,9 +140,103 @@ pub fn decode_touched(data: &[u8]) -> Vec<(i64, i32)> {
     out
 }
 
+/// The `TxnDigest` version Apache 3.8 writes (`DigestCalculator.DIGEST_VERSION`).
+pub const TXN_DIGEST_VERSION: i32 = 2;
+
+/// The trailer a digest-enabled leader (3.8's default) appends to a PROPOSAL/INFORM txn: the
+/// tree digest expected after applying it. Captured 3.8.0 traffic has it on every txn type
+/// except error txns (type -1), whose proposals end right after the ErrorTxn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnDigest {
+    pub version: i32,
+    pub tree_digest: i64,
+}
+
+/// A PROPOSAL / INFORM payload: `TxnHeader` + record + optional `TxnDigest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposalTxn {
+    pub txn: Txn,
+    pub digest: Option<TxnDigest>,
+}
+
+impl ProposalTxn {
+    pub fn encode(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(64);
+        self.txn.header.write(&mut out);
+        self.txn.body.write(&mut out);
+        if let Some(d) = self.digest {
+            out.put_i32(d.version);
+            out.put_i64(d.tree_digest);
+        }
+        out.freeze()
+    }
+
+    /// Decodes as `SerializeUtils.deserializeTxn` does: header, the record its type names,
+    /// then a digest if 12 more bytes are there (fewer ⇒ EOF ⇒ no digest; more are ignored).
+    pub fn decode(data: Bytes) -> Result<ProposalTxn, DecodeError> {
+        let mut r = Reader::new(data);
+        let header = TxnHeader::read(&mut r)?;
+        let op = OpCode::from_i32(header.txn_type).ok_or(DecodeError::Unknown {
+            what: "txn type",
+            value: header.txn_type,
+        })?;
+        let body = TxnBody::read(op, &mut r)?;
+        let digest = if r.remaining() >= 12 {
+            Some(TxnDigest {
+                version: r.i32()?,
+                tree_digest: r.i64()?,
+            })
+        } else {
+            None
+        };
+        Ok(ProposalTxn {
+            txn: Txn { header, body },
+            digest,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::txn::{CreateSessionTxn, ErrorTxn};
+
+    #[test]
+    fn proposal_txn_with_and_without_digest() {
+        let txn = |kind: OpCode, body| Txn {
+            header: TxnHeader {
+                client_id: 0x100,
+                cxid: 0,
+                zxid: 0x1_0000_0001,
+                time: 1_700_000_000_000,
+                txn_type: kind.code(),
+            },
+            body,
+        };
+        let with = ProposalTxn {
+            txn: txn(
+                OpCode::CreateSession,
+                TxnBody::CreateSession(CreateSessionTxn { timeout: 30000 }),
+            ),
+            digest: Some(TxnDigest {
+                version: TXN_DIGEST_VERSION,
+                tree_digest: 1_371_985_504,
+            }),
+        };
+        let bytes = with.encode();
+        assert_eq!(bytes.len(), 32 + 4 + 12);
+        assert_eq!(ProposalTxn::decode(bytes.clone()), Ok(with));
+        // A short trailer is EOF for Apache: no digest, no error.
+        let short = ProposalTxn::decode(bytes.slice(..bytes.len() - 1)).unwrap();
+        assert_eq!(short.digest, None);
+        let error = ProposalTxn {
+            txn: txn(OpCode::Error, TxnBody::Error(ErrorTxn { err: -110 })),
+            digest: None,
+        };
+        assert_eq!(error.encode().len(), 36);
+        assert_eq!(ProposalTxn::decode(error.encode()), Ok(error));
+        assert!(ProposalTxn::decode(Bytes::from_static(&[0; 20])).is_err());
+    }
 
     #[test]
     fn learner_info_is_20_bytes_and_parses_short_forms() {
