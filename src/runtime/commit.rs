@@ -49,34 +49,23 @@ impl Core {
                 self.owners.remove(&session);
                 self.touched.remove(&session);
                 self.watches.remove_session(session);
+                // Answer a client's own closeSession (in its turn), then drop the socket.
+                self.resolve_write(session, header, Ok(Response::Empty), true);
+                self.drain(session);
                 if let Some(conn) = self.owner.remove(&session) {
-                    // Answer a client's own closeSession, then drop the socket.
-                    if let Some(Item::Write {
-                        conn: c,
-                        xid,
-                        received,
-                        ..
-                    }) = self.pop_write(session, header)
-                    {
-                        self.send_reply(c, xid, &Ok(Response::Empty), true, received);
-                    }
                     self.close_conn(conn);
                 }
                 self.queues.remove(&session);
                 return;
             }
             TxnBody::CreateSession(t) => {
-                let _ = self.pop_write(session, header);
+                if let Some(q) = self.queues.get_mut(&session) {
+                    q.retain(|i| !matches!(i, Item::Write { op: OpCode::CreateSession, .. }));
+                }
                 if let Some(c) = self.connecting.remove(&session) {
                     if self.owner.get(&session) == Some(&c.conn) {
                         let password = Bytes::copy_from_slice(&session_password(session));
-                        self.send_connect_response(
-                            c.conn,
-                            t.timeout,
-                            session,
-                            password,
-                            c.read_only,
-                        );
+                        self.send_connect_response(c.conn, t.timeout, session, password, c.read_only);
                     }
                 }
                 self.drain(session);
@@ -84,38 +73,50 @@ impl Core {
             }
             _ => {}
         }
-        let Some(Item::Write {
-            conn,
-            xid,
-            op,
-            received,
-            ..
-        }) = self.pop_write(session, header)
-        else {
-            return;
-        };
+        let op = self.write_op(session, header);
+        let Some(op) = op else { return };
+        // SESSIONMOVED: the client talks to another member now; drop this connection.
         let moved = matches!(result, Err(ErrorCode::SessionMoved));
         let reply = result.map(|o| response_for(op, o, body));
-        self.send_reply(conn, xid, &reply, moved, received);
+        self.resolve_write(session, header, reply, moved);
         self.drain(session);
     }
 
-    /// Takes the session's write for this txn off the front of its FIFO: matched by zxid when
-    /// this member proposed it, by cxid when it was forwarded.
-    fn pop_write(&mut self, session: i64, header: &TxnHeader) -> Option<Item> {
-        let queue = self.queues.get_mut(&session)?;
-        let matches = match queue.front() {
-            Some(Item::Write { zxid: Some(z), .. }) => *z == header.zxid,
-            Some(Item::Write {
-                zxid: None, xid, ..
-            }) => *xid == header.cxid,
-            _ => false,
+    /// The opcode of the session's write waiting for this txn, if it is queued here.
+    fn write_op(&self, session: i64, header: &TxnHeader) -> Option<OpCode> {
+        self.queues.get(&session)?.iter().find_map(|item| match item {
+            Item::Write { op, done: None, .. } if writes_txn(item, header) => Some(*op),
+            _ => None,
+        })
+    }
+
+    /// Stores the answer in the session's write for this txn; it leaves in FIFO order.
+    fn resolve_write(
+        &mut self,
+        session: i64,
+        header: &TxnHeader,
+        reply: Result<Response, ErrorCode>,
+        close: bool,
+    ) {
+        let Some(queue) = self.queues.get_mut(&session) else {
+            return;
         };
-        if matches {
-            queue.pop_front()
-        } else {
-            None
+        if let Some(Item::Write { done, .. }) = queue
+            .iter_mut()
+            .find(|item| matches!(item, Item::Write { done: None, .. }) && writes_txn(item, header))
+        {
+            *done = Some((reply, close));
         }
+    }
+}
+
+/// Whether `item` is the write `header`'s txn answers: matched by zxid when this member
+/// proposed it, by cxid when it was forwarded.
+fn writes_txn(item: &Item, header: &TxnHeader) -> bool {
+    match item {
+        Item::Write { zxid: Some(z), .. } => *z == header.zxid,
+        Item::Write { zxid: None, xid, .. } => *xid == header.cxid,
+        _ => false,
     }
 }
 

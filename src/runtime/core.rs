@@ -57,13 +57,15 @@ pub(super) struct Conn {
 /// An entry of a session's FIFO: replies leave in this order.
 pub(super) enum Item {
     /// A write in flight; answered when its txn is applied. `zxid` is known when this member
-    /// proposed it; a forwarded write is matched by its cxid (`xid`).
+    /// proposed it; a forwarded write is matched by its cxid (`xid`). `done` holds the answer
+    /// (and whether to close after it) once committed, until its turn comes.
     Write {
         conn: ConnId,
         xid: i32,
         op: OpCode,
         zxid: Option<i64>,
         received: Instant,
+        done: Option<(Result<Response, ErrorCode>, bool)>,
     },
     /// A read waiting for the session's earlier writes.
     Read {
@@ -294,14 +296,15 @@ impl Core {
         ) && self.member.is_serving()
     }
 
-    /// Starts tracking every global session in the tree afresh (a new leader).
+    /// Starts tracking every global session in the tree afresh (a new leader). Owners are
+    /// unknown until a member revalidates the session or sends its first request (Apache's
+    /// `SessionTrackerImpl.checkSession` claims an ownerless session for the requester).
     pub(super) fn reset_session_tracker(&mut self) {
         let now = now_ms();
         self.sessions = SessionTable::new(i64::from(self.cfg.tick_time_ms));
         self.owners.clear();
         for (&id, &timeout) in self.tree.sessions() {
             let _ = self.sessions.create(id, timeout, now);
-            self.owners.insert(id, SessionOwner::Local);
         }
     }
 

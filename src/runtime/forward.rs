@@ -54,6 +54,7 @@ impl Core {
             op: req.op(),
             zxid: Some(zxid),
             received,
+            done: None,
         };
         self.queues.entry(session).or_default().push_back(item);
     }
@@ -120,6 +121,7 @@ impl Core {
         from: SessionOwner,
     ) -> Option<i64> {
         let zxid = self.member.next_zxid()?;
+        self.owners.entry(session).or_insert(from);
         let check = match self.sessions.get(session) {
             None => Err(ErrorCode::SessionExpired),
             Some(s) if s.closing => Err(ErrorCode::SessionExpired),
@@ -197,6 +199,7 @@ impl Core {
             op: req.op(),
             zxid: None,
             received,
+            done: None,
         };
         self.queues.entry(session).or_default().push_back(item);
         self.forward(session, xid, req.op().code(), body, conn);

@@ -224,7 +224,10 @@ impl Core {
                 self.queues.remove(&session);
                 return;
             };
-            if matches!(front, Item::Write { .. } | Item::Sync { ready: false, .. }) {
+            if matches!(
+                front,
+                Item::Write { done: None, .. } | Item::Sync { ready: false, .. }
+            ) {
                 return;
             }
             let Some(item) = queue.pop_front() else {
@@ -258,6 +261,13 @@ impl Core {
                     result,
                     close,
                     received,
+                } => self.send_reply(conn, xid, &result, close, received),
+                Item::Write {
+                    conn,
+                    xid,
+                    received,
+                    done: Some((result, close)),
+                    ..
                 } => self.send_reply(conn, xid, &result, close, received),
                 Item::Write { .. } => {}
             }

@@ -90,6 +90,7 @@ impl Core {
             op: OpCode::CreateSession,
             zxid: None,
             received: Instant::now(),
+            done: None,
         };
         self.queues.entry(id).or_default().push_back(item);
         if self.is_leader() {
@@ -286,6 +287,7 @@ impl Core {
                 op: OpCode::CloseSession,
                 zxid: Some(zxid),
                 received,
+                done: None,
             };
             self.queues.entry(session).or_default().push_back(item);
         }
