@@ -15,9 +15,9 @@ use crate::tree::Outcome;
 impl Core {
     /// A txn the quorum committed: apply it and answer.
     pub(super) fn apply_committed(&mut self, zxid: i64, bytes: Bytes) {
-        let txn = match self.inflight.remove(&zxid) {
-            Some(t) => t,
-            None => match Txn::decode(bytes) {
+        let (txn, digest) = match self.inflight.remove(&zxid) {
+            Some(t) => (t, None),
+            None => match Txn::decode_with_digest(bytes) {
                 Ok(t) => t,
                 Err(e) => {
                     // A committed txn we cannot apply would make this member diverge.
@@ -30,6 +30,9 @@ impl Core {
             },
         };
         let applied = self.tree.apply(&txn);
+        if let Some(d) = digest {
+            self.check_digest(zxid, &d);
+        }
         self.pending.applied(zxid);
         for change in &applied.changes {
             self.fire(&change.path, change.event, &change.acl);
@@ -39,6 +42,24 @@ impl Core {
             s.applied(1, &self.tree);
         }
         self.release_syncs(self.tree.last_zxid());
+    }
+
+    /// Compares the leader's expected tree digest with ours after applying (Apache 3.8:
+    /// a mismatch is counted and logged, never fatal).
+    fn check_digest(&mut self, zxid: i64, d: &crate::proto::txn::TxnDigest) {
+        if !self.tree.digest_enabled() || d.version != crate::tree::digest::DIGEST_VERSION {
+            return;
+        }
+        let ours = self.tree.digest();
+        if ours == d.tree_digest {
+            return;
+        }
+        self.stats.digest_mismatches += 1;
+        if self.stats.digest_mismatches == 1 {
+            tracing::error!(zxid = format_args!("0x{zxid:x}"), expected = d.tree_digest, actual = ours, "First digest mismatch");
+        } else if self.stats.digest_mismatches.is_power_of_two() {
+            tracing::warn!(count = self.stats.digest_mismatches, "Digests are not matching");
+        }
     }
 
     fn complete(&mut self, header: &TxnHeader, body: &TxnBody, result: Result<Outcome, ErrorCode>) {

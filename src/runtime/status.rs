@@ -44,6 +44,8 @@ pub struct ServerStats {
     pub packets_sent: u64,
     pub latency: Latency,
     pub auth_failed: u64,
+    /// Committed txns whose leader-computed digest differed from ours after applying.
+    pub digest_mismatches: u64,
     pub last_response_size: usize,
     pub min_response_size: usize,
     pub max_response_size: usize,

@@ -142,6 +142,7 @@ impl Manager {
                     // or election timeout, as in Apache (connectAll on timeout).
                 }
                 Cmd::Closed { sid, conn } => {
+                    tracing::debug!(sid, conn, "election connection closed");
                     if let Some(p) = self.peers.get_mut(&sid) {
                         if p.conn.as_ref().is_some_and(|(c, _)| *c == conn) {
                             p.conn = None;
@@ -154,6 +155,7 @@ impl Manager {
 
     fn send(&mut self, to: Sid, frame: Bytes) {
         let p = self.peers.entry(to).or_default();
+        tracing::debug!(to, connected = p.conn.is_some(), dialing = p.dialing, "election send");
         p.last = Some(frame.clone());
         match &p.conn {
             Some((_, tx)) if tx.send(frame.clone()).is_ok() => {}
@@ -201,6 +203,7 @@ impl Manager {
     }
 
     fn install(&mut self, sid: Sid, stream: TcpStream, leftover: BytesMut) {
+        tracing::debug!(sid, "election connection up");
         let conn = self.next_conn;
         self.next_conn += 1;
         let _ = stream.set_nodelay(true);
