@@ -5,10 +5,11 @@
 //! Apache 3.6+ may append `TxnDigest{int version, long treeDigest}` after the record, in
 //! PROPOSAL/INFORM payloads and txn-log entries alike (`Util.marshallTxnEntry`): the tree
 //! digest the leader expects *after* applying the txn. A follower checks it by applying the
-//! txn and comparing `DataTree::digest()` (when both sides have the digest on and the version
-//! is `tree::digest::DIGEST_VERSION`); a mismatch is counted and logged, rate-limited, and
-//! never stops the server (Apache 3.8 `DataTree.compareDigest`). To send one, a leader needs
-//! the digest before applying: `tree::digest_preview::DigestPreview`.
+//! txn and then calling `DataTree::check_digest` (compares `DataTree::digest()` when the digest
+//! is on here and the version is `tree::digest::DIGEST_VERSION`); a mismatch is counted and
+//! logged, rate-limited, and never stops the server (Apache 3.8 `DataTree.compareDigest`). To
+//! send one, a leader needs the digest before applying: `DataTree::digest_after` or, with
+//! txns outstanding, `tree::digest_preview::DigestPreview`.
 
 use bytes::{Bytes, BytesMut};
 
