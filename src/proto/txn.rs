@@ -46,6 +46,8 @@ jute_record! {
 
 /// Encoded size of a [`TxnDigest`].
 pub const TXN_DIGEST_LEN: usize = 12;
+/// The digest version Apache 3.6–3.9 computes (`DigestCalculator.DIGEST_VERSION`).
+pub const DIGEST_VERSION: i32 = 2;
 
 /// A decoded txn body. `Create` covers create and create2 (type 1/15), `Delete` covers
 /// delete and deleteContainer (2/20): the header type keeps the distinction.
@@ -178,7 +180,11 @@ impl Txn {
             what: "txn type",
             value: header.txn_type,
         })?;
-        let body = TxnBody::read(op, &mut r)?;
+        let body = if op == OpCode::CloseSession && legacy_close_with_digest(&r) {
+            TxnBody::CloseSession(CloseSessionTxn::default())
+        } else {
+            TxnBody::read(op, &mut r)?
+        };
         let digest = match r.remaining() {
             0 => None,
             n if n < TXN_DIGEST_LEN => {
@@ -191,6 +197,14 @@ impl Txn {
         };
         Ok((Txn { header, body }, digest))
     }
+}
+
+/// A closeSession without its record (`zookeeper.closeSessionTxn.enabled=false` on the
+/// writer) but with a digest: exactly 12 bytes starting with the digest version. As a
+/// CloseSessionTxn those bytes would be two empty paths, which no server writes.
+fn legacy_close_with_digest(r: &Reader) -> bool {
+    let mut peek = r.clone();
+    r.remaining() == TXN_DIGEST_LEN && peek.i32() == Ok(DIGEST_VERSION)
 }
 
 #[cfg(test)]
@@ -299,6 +313,36 @@ mod tests {
         assert_eq!(
             Txn::decode_with_digest(Bytes::from(longer)).unwrap().1,
             Some(digest)
+        );
+    }
+
+    #[test]
+    fn close_session_without_record_keeps_its_digest() {
+        let txn = Txn {
+            header: header(OpCode::CloseSession),
+            body: TxnBody::CloseSession(CloseSessionTxn::default()),
+        };
+        let digest = TxnDigest {
+            version: 2,
+            tree_digest: 1_371_985_504,
+        };
+        let mut bytes = BytesMut::new();
+        txn.header.write(&mut bytes);
+        digest.write(&mut bytes);
+        assert_eq!(
+            Txn::decode_with_digest(bytes.freeze()).unwrap(),
+            (txn.clone(), Some(digest))
+        );
+        let listed = Txn {
+            body: TxnBody::CloseSession(CloseSessionTxn {
+                paths_to_delete: vec!["/e".into()],
+            }),
+            ..txn
+        };
+        let bytes = listed.encode_with_digest(&digest);
+        assert_eq!(
+            Txn::decode_with_digest(bytes).unwrap(),
+            (listed, Some(digest))
         );
     }
 

@@ -22,7 +22,7 @@ use super::DataTree;
 use crate::proto::txn::TxnDigest;
 
 /// The digest version Apache 3.6–3.9 computes and sends in `TxnDigest`/`ZxidDigest`.
-pub const DIGEST_VERSION: i32 = 2;
+pub use crate::proto::txn::DIGEST_VERSION;
 /// A (zxid, digest) pair is logged when `zxid % 128 == 0` (`DIGEST_LOG_INTERVAL`).
 pub const LOG_INTERVAL: i64 = 128;
 /// At most this many pairs are kept, oldest dropped first (`DIGEST_LOG_LIMIT`).
