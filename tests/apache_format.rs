@@ -19,8 +19,9 @@ use bytes::Bytes;
 use zkserver::proto::opcode::{perms, OpCode};
 use zkserver::proto::records::{Acl, Id};
 use zkserver::proto::txn::*;
-use zkserver::tree::apache_snap::DEFAULT_MAX_LEN;
+use zkserver::tree::apache_snap::{write_signature, DEFAULT_MAX_LEN};
 use zkserver::tree::digest::{format_hash_lines, DIGEST_VERSION};
+use zkserver::tree::snap_scan::{ScanStatus, SnapScanner};
 use zkserver::tree::DataTree;
 
 const S1: i64 = 0x0100_0000_0000_0001;
@@ -315,6 +316,24 @@ fn apaches_snap_body_reads_into_the_same_tree() {
     load.tree.write_apache_snap(&mut a).unwrap();
     ours.write_apache_snap(&mut b).unwrap();
     assert_eq!(a, b);
+}
+
+#[test]
+fn scanner_finds_the_end_of_apaches_snap_body_in_any_split() {
+    let body = fixture("apache-snap.bin");
+    let mut stream = body.clone();
+    write_signature(&mut stream);
+    for split in [1, 3, 8, 61, 500, stream.len()] {
+        let mut scanner = SnapScanner::new(DEFAULT_MAX_LEN);
+        let mut end = None;
+        for chunk in stream.chunks(split) {
+            if let ScanStatus::Complete { len } = scanner.feed(chunk).unwrap() {
+                end = Some(len);
+                break;
+            }
+        }
+        assert_eq!(end, Some(body.len() as u64), "chunks of {split}");
+    }
 }
 
 /// Compiles ApacheFormat.java once; `None` (after saying why) when java/javac or the

@@ -5,10 +5,11 @@
 //! Apache 3.6+ may append `TxnDigest{int version, long treeDigest}` after the record, in
 //! PROPOSAL/INFORM payloads and txn-log entries alike (`Util.marshallTxnEntry`): the tree
 //! digest the leader expects *after* applying the txn. A follower checks it by applying the
-//! txn and comparing `DataTree::digest()` (when both sides have the digest on and the version
-//! is `tree::digest::DIGEST_VERSION`); a mismatch is counted and logged, rate-limited, and
-//! never stops the server (Apache 3.8 `DataTree.compareDigest`). To send one, a leader needs
-//! the digest before applying: `tree::digest_preview::DigestPreview`.
+//! txn and then calling `DataTree::check_digest` (compares `DataTree::digest()` when the digest
+//! is on here and the version is `tree::digest::DIGEST_VERSION`); a mismatch is counted and
+//! logged, rate-limited, and never stops the server (Apache 3.8 `DataTree.compareDigest`). To
+//! send one, a leader needs the digest before applying: `DataTree::digest_after` or, with
+//! txns outstanding, `tree::digest_preview::DigestPreview`.
 
 use bytes::{Bytes, BytesMut};
 
@@ -45,6 +46,8 @@ jute_record! {
 
 /// Encoded size of a [`TxnDigest`].
 pub const TXN_DIGEST_LEN: usize = 12;
+/// The digest version Apache 3.6–3.9 computes (`DigestCalculator.DIGEST_VERSION`).
+pub const DIGEST_VERSION: i32 = 2;
 
 /// A decoded txn body. `Create` covers create and create2 (type 1/15), `Delete` covers
 /// delete and deleteContainer (2/20): the header type keeps the distinction.
@@ -177,7 +180,11 @@ impl Txn {
             what: "txn type",
             value: header.txn_type,
         })?;
-        let body = TxnBody::read(op, &mut r)?;
+        let body = if op == OpCode::CloseSession && legacy_close_with_digest(&r) {
+            TxnBody::CloseSession(CloseSessionTxn::default())
+        } else {
+            TxnBody::read(op, &mut r)?
+        };
         let digest = match r.remaining() {
             0 => None,
             n if n < TXN_DIGEST_LEN => {
@@ -190,6 +197,14 @@ impl Txn {
         };
         Ok((Txn { header, body }, digest))
     }
+}
+
+/// A closeSession without its record (`zookeeper.closeSessionTxn.enabled=false` on the
+/// writer) but with a digest: exactly 12 bytes starting with the digest version. As a
+/// CloseSessionTxn those bytes would be two empty paths, which no server writes.
+fn legacy_close_with_digest(r: &Reader) -> bool {
+    let mut peek = r.clone();
+    r.remaining() == TXN_DIGEST_LEN && peek.i32() == Ok(DIGEST_VERSION)
 }
 
 #[cfg(test)]
@@ -298,6 +313,36 @@ mod tests {
         assert_eq!(
             Txn::decode_with_digest(Bytes::from(longer)).unwrap().1,
             Some(digest)
+        );
+    }
+
+    #[test]
+    fn close_session_without_record_keeps_its_digest() {
+        let txn = Txn {
+            header: header(OpCode::CloseSession),
+            body: TxnBody::CloseSession(CloseSessionTxn::default()),
+        };
+        let digest = TxnDigest {
+            version: 2,
+            tree_digest: 1_371_985_504,
+        };
+        let mut bytes = BytesMut::new();
+        txn.header.write(&mut bytes);
+        digest.write(&mut bytes);
+        assert_eq!(
+            Txn::decode_with_digest(bytes.freeze()).unwrap(),
+            (txn.clone(), Some(digest))
+        );
+        let listed = Txn {
+            body: TxnBody::CloseSession(CloseSessionTxn {
+                paths_to_delete: vec!["/e".into()],
+            }),
+            ..txn
+        };
+        let bytes = listed.encode_with_digest(&digest);
+        assert_eq!(
+            Txn::decode_with_digest(bytes).unwrap(),
+            (listed, Some(digest))
         );
     }
 

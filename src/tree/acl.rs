@@ -36,6 +36,13 @@ impl AclCache {
         i
     }
 
+    /// Adds one reference to list `i`, already interned (bulk loads skip hashing the list).
+    pub fn add_ref(&mut self, i: u32) {
+        if let Some(entry) = self.lists.get_mut(i as usize) {
+            entry.1 += 1;
+        }
+    }
+
     /// Drops one reference; the list is freed when none remain.
     pub fn release(&mut self, i: u32) {
         let Some(entry) = self.lists.get_mut(i as usize) else {

@@ -221,6 +221,8 @@ impl DataTree {
             acls.insert(id, list);
         }
         let mut unknown_acl_nodes = 0;
+        // Apache id → cache index, so each list is hashed once, not once per node.
+        let mut interned: HashMap<i64, u32> = HashMap::new();
         loop {
             let wire_path = r.string("path")?;
             if wire_path == "/" {
@@ -245,16 +247,26 @@ impl DataTree {
                     return Err(ApacheSnapError::NoParent { path: p });
                 }
             }
-            let list = match acls.get(&acl_id) {
-                _ if acl_id == NULL_ACL_ID => open_acl(),
-                Some(list) => list.clone(),
+            let index = match interned.get(&acl_id) {
+                Some(&i) => {
+                    tree.acls.add_ref(i);
+                    i
+                }
                 None => {
-                    tracing::warn!(path = %p, acl = acl_id, "SNAP: node names an ACL id that is not in the ACL map; it will grant nothing");
-                    unknown_acl_nodes += 1;
-                    deny_all()
+                    let list = match acls.get(&acl_id) {
+                        _ if acl_id == NULL_ACL_ID => open_acl(),
+                        Some(list) => list.clone(),
+                        None => deny_all(),
+                    };
+                    let i = tree.acls.intern(&list);
+                    interned.insert(acl_id, i);
+                    i
                 }
             };
-            let index = tree.acls.intern(&list);
+            if acl_id != NULL_ACL_ID && !acls.contains_key(&acl_id) {
+                tracing::warn!(path = %p, acl = acl_id, "SNAP: node names an ACL id that is not in the ACL map; it will grant nothing");
+                unknown_acl_nodes += 1;
+            }
             tree.insert_raw(&p, data, index, stat);
         }
         if !tree.nodes.contains_key("/") {

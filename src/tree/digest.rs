@@ -18,9 +18,11 @@
 use std::collections::VecDeque;
 
 use super::node::{Node, StatPersisted};
+use super::DataTree;
+use crate::proto::txn::TxnDigest;
 
 /// The digest version Apache 3.6–3.9 computes and sends in `TxnDigest`/`ZxidDigest`.
-pub const DIGEST_VERSION: i32 = 2;
+pub use crate::proto::txn::DIGEST_VERSION;
 /// A (zxid, digest) pair is logged when `zxid % 128 == 0` (`DIGEST_LOG_INTERVAL`).
 pub const LOG_INTERVAL: i64 = 128;
 /// At most this many pairs are kept, oldest dropped first (`DIGEST_LOG_LIMIT`).
@@ -182,6 +184,40 @@ impl TreeDigest {
     }
 }
 
+/// What comparing a proposal's `TxnDigest` with the tree after applying its txn found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestCheck {
+    /// Nothing to compare: no digest sent, the digest is off here, or another version.
+    Skipped,
+    Match,
+    Mismatch {
+        expected: i64,
+        actual: i64,
+    },
+}
+
+impl DataTree {
+    /// Apache's `DataTree.compareDigest` without its side effects: call it right after
+    /// applying the txn that carried `sent`. On a mismatch Apache 3.8 bumps
+    /// `digest_mismatches_count`, logs "Digests are not matching" (rate-limited) and the first
+    /// one at ERROR, and carries on — no exit, no resync; callers should do the same.
+    pub fn check_digest(&self, sent: Option<&TxnDigest>) -> DigestCheck {
+        match sent {
+            Some(d) if self.digest.enabled() && d.version == DIGEST_VERSION => {
+                if d.tree_digest == self.digest() {
+                    DigestCheck::Match
+                } else {
+                    DigestCheck::Mismatch {
+                        expected: d.tree_digest,
+                        actual: self.digest(),
+                    }
+                }
+            }
+            _ => DigestCheck::Skipped,
+        }
+    }
+}
+
 /// The `hash` four-letter word's body: one `<zxid hex>: <digest>` line per logged pair.
 pub fn format_hash_lines(log: impl Iterator<Item = ZxidDigest>) -> String {
     let mut out = String::new();
@@ -234,6 +270,30 @@ mod tests {
             node_digest("/a/b", Some(b"data"), &stat),
             crc32fast::hash(&one)
         );
+    }
+
+    #[test]
+    fn check_digest_follows_compare_digest() {
+        let tree = DataTree::new();
+        let sent = |version, tree_digest| TxnDigest {
+            version,
+            tree_digest,
+        };
+        assert_eq!(
+            tree.check_digest(Some(&sent(2, 1_371_985_504))),
+            DigestCheck::Match
+        );
+        assert_eq!(
+            tree.check_digest(Some(&sent(2, 5))),
+            DigestCheck::Mismatch {
+                expected: 5,
+                actual: 1_371_985_504
+            }
+        );
+        assert_eq!(tree.check_digest(Some(&sent(1, 5))), DigestCheck::Skipped);
+        assert_eq!(tree.check_digest(None), DigestCheck::Skipped);
+        let off = DataTree::with_digest(false);
+        assert_eq!(off.check_digest(Some(&sent(2, 5))), DigestCheck::Skipped);
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! The tree digest a txn *will* produce, computed before it is applied — what an Apache
 //! leader puts in a proposal's `TxnDigest` (`PrepRequestProcessor.precalculateDigest`).
+//! `DataTree::digest_after(txn)` answers it for a tree with nothing outstanding.
 //!
-//! A [`DigestPreview`] is an overlay of the nodes touched by txns pushed into it but not yet
-//! applied to the tree (the leader's outstanding txns). Each node keeps only what the digest
-//! needs: its digest prefix (`crc32(path ‖ data)`) and its stat. `push` replays the txn on
-//! the overlay with exactly `apply`'s rules (including Apache's odd replay cases) and returns
-//! the digest after it. The tree may apply pushed txns meanwhile — untouched paths read the
-//! same from the tree either way — and `applied(zxid)` drops what the tree has caught up with.
-//! Correct only if the tree applies exactly the pushed txns, in order; a unit test checks it
-//! against `apply` on random histories.
+//! A [`DigestPreview`] is an overlay for the leader's outstanding txns (pushed, not yet applied
+//! to the tree). Per touched node it keeps only what the digest needs — the digest prefix
+//! (`crc32(path ‖ data)`) and the stat — plus parent→child links and per-session ephemeral-set
+//! changes, because `apply` follows Apache's child sets and ephemeral lists, not just the node
+//! table, in the replay-only corner cases. `push` replays a txn on the overlay with exactly
+//! `apply`'s rules and returns the digest after it; the tree may apply pushed txns meanwhile,
+//! provided the caller reports each with `applied(zxid)` before the next `push`. Correct only
+//! if the tree applies exactly the pushed txns, in order; a property test checks it against
+//! `apply` on random histories, with the tree lagging 0–5 txns behind.
 //!
 //! Owns: the overlay. Must not mutate the tree.
 
