@@ -340,7 +340,9 @@ impl Election {
     ) -> Option<Decision> {
         let v = t.vote;
         if v.election_epoch == self.logical_clock {
-            self.recvset.insert(from, t);
+            // Apache stores same-round votes without their version (0), so against a version-2
+            // notification `Vote.equals` compares the leader id only.
+            self.recvset.insert(from, TaggedVote { version: 0, ..t });
             if self.agreeing(&self.recvset, &t, view)
                 && self.check_leader(&self.recvset, v.leader, v.election_epoch)
             {

@@ -13,7 +13,8 @@ use super::leader::{self, Leader, LearnerStatus};
 use super::learner::{self, Learner, LearnerSetup, LearnerState};
 use super::view::QuorumView;
 use super::wire::payload::ForwardedRequest;
-use super::zxid::{counter_of, hex, make_zxid, MAX_COUNTER};
+use super::wire::Notification;
+use super::zxid::{counter_of, epoch_of, hex, make_zxid, MAX_COUNTER};
 use super::{ServerState, Sid, Timing};
 use crate::proto::records::Id;
 
@@ -85,6 +86,10 @@ pub struct Member {
     serving: bool,
     /// Observers wait this long after leaving a leader before electing again.
     looking_at: Option<u64>,
+    /// Notifications that arrived during that wait: counted in the round it then starts, as
+    /// Apache's receive queue keeps them for the next `lookForLeader` (never against the votes
+    /// of the round that made it an observer).
+    deferred: Vec<(Sid, Notification)>,
 }
 
 impl Member {
@@ -113,6 +118,7 @@ impl Member {
             next_link: FIRST_LEARNER_LINK,
             serving: false,
             looking_at: None,
+            deferred: Vec::new(),
         }
     }
 
@@ -228,7 +234,13 @@ impl Member {
     /// The zxid a new proposal gets, while this member leads an established quorum.
     pub fn next_zxid(&self) -> Option<i64> {
         match &self.role {
-            Role::Leading(l) if self.serving => l.next_zxid().ok().flatten(),
+            Role::Leading(l) if self.serving => match l.next_zxid() {
+                Ok(next) => next,
+                // The epoch's counter is exhausted: hand out its last zxid anyway, as Apache's
+                // prep does, so that `propose` abdicates and a new epoch starts (ZOOKEEPER-1277);
+                // refusing it would leave a leader that can never write again.
+                Err(_) => Some(l.last_proposed() + 1),
+            },
             _ => None,
         }
     }
@@ -237,21 +249,36 @@ impl Member {
     pub fn step(&mut self, now: u64, input: Input, log: &dyn LogSource) -> Vec<Action> {
         let mut out = Vec::new();
         match input {
+            Input::Notification { from, n } if self.looking_at.is_some() => {
+                self.deferred.push((from, n));
+            }
             Input::Notification { from, n } => {
                 let d = self.election.receive(&self.view, now, from, n, &mut out);
                 self.decided(d, now, &mut out);
             }
             Input::Tick => {
                 if let Some(at) = self.looking_at {
-                    if now >= at && matches!(self.role, Role::Looking) {
+                    if now >= at {
                         self.looking_at = None;
                         self.look(now, &mut out);
+                        for (from, n) in std::mem::take(&mut self.deferred) {
+                            let d = self.election.receive(&self.view, now, from, n, &mut out);
+                            self.decided(d, now, &mut out);
+                        }
                     }
                 } else {
                     let d = self.election.tick(&self.view, now, &mut out);
                     self.decided(d, now, &mut out);
                 }
                 self.role_step(now, Input::Tick, log, &mut out);
+            }
+            Input::LearnerConnected { link } if !matches!(self.role, Role::Leading(_)) => {
+                // Apache listens on the quorum port only while leading; a link accepted at any
+                // other time would leave the learner waiting initLimit for a LEADERINFO.
+                out.push(Action::Close {
+                    link,
+                    reason: "not leading".into(),
+                });
             }
             other => self.role_step(now, other, log, &mut out),
         }
@@ -261,6 +288,17 @@ impl Member {
     /// Leader: proposes a prepared txn at the zxid `next_zxid` gave.
     pub fn propose(&mut self, now: u64, zxid: i64, txn: Bytes, log: &dyn LogSource) -> Vec<Action> {
         let mut out = Vec::new();
+        let epoch = match &self.role {
+            Role::Leading(l) if self.serving => l.epoch(),
+            _ => None,
+        };
+        if epoch.is_none() || (!self.standalone && epoch != Some(epoch_of(zxid))) {
+            // A zxid only comes from `next_zxid`, so this is a host racing a role change: a
+            // leader still in discovery or sync, or one re-elected for a later epoch, must not
+            // log or send a txn prepared for another epoch.
+            tracing::warn!(zxid = %hex(zxid), "proposal while not the established leader of its epoch; dropped");
+            return out;
+        }
         if !self.standalone && counter_of(zxid) >= MAX_COUNTER {
             self.abandon(
                 now,

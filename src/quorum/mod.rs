@@ -18,6 +18,8 @@ pub mod learner;
 pub mod member;
 #[cfg(test)]
 mod sim;
+#[cfg(test)]
+mod testkit;
 pub mod view;
 pub mod vote;
 pub mod wire;

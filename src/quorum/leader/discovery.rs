@@ -223,7 +223,9 @@ impl Leader {
             h.state = HState::AwaitEpochQuorum;
         }
         if self.phase == Phase::EpochAcks {
-            if p.zxid != -1 && !observer {
+            // `waitForEpochAck` counts only an ACKEPOCH carrying a current epoch: -1 means the
+            // learner had already accepted this epoch, and its state was not checked above.
+            if peer_epoch != -1 && p.zxid != -1 && !observer {
                 self.count_epoch_ack(sid, p.zxid, ctx);
             }
         } else {
