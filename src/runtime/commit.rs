@@ -56,9 +56,17 @@ impl Core {
         }
         self.stats.digest_mismatches += 1;
         if self.stats.digest_mismatches == 1 {
-            tracing::error!(zxid = format_args!("0x{zxid:x}"), expected = d.tree_digest, actual = ours, "First digest mismatch");
+            tracing::error!(
+                zxid = format_args!("0x{zxid:x}"),
+                expected = d.tree_digest,
+                actual = ours,
+                "First digest mismatch"
+            );
         } else if self.stats.digest_mismatches.is_power_of_two() {
-            tracing::warn!(count = self.stats.digest_mismatches, "Digests are not matching");
+            tracing::warn!(
+                count = self.stats.digest_mismatches,
+                "Digests are not matching"
+            );
         }
     }
 
@@ -81,12 +89,26 @@ impl Core {
             }
             TxnBody::CreateSession(t) => {
                 if let Some(q) = self.queues.get_mut(&session) {
-                    q.retain(|i| !matches!(i, Item::Write { op: OpCode::CreateSession, .. }));
+                    q.retain(|i| {
+                        !matches!(
+                            i,
+                            Item::Write {
+                                op: OpCode::CreateSession,
+                                ..
+                            }
+                        )
+                    });
                 }
                 if let Some(c) = self.connecting.remove(&session) {
                     if self.owner.get(&session) == Some(&c.conn) {
                         let password = Bytes::copy_from_slice(&session_password(session));
-                        self.send_connect_response(c.conn, t.timeout, session, password, c.read_only);
+                        self.send_connect_response(
+                            c.conn,
+                            t.timeout,
+                            session,
+                            password,
+                            c.read_only,
+                        );
                     }
                 }
                 self.drain(session);
@@ -105,10 +127,13 @@ impl Core {
 
     /// The opcode of the session's write waiting for this txn, if it is queued here.
     fn write_op(&self, session: i64, header: &TxnHeader) -> Option<OpCode> {
-        self.queues.get(&session)?.iter().find_map(|item| match item {
-            Item::Write { op, done: None, .. } if writes_txn(item, header) => Some(*op),
-            _ => None,
-        })
+        self.queues
+            .get(&session)?
+            .iter()
+            .find_map(|item| match item {
+                Item::Write { op, done: None, .. } if writes_txn(item, header) => Some(*op),
+                _ => None,
+            })
     }
 
     /// Stores the answer in the session's write for this txn; it leaves in FIFO order.
@@ -136,7 +161,9 @@ impl Core {
 fn writes_txn(item: &Item, header: &TxnHeader) -> bool {
     match item {
         Item::Write { zxid: Some(z), .. } => *z == header.zxid,
-        Item::Write { zxid: None, xid, .. } => *xid == header.cxid,
+        Item::Write {
+            zxid: None, xid, ..
+        } => *xid == header.cxid,
         _ => false,
     }
 }

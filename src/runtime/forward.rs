@@ -179,6 +179,13 @@ impl Core {
         self.inflight.insert(zxid, txn);
         let now = self.quorum_now();
         let actions = self.member.propose(now, zxid, bytes, &self.store);
+        if !actions
+            .iter()
+            .any(|a| matches!(a, crate::quorum::Action::Append { .. }))
+        {
+            // Not proposed (the role is changing): the txn will never be applied.
+            self.inflight.remove(&zxid);
+        }
         self.execute(actions);
         zxid
     }

@@ -269,5 +269,8 @@ impl Core {
         self.touched.clear();
         self.watches = Default::default();
         self.pending = Default::default();
+        // Prepared txns that were never proposed are void; proposed ones come back through
+        // `ApplyLogged` and are decoded from their bytes.
+        self.inflight.clear();
     }
 }

@@ -144,6 +144,9 @@ pub struct World {
     paused: HashMap<Sid, u64>,
     /// Members that were elected leader and have not stopped serving since.
     leading: BTreeSet<Sid>,
+    /// The last notification each member sent each peer: a new election connection starts by
+    /// re-sending it (`QuorumCnxManager`'s lastMessageSent), e.g. after a partition heals.
+    last_sent: HashMap<(Sid, Sid), Notification>,
     /// FIFO order of election messages per (from, to).
     election_last: HashMap<(Sid, Sid), u64>,
     next_txn_id: u64,
@@ -175,6 +178,7 @@ impl World {
             paused: HashMap::new(),
             leading: BTreeSet::new(),
             election_last: HashMap::new(),
+            last_sent: HashMap::new(),
             next_txn_id: 1,
             checker: Checker::default(),
             stats: Stats::default(),
@@ -480,6 +484,7 @@ impl World {
     }
 
     fn send_notification(&mut self, from: Sid, to: Sid, n: Notification) {
+        self.last_sent.insert((from, to), n.clone());
         if to as usize > self.nodes.len() || !self.connected(from, to) || !self.node(to).up {
             return;
         }
@@ -602,6 +607,7 @@ impl World {
         self.stats.crashes += 1;
         self.node(sid).crash();
         self.checker.reset(sid);
+        self.last_sent.retain(|(from, _), _| *from != sid);
         let conns: Vec<usize> = (0..self.conns.len())
             .filter(|&c| self.conns[c].alive && self.conns[c].ends.iter().any(|(s, _)| *s == sid))
             .collect();
@@ -618,6 +624,12 @@ impl World {
         let now = self.now;
         let out = self.node(sid).member.start(now);
         self.perform(sid, out);
+        // Peers accept its connections and re-send what they last sent it.
+        for other in 1..=self.nodes.len() as Sid {
+            if other != sid && self.connected(other, sid) {
+                self.reconnect_election(other, sid);
+            }
+        }
     }
 
     pub fn partition(&mut self, side: &[Sid]) {
@@ -655,7 +667,21 @@ impl World {
 
     pub fn heal(&mut self) {
         self.log.push(format!("{:>6} HEAL", self.now));
-        self.cut.clear();
+        let healed = std::mem::take(&mut self.cut);
+        for (a, b) in healed {
+            self.reconnect_election(a, b);
+            self.reconnect_election(b, a);
+        }
+    }
+
+    /// A fresh election connection from `from` to `to` re-sends the last notification.
+    fn reconnect_election(&mut self, from: Sid, to: Sid) {
+        if !self.node(from).up {
+            return;
+        }
+        if let Some(n) = self.last_sent.get(&(from, to)).cloned() {
+            self.send_notification(from, to, n);
+        }
     }
 
     pub fn now(&self) -> u64 {

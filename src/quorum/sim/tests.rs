@@ -1,11 +1,11 @@
 use super::*;
 
-/// How many seeds the fault runs try (`ZKSIM_SEEDS`, default 200).
+/// How many seeds the fault runs try (`ZKSIM_SEEDS`, default 1000).
 fn seeds() -> u64 {
     std::env::var("ZKSIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200)
+        .unwrap_or(1000)
 }
 
 /// First seed (`ZKSIM_SEED` reruns one failing seed).

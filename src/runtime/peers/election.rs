@@ -155,7 +155,12 @@ impl Manager {
 
     fn send(&mut self, to: Sid, frame: Bytes) {
         let p = self.peers.entry(to).or_default();
-        tracing::debug!(to, connected = p.conn.is_some(), dialing = p.dialing, "election send");
+        tracing::debug!(
+            to,
+            connected = p.conn.is_some(),
+            dialing = p.dialing,
+            "election send"
+        );
         p.last = Some(frame.clone());
         match &p.conn {
             Some((_, tx)) if tx.send(frame.clone()).is_ok() => {}
