@@ -10,5 +10,6 @@ pub mod proto;
 pub mod runtime;
 pub mod server;
 pub mod session;
+pub mod status;
 pub mod storage;
 pub mod tree;

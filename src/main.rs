@@ -12,6 +12,7 @@ use zkserver::config::Config;
 use zkserver::runtime::persist::{write_snapshot, DurableLog, Snapshotter};
 use zkserver::runtime::recover;
 use zkserver::runtime::{Core, CoreMsg};
+use zkserver::status::ServerMetrics;
 use zkserver::storage::{GroupCommitter, Storage, StorageOptions};
 
 #[derive(Parser)]
@@ -132,6 +133,7 @@ async fn serve(cfg: Arc<Config>) -> ExitCode {
     if !cfg.force_sync {
         tracing::warn!("forceSync=no: acknowledged writes can be lost on a crash");
     }
+    ServerMetrics::global().set_fsync_warning_ms(fsync_warning_ms(&cfg));
     let opts = StorageOptions {
         pre_alloc_size: cfg.pre_alloc_size_bytes,
         force_sync: cfg.force_sync,
@@ -183,6 +185,8 @@ async fn serve(cfg: Arc<Config>) -> ExitCode {
     let core = Core::new(cfg.clone(), tree, sink, core_rx).with_snapshots(snapshotter);
     let core_task = tokio::spawn(core.run());
     tracing::info!(port = cfg.client_port, version = %zkserver::admin::zk_version(), "serving clients");
+    let admin_tasks =
+        zkserver::admin::start(&cfg, &zkserver::runtime::status::handle(core_tx.clone())).await;
     let server = tokio::spawn(zkserver::server::serve(
         listener,
         cfg.clone(),
@@ -214,6 +218,9 @@ async fn serve(cfg: Arc<Config>) -> ExitCode {
         }
     }
     server.abort();
+    for t in admin_tasks {
+        t.abort();
+    }
     let (done_tx, done_rx) = oneshot::channel();
     let tree = match core_tx.send(CoreMsg::Shutdown { done: done_tx }) {
         Ok(()) => done_rx.await.ok(),
@@ -229,6 +236,18 @@ async fn serve(cfg: Arc<Config>) -> ExitCode {
         write_snapshot(&snapshots, &tree);
     }
     ExitCode::SUCCESS
+}
+
+/// ZooKeeper's `zookeeper.fsync.warningthresholdms` (falling back to
+/// `fsync.warningthresholdms`, default 1000 ms): fsyncs slower than this are logged.
+fn fsync_warning_ms(cfg: &Config) -> u64 {
+    [
+        "zookeeper.fsync.warningthresholdms",
+        "fsync.warningthresholdms",
+    ]
+    .iter()
+    .find_map(|k| cfg.properties.get(*k).and_then(|v| v.trim().parse().ok()))
+    .unwrap_or(1000)
 }
 
 async fn shutdown_signal() {

@@ -56,6 +56,7 @@ impl Core {
                     ..
                 }) = self.pop_write(session, header.zxid)
                 {
+                    self.stats.next_reply_is_update();
                     self.send_reply(c, xid, &Ok(Response::Empty), true, received);
                 }
                 self.close_conn(conn);
@@ -92,6 +93,7 @@ impl Core {
             }
         } else {
             let reply = result.map(|o| response_for(op, o, body));
+            self.stats.next_reply_is_update();
             self.send_reply(conn, xid, &reply, false, received);
         }
         self.drain(session);

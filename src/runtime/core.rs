@@ -187,9 +187,7 @@ impl Core {
             } => self.reject(conn, xid, code, close),
             CoreMsg::Disconnected { conn } => self.disconnected(conn),
             CoreMsg::Durable { zxid } => self.durable(zxid),
-            CoreMsg::FourLetter { cmd, reply } => {
-                let _ = reply.send(self.four_letter(&cmd));
-            }
+            CoreMsg::Status(q) => self.status(q),
             CoreMsg::Shutdown { .. } => {}
         }
     }

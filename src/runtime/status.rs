@@ -1,169 +1,85 @@
-//! Counters the four-letter words report, and the status snapshot the core hands to
-//! `admin` (which only ever sees that snapshot).
-
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+//! Gathers the status snapshot from the core's state and answers the other status queries
+//! (stat resets, the AdminServer's auth check). The one place that reads core state for
+//! `admin/`; rendering happens elsewhere, off the core task.
+//!
+//! Owns: building [`Snapshot`] from the core. Must not format output.
 
 use super::core::Core;
-use crate::admin::{self, ConnInfo, Snapshot};
-use crate::proto::opcode::OpCode;
+use super::{CoreMsg, CoreTx};
+use crate::status::{
+    AuthOutcome, ConnInfo, Detail, HostFacts, QuorumStatus, ServerMetrics, Snapshot, StatusHandle,
+    StatusQuery,
+};
+pub use crate::status::{ConnStats, ServerStats};
 
-/// Latency in ms, min/avg/max, as ServerStats keeps it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Latency {
-    pub count: u64,
-    pub total_ms: u64,
-    pub min_ms: u64,
-    pub max_ms: u64,
-}
-
-impl Latency {
-    fn add(&mut self, d: Duration) {
-        let ms = d.as_millis() as u64;
-        self.min_ms = if self.count == 0 {
-            ms
-        } else {
-            self.min_ms.min(ms)
-        };
-        self.max_ms = self.max_ms.max(ms);
-        self.total_ms += ms;
-        self.count += 1;
-    }
-
-    pub fn avg(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.total_ms as f64 / self.count as f64
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ServerStats {
-    pub packets_received: u64,
-    pub packets_sent: u64,
-    pub latency: Latency,
-    pub auth_failed: u64,
-    pub last_response_size: usize,
-    pub min_response_size: usize,
-    pub max_response_size: usize,
-}
-
-impl ServerStats {
-    pub fn sent(&mut self, latency: Duration, size: usize) {
-        self.packets_sent += 1;
-        self.latency.add(latency);
-        self.last_response_size = size;
-        self.min_response_size = if self.min_response_size == 0 {
-            size
-        } else {
-            self.min_response_size.min(size)
-        };
-        self.max_response_size = self.max_response_size.max(size);
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ConnStats {
-    pub packets_received: u64,
-    pub packets_sent: u64,
-    pub established_ms: i64,
-    pub last_op: &'static str,
-    pub last_cxid: i32,
-    pub last_zxid: i64,
-    pub last_response_ms: i64,
-    pub last_latency_ms: u64,
-    pub latency: Latency,
-}
-
-impl Default for ConnStats {
-    fn default() -> Self {
-        ConnStats {
-            packets_received: 0,
-            packets_sent: 0,
-            established_ms: wall_ms(),
-            last_op: "NA",
-            last_cxid: 0,
-            last_zxid: -1,
-            last_response_ms: 0,
-            last_latency_ms: 0,
-            latency: Latency::default(),
-        }
-    }
-}
-
-fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// ZooKeeper's abbreviations for `lop=` in `cons`.
-fn short_op(op: OpCode) -> &'static str {
-    use OpCode::*;
-    match op {
-        Ping => "PING",
-        Create | Create2 | CreateContainer | CreateTtl => "CREA",
-        Delete => "DELE",
-        Exists => "EXIS",
-        GetData => "GETD",
-        SetData => "SETD",
-        GetAcl => "GETA",
-        SetAcl => "SETA",
-        GetChildren | GetChildren2 => "GETC",
-        Sync => "SYNC",
-        Multi => "MULT",
-        MultiRead => "MLTR",
-        SetWatches | SetWatches2 => "SETW",
-        CloseSession => "CLOS",
-        _ => "UNKN",
-    }
-}
-
-impl ConnStats {
-    pub fn received(&mut self, xid: i32, op: OpCode) {
-        self.packets_received += 1;
-        self.last_op = short_op(op);
-        if xid > 0 {
-            self.last_cxid = xid;
-        }
-    }
-
-    pub fn sent(&mut self, _xid: i32, zxid: i64, latency: Duration, _size: usize) {
-        self.packets_sent += 1;
-        self.last_zxid = zxid;
-        self.last_response_ms = wall_ms();
-        self.last_latency_ms = latency.as_millis() as u64;
-        self.latency.add(latency);
-    }
+/// A status handle that queues queries on the core's channel.
+pub fn handle(core: CoreTx) -> StatusHandle {
+    StatusHandle::new(move |q| core.send(CoreMsg::Status(q)).is_ok())
 }
 
 impl Core {
-    /// Runs a four-letter word (the connection already checked the whitelist).
-    pub(super) fn four_letter(&mut self, cmd: &str) -> String {
-        match cmd {
-            "crst" => {
+    /// Answers one status query.
+    pub(super) fn status(&mut self, q: StatusQuery) {
+        match q {
+            StatusQuery::Snapshot { detail, reply } => {
+                let _ = reply.send(self.snapshot(detail));
+            }
+            StatusQuery::ResetServerStats { reply } => {
+                self.stats.reset();
+                let _ = reply.send(());
+            }
+            StatusQuery::ResetConnStats { reply } => {
                 for c in self.conns.values_mut() {
-                    c.stats = ConnStats {
-                        established_ms: c.stats.established_ms,
-                        ..Default::default()
-                    };
+                    c.stats.reset();
                 }
-                return "Connection stats reset.\n".into();
+                let _ = reply.send(());
             }
-            "srst" => {
-                self.stats = ServerStats::default();
-                return "Server stats reset.\n".into();
+            StatusQuery::Authorize {
+                scheme,
+                auth,
+                client,
+                perm,
+                path,
+                reply,
+            } => {
+                let _ = reply.send(self.authorize(&scheme, &auth, client, perm, &path));
             }
-            _ => {}
         }
-        admin::render(cmd, &self.snapshot(cmd))
     }
 
-    fn snapshot(&self, cmd: &str) -> Snapshot {
-        let detail = matches!(cmd, "cons" | "stat" | "wchc" | "wchp" | "dump");
-        let conns = if detail {
+    /// ZooKeeper's AdminServer auth: the scheme's provider turns the header into ids
+    /// (`ip` takes the client's address), then the node's ACL must grant `perm`.
+    fn authorize(
+        &self,
+        scheme: &str,
+        auth: &[u8],
+        client: std::net::IpAddr,
+        perm: i32,
+        path: &str,
+    ) -> AuthOutcome {
+        let ids = match scheme {
+            "ip" => vec![crate::proto::records::Id {
+                scheme: "ip".into(),
+                id: client.to_string(),
+            }],
+            _ => match super::auth::authenticate(scheme, auth, self.cfg.super_digest.as_deref()) {
+                Some(ids) if !ids.is_empty() => ids,
+                _ => return AuthOutcome::NotAuthenticated,
+            },
+        };
+        let Some(node) = self.tree.get(path) else {
+            return AuthOutcome::NoNode;
+        };
+        if self.cfg.skip_acl || crate::tree::acl::permits(self.tree.acl(node), perm, &ids) {
+            AuthOutcome::Authorized
+        } else {
+            AuthOutcome::NotAuthorized
+        }
+    }
+
+    /// The server's part of a snapshot; `detail` says which lists to copy.
+    fn snapshot(&self, detail: Detail) -> Snapshot {
+        let conns = if detail.connections {
             self.conns
                 .values()
                 .map(|c| ConnInfo {
@@ -196,7 +112,7 @@ impl Core {
             watch_count: self.watches.watch_count(),
             watch_paths: self.watches.path_count(),
             watch_sessions: self.watches.session_count(),
-            watches_by_session: if cmd == "wchc" {
+            watches_by_session: if detail.watches_by_session {
                 self.watches
                     .by_session()
                     .map(|(s, p)| (s, p.iter().cloned().collect()))
@@ -204,7 +120,7 @@ impl Core {
             } else {
                 Vec::new()
             },
-            watches_by_path: if cmd == "wchp" {
+            watches_by_path: if detail.watches_by_path {
                 self.watches
                     .by_path()
                     .map(|(p, s)| (p.clone(), s))
@@ -212,7 +128,7 @@ impl Core {
             } else {
                 Vec::new()
             },
-            ephemerals: if cmd == "dump" {
+            ephemerals: if detail.sessions {
                 self.sessions
                     .iter()
                     .map(|s| (s.id, self.tree.ephemerals_of(s.id).cloned().collect()))
@@ -220,7 +136,7 @@ impl Core {
             } else {
                 Vec::new()
             },
-            expiry_buckets: if cmd == "dump" {
+            expiry_buckets: if detail.sessions {
                 self.sessions.expiry_buckets()
             } else {
                 Vec::new()
@@ -230,7 +146,15 @@ impl Core {
             global_sessions: self.sessions.len(),
             stats: self.stats.clone(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
-            log_counters: self.sink.counters(),
+            metrics: ServerMetrics::global().snapshot(),
+            quorum: self.quorum_status(),
+            host: HostFacts::default(),
         }
+    }
+
+    /// The ensemble's part of the snapshot: none while the server runs standalone. The
+    /// ensemble runtime fills this in.
+    fn quorum_status(&self) -> Option<QuorumStatus> {
+        None
     }
 }
