@@ -56,7 +56,7 @@ enum Target {
     /// unknown command, as Jetty hands it the whole rest of the path).
     Command(String),
     NotFound,
-    /// Percent-encoding that is not valid UTF-8.
+    /// A malformed percent-escape, or one that is not valid UTF-8.
     BadPath,
 }
 
@@ -71,6 +71,16 @@ fn target(command_url: &str, path: &str) -> Target {
     let Some(name) = rest.strip_prefix('/') else {
         return Target::NotFound;
     };
+    // Jetty refuses a `%` that does not start a two-digit hex escape (400).
+    let bytes = name.as_bytes();
+    let bad_escape = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if bad_escape {
+        return Target::BadPath;
+    }
     match percent_encoding::percent_decode_str(name).decode_utf8() {
         Ok(n) => Target::Command(n.into_owned()),
         Err(_) => Target::BadPath,
@@ -100,6 +110,13 @@ async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request<Body>,
 ) -> Response<Body> {
+    if super::headers_too_large(req.headers()) {
+        return respond(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "text/plain",
+            String::new(),
+        );
+    }
     let method = match *req.method() {
         Method::GET | Method::HEAD => CmdMethod::Get,
         Method::POST => CmdMethod::Post,
@@ -148,6 +165,8 @@ mod tests {
         );
         assert_eq!(t("/commands/wch%73"), Target::Command("wchs".into()));
         assert_eq!(t("/commands/%ff"), Target::BadPath);
+        assert_eq!(t("/commands/%zz"), Target::BadPath);
+        assert_eq!(t("/commands/a%2"), Target::BadPath);
         assert_eq!(t("/commandsx"), Target::NotFound);
         assert_eq!(t("/"), Target::NotFound);
         assert_eq!(

@@ -22,6 +22,18 @@ pub mod prometheus;
 
 pub use crate::status::{full_version, zk_version};
 
+/// Jetty's default request-header limit: larger headers get 431 rather than being held.
+const MAX_HEADER_BYTES: usize = 8 * 1024;
+
+/// True when a request's headers exceed [`MAX_HEADER_BYTES`] (both HTTP endpoints answer 431).
+fn headers_too_large(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        > MAX_HEADER_BYTES
+}
+
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, DEFAULT_METRICS_PROVIDER};

@@ -133,6 +133,13 @@ fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Bod
 }
 
 async fn handle(State(status): State<Arc<StatusHandle>>, req: Request<Body>) -> Response<Body> {
+    if super::headers_too_large(req.headers()) {
+        return respond(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "text/plain",
+            String::new(),
+        );
+    }
     if req.uri().path() != "/metrics" {
         return respond(StatusCode::NOT_FOUND, "text/plain", String::new());
     }
