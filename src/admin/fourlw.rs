@@ -61,7 +61,7 @@ pub fn render(cmd: &str, s: &Snapshot) -> String {
         ),
         "wchs" => format!(
             "{} connections watching {} paths\nTotal watches:{}\n",
-            s.watch_sessions, s.watch_paths, s.watch_count
+            s.watch_sessions, s.watch_paths, s.data_watch_count
         ),
         "wchc" => {
             let mut out = String::new();
@@ -71,6 +71,8 @@ pub fn render(cmd: &str, s: &Snapshot) -> String {
                     let _ = writeln!(out, "\t{p}");
                 }
             }
+            // ZooKeeper's WatchCommand ends with a `println()` of its own.
+            out.push('\n');
             out
         }
         "wchp" => {
@@ -81,6 +83,7 @@ pub fn render(cmd: &str, s: &Snapshot) -> String {
                     let _ = writeln!(out, "\t0x{id:x}");
                 }
             }
+            out.push('\n');
             out
         }
         "dump" => dump(s),

@@ -101,6 +101,13 @@ impl Core {
             Vec::new()
         };
         let outstanding = self.queues.values().map(|q| q.len()).sum();
+        // wchs/wchc/wchp show ZooKeeper's data-watch table only (child watches are not in it).
+        let (watch_sessions, watch_paths, data_watch_count) = self.watches.data_watch_summary();
+        let data_watches = || {
+            self.watches
+                .data_watches_by_path()
+                .map(|(p, s)| (p.clone(), s))
+        };
         Snapshot {
             config: self.cfg.clone(),
             serving: self.serving,
@@ -109,22 +116,24 @@ impl Core {
             outstanding,
             zxid: self.tree.last_zxid(),
             node_count: self.tree.node_count(),
-            watch_count: self.watches.watch_count(),
-            watch_paths: self.watches.path_count(),
-            watch_sessions: self.watches.session_count(),
+            watch_count: self.watches.zookeeper_watch_count(),
+            data_watch_count,
+            watch_paths,
+            watch_sessions,
             watches_by_session: if detail.watches_by_session {
-                self.watches
-                    .by_session()
-                    .map(|(s, p)| (s, p.iter().cloned().collect()))
-                    .collect()
+                let mut by_session: std::collections::BTreeMap<i64, Vec<String>> =
+                    std::collections::BTreeMap::new();
+                for (path, sessions) in data_watches() {
+                    for s in sessions {
+                        by_session.entry(s).or_default().push(path.clone());
+                    }
+                }
+                by_session.into_iter().collect()
             } else {
                 Vec::new()
             },
             watches_by_path: if detail.watches_by_path {
-                self.watches
-                    .by_path()
-                    .map(|(p, s)| (p.clone(), s))
-                    .collect()
+                data_watches().collect()
             } else {
                 Vec::new()
             },

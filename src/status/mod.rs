@@ -75,7 +75,11 @@ pub struct Snapshot {
     pub outstanding: usize,
     pub zxid: i64,
     pub node_count: usize,
+    /// ZooKeeper's `getWatchCount` (data-watch table + child-watch table; `mntr`).
     pub watch_count: usize,
+    /// The data-watch table alone (`wchs` total, AdminServer `num_total_watches`).
+    pub data_watch_count: usize,
+    /// Paths and sessions in the data-watch table (`wchs`).
     pub watch_paths: usize,
     pub watch_sessions: usize,
     /// Filled when [`Detail::watches_by_session`] was asked.

@@ -378,3 +378,30 @@ def test_metrics_bad_requests(metrics_server):
         m = re.match(rb"HTTP/1\.[01] (\d{3})", out)
         assert m and 400 <= int(m.group(1)) < 500, (req[:40], out[:120])
     assert scrape(port)[1]["znode_count{}"] >= 5
+
+
+def test_watch_reports_list_the_data_watch_table_like_apache(zk_server_factory, kazoo_factory):
+    """wchs/wchc/wchp (and their JSON) report ZooKeeper's data-watch table; mntr's watch_count
+    adds the child-watch table, where persistent watches are counted again."""
+    require_kazoo()
+    import zkraw
+    views = {}
+    for impl in ("apache", impl_name()):
+        srv = zk_server_factory(cfg=admin_cfg(), impl=impl, name="w-" + impl)
+        zk = kazoo_factory(srv)
+        zk.create("/cw/x", makepath=True)
+        zk.get_children("/cw", watch=lambda e: None)
+        zk.get("/cw", watch=lambda e: None)
+        zk.exists("/none", watch=lambda e: None)
+        sid = "0x%x" % zk.client_id[0]
+        with srv.raw() as w:  # kazoo 2.11 has no addWatch
+            assert w.add_watch("/cw", zkraw.PERSISTENT) == (0, 0)
+            mntr = dict(l.split("\t", 1) for l in srv.four("mntr").splitlines())
+            _, _, summary = get_json(srv.admin_url("/wchs"))
+            _, _, by_path = get_json(srv.admin_url("/wchp"))
+            wchc = srv.four("wchc").replace(sid, "SID")
+            views[impl] = (srv.four("wchs"), len(wchc.splitlines()),
+                           sorted(re.sub(r"0x[0-9a-f]+", "SID", srv.four("wchp")).split("\n")),
+                           mntr["zk_watch_count"], summary["num_total_watches"],
+                           sorted((p, len(s)) for p, s in by_path["path_to_session_ids"].items()))
+    assert views[impl_name()] == views["apache"]

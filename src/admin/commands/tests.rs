@@ -45,6 +45,7 @@ pub(crate) fn snapshot() -> Snapshot {
         zxid: 3,
         node_count: 7,
         watch_count: 2,
+        data_watch_count: 2,
         watch_paths: 2,
         watch_sessions: 1,
         watches_by_session: vec![(session, vec!["/a".into(), "/zz".into()])],

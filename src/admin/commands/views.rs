@@ -110,7 +110,7 @@ pub fn render(primary: &str, params: &HashMap<String, String>, s: &Snapshot) -> 
         "watch_summary" => {
             o.put("num_connections", s.watch_sessions)
                 .put("num_paths", s.watch_paths)
-                .put("num_total_watches", s.watch_count);
+                .put("num_total_watches", s.data_watch_count);
         }
         "zabstate" => zabstate(&mut o, s),
         _ => {}
