@@ -18,6 +18,7 @@ fn detail_for(cmd: &str) -> Detail {
         watches_by_session: cmd == "wchc",
         watches_by_path: cmd == "wchp",
         sessions: cmd == "dump",
+        host: matches!(cmd, "conf" | "dirs" | "envi" | "mntr"),
     }
 }
 

@@ -146,7 +146,11 @@ async fn handle(State(status): State<Arc<StatusHandle>>, req: Request<Body>) -> 
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return respond(StatusCode::METHOD_NOT_ALLOWED, "text/plain", String::new());
     }
-    let Some(snap) = status.snapshot(SnapshotDetail::default()).await else {
+    let detail = SnapshotDetail {
+        host: true,
+        ..SnapshotDetail::default()
+    };
+    let Some(snap) = status.snapshot(detail).await else {
         return respond(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",

@@ -60,6 +60,8 @@ pub struct Detail {
     pub watches_by_session: bool,
     pub watches_by_path: bool,
     pub sessions: bool,
+    /// [`HostFacts`]: directory sizes, file descriptors, the newest snapshot, host names.
+    pub host: bool,
 }
 
 /// Everything the renderers may print. Built by the runtime on request, then completed
@@ -180,15 +182,18 @@ impl StatusHandle {
         rx.await.ok()
     }
 
-    /// A full snapshot: the server's part, then the host facts (read here, off the core).
+    /// A snapshot: the server's part, then, if asked, the host facts (read here, off the
+    /// core task).
     pub async fn snapshot(&self, detail: Detail) -> Option<Snapshot> {
         let mut snap = self
             .ask(|reply| StatusQuery::Snapshot { detail, reply })
             .await?;
-        let cfg = snap.config.clone();
-        snap.host = tokio::task::spawn_blocking(move || HostFacts::gather(&cfg))
-            .await
-            .unwrap_or_default();
+        if detail.host {
+            let cfg = snap.config.clone();
+            snap.host = tokio::task::spawn_blocking(move || HostFacts::gather(&cfg))
+                .await
+                .unwrap_or_default();
+        }
         Some(snap)
     }
 

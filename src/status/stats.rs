@@ -80,6 +80,8 @@ pub struct ServerStats {
     pub client_response: BufferStats,
     /// Set by the core just before it answers a write, so `sent` counts the answer as
     /// ZooKeeper's update latency (a request with a txn header) rather than read latency.
+    /// If that connection is gone (no reply sent), the next reply takes the mark: one
+    /// latency sample in the other summary, never a lost or double count.
     replying_update: bool,
 }
 

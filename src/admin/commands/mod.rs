@@ -163,6 +163,16 @@ fn detail_for(primary: &str) -> Detail {
         watches_by_session: primary == "watches",
         watches_by_path: primary == "watches_by_path",
         sessions: primary == "dump",
+        host: matches!(
+            primary,
+            "dirs"
+                | "environment"
+                | "last_snapshot"
+                | "monitor"
+                | "server_stats"
+                | "stats"
+                | "system_properties"
+        ),
     }
 }
 
