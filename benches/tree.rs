@@ -1,11 +1,15 @@
 //! Micro-benchmarks of the core's per-txn work: applying create / setData / delete to a
-//! tree of 100k znodes, and triggering one event watched by many sessions.
+//! tree of 100k znodes (with Apache's tree digest on, as by default, and off), predicting a
+//! txn's digest, writing and scanning the 100k-node tree as an Apache SNAP body, and
+//! triggering one event watched by many sessions.
 
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use zkserver::proto::opcode::{perms, EventType, OpCode};
 use zkserver::proto::records::{Acl, Id};
 use zkserver::proto::txn::*;
+use zkserver::tree::apache_snap::DEFAULT_MAX_LEN;
+use zkserver::tree::snap_scan::{ScanStatus, SnapScanner};
 use zkserver::tree::watch::{WatchKind, WatchManager};
 use zkserver::tree::DataTree;
 
@@ -44,8 +48,8 @@ fn create(zxid: i64, path: String) -> Txn {
 }
 
 /// 100 parents × 1,000 children.
-fn populated() -> (DataTree, i64) {
-    let mut tree = DataTree::new();
+fn populated(digest: bool) -> (DataTree, i64) {
+    let mut tree = DataTree::with_digest(digest);
     let mut zxid = 0;
     for p in 0..100 {
         zxid += 1;
@@ -58,9 +62,10 @@ fn populated() -> (DataTree, i64) {
     (tree, zxid)
 }
 
-fn apply(c: &mut Criterion) {
-    let (mut tree, mut zxid) = populated();
-    c.bench_function("apply create (100k-node tree)", |b| {
+fn apply_with(c: &mut Criterion, digest: bool) {
+    let (mut tree, mut zxid) = populated(digest);
+    let tag = if digest { "" } else { " [digest off]" };
+    c.bench_function(&format!("apply create (100k-node tree){tag}"), |b| {
         b.iter_batched(
             || {
                 zxid += 1;
@@ -70,7 +75,7 @@ fn apply(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    c.bench_function("apply setData 100 B", |b| {
+    c.bench_function(&format!("apply setData 100 B{tag}"), |b| {
         b.iter_batched(
             || {
                 zxid += 1;
@@ -85,7 +90,7 @@ fn apply(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    c.bench_function("apply create+delete", |b| {
+    c.bench_function(&format!("apply create+delete{tag}"), |b| {
         b.iter_batched(
             || {
                 zxid += 2;
@@ -106,6 +111,56 @@ fn apply(c: &mut Criterion) {
     });
 }
 
+fn apply(c: &mut Criterion) {
+    apply_with(c, true);
+    apply_with(c, false);
+}
+
+fn digest_and_snap(c: &mut Criterion) {
+    let (tree, zxid) = populated(true);
+    let set = txn(
+        zxid + 1,
+        OpCode::SetData,
+        TxnBody::SetData(SetDataTxn {
+            path: "/p007/child-0000000000000123".into(),
+            data: Some(Bytes::from_static(&[b'y'; 100])),
+            version: 1,
+        }),
+    );
+    c.bench_function("digest_after setData 100 B", |b| {
+        b.iter(|| black_box(tree.digest_after(&set)))
+    });
+    let mut body = Vec::new();
+    tree.write_apache_snap(&mut body).expect("write");
+    let mut g = c.benchmark_group("apache SNAP body, 100k nodes");
+    g.sample_size(10);
+    g.bench_function("write", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(body.len());
+            tree.write_apache_snap(&mut out).expect("write");
+            black_box(out.len())
+        })
+    });
+    g.bench_function("scan in 64 KiB chunks", |b| {
+        b.iter(|| {
+            let mut s = SnapScanner::new(DEFAULT_MAX_LEN);
+            let mut done = None;
+            for chunk in body.chunks(64 << 10) {
+                if let Ok(ScanStatus::Complete { len }) = s.feed(chunk) {
+                    done = Some(len);
+                }
+            }
+            black_box(done)
+        })
+    });
+    g.bench_function("read", |b| {
+        b.iter(|| {
+            black_box(DataTree::read_apache_snap(&body, DEFAULT_MAX_LEN, true).map(|l| l.len))
+        })
+    });
+    g.finish();
+}
+
 fn watches(c: &mut Criterion) {
     for n in [1_000i64, 10_000] {
         c.bench_function(&format!("trigger NodeDataChanged to {n} watchers"), |b| {
@@ -124,5 +179,5 @@ fn watches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, apply, watches);
+criterion_group!(benches, apply, digest_and_snap, watches);
 criterion_main!(benches);

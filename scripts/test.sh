@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README points here):
 #   1. installs what is missing (as root on Debian: Apache ZooKeeper + JRE via apt if
-#      /usr/share/java/zookeeper.jar is absent, curl; a venv at <repo>/.venv with kazoo, pytest
-#      and prometheus-client if they are not importable),
+#      /usr/share/java/zookeeper.jar is absent, a JDK if javac is, curl; a venv at
+#      <repo>/.venv with kazoo, pytest and prometheus-client if they are not importable),
 #   2. cargo build --release (the Python suite runs the release binary),
 #   3. cargo test --release (all Rust tests),
 #   4. pytest -q tests/python with ZK_IMPL=zkserver.
@@ -31,6 +31,17 @@ if [ ! -f /usr/share/java/zookeeper.jar ]; then
   else
     echo "test.sh: /usr/share/java/zookeeper.jar is missing and I cannot apt-get it;" \
          "differential/zkCli tests will skip (or fail with CI=true)." >&2
+  fi
+fi
+
+# javac compiles tests/fixtures/apache-gen/ApacheFormat.java (tests/apache_format.rs).
+if ! command -v javac >/dev/null 2>&1; then
+  if is_root && have_apt; then
+    log "installing a JDK for javac (default-jdk-headless)"
+    apt_install default-jdk-headless
+  else
+    echo "test.sh: javac is missing and I cannot apt-get it;" \
+         "tests/apache_format.rs will skip its Java part (or fail with CI=true)." >&2
   fi
 fi
 

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod config;
 pub mod prep;
 pub mod proto;
+pub mod quorum;
 pub mod runtime;
 pub mod server;
 pub mod session;

@@ -3,17 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use tokio::sync::{mpsc, oneshot};
 
 use zkserver::config::Config;
-use zkserver::runtime::persist::{write_snapshot, DurableLog, Snapshotter};
 use zkserver::runtime::recover;
-use zkserver::runtime::{Core, CoreMsg};
-use zkserver::status::ServerMetrics;
-use zkserver::storage::{GroupCommitter, Storage, StorageOptions};
 
 #[derive(Parser)]
 #[command(
@@ -109,13 +103,6 @@ fn run_server(path: &Path) -> ExitCode {
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
-    if cfg.is_distributed() {
-        eprintln!(
-            "{}: server.N lines describe an ensemble; this zkserver version runs standalone only",
-            path.display()
-        );
-        return ExitCode::from(2);
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -126,138 +113,5 @@ fn run_server(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(cfg))
-}
-
-async fn serve(cfg: Arc<Config>) -> ExitCode {
-    if !cfg.force_sync {
-        tracing::warn!("forceSync=no: acknowledged writes can be lost on a crash");
-    }
-    ServerMetrics::global().set_fsync_warning_ms(fsync_warning_ms(&cfg));
-    let opts = StorageOptions {
-        pre_alloc_size: cfg.pre_alloc_size_bytes,
-        force_sync: cfg.force_sync,
-        snap_retain_count: cfg.autopurge_snap_retain_count as usize,
-    };
-    let (storage, tree) = match recover::open(&cfg, opts) {
-        Ok(opened) => opened,
-        Err(e) => {
-            tracing::error!("cannot load the database: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let listener = match zkserver::server::bind(&cfg).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(port = cfg.client_port, "cannot bind the client port: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let (core_tx, core_rx) = mpsc::unbounded_channel();
-    let Storage {
-        log,
-        snapshots,
-        data_dir,
-        log_dir,
-        options,
-    } = storage;
-    let durable_tx = core_tx.clone();
-    let committer = match GroupCommitter::spawn(Box::new(log), move |zxid| {
-        let _ = durable_tx.send(CoreMsg::Durable { zxid });
-    }) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("cannot start the log writer: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let snapshots = Arc::new(snapshots);
-    let snapshotter = Snapshotter::new(
-        snapshots.clone(),
-        committer.sender(),
-        cfg.snap_count,
-        options.snap_retain_count,
-    );
-    let sink = Box::new(DurableLog {
-        sender: committer.sender(),
-        metrics: committer.metrics(),
-    });
-    let core = Core::new(cfg.clone(), tree, sink, core_rx).with_snapshots(snapshotter);
-    let core_task = tokio::spawn(core.run());
-    tracing::info!(port = cfg.client_port, version = %zkserver::admin::zk_version(), "serving clients");
-    let admin_tasks =
-        zkserver::admin::start(&cfg, &zkserver::runtime::status::handle(core_tx.clone())).await;
-    let server = tokio::spawn(zkserver::server::serve(
-        listener,
-        cfg.clone(),
-        core_tx.clone(),
-    ));
-    if cfg.autopurge_purge_interval_hours > 0 {
-        let every = Duration::from_secs(u64::from(cfg.autopurge_purge_interval_hours) * 3600);
-        let retain = options.snap_retain_count;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                let (d, l) = (data_dir.clone(), log_dir.clone());
-                match tokio::task::spawn_blocking(move || zkserver::storage::purge(&d, &l, retain))
-                    .await
-                {
-                    Ok(Ok(report)) => tracing::info!("autopurge: {report:?}"),
-                    Ok(Err(e)) => tracing::warn!("autopurge failed: {e}"),
-                    Err(e) => tracing::warn!("autopurge task failed: {e}"),
-                }
-            }
-        });
-    }
-    tokio::select! {
-        _ = shutdown_signal() => tracing::info!("shutting down"),
-        r = core_task => {
-            tracing::error!("core task ended unexpectedly: {r:?}");
-            return ExitCode::FAILURE;
-        }
-    }
-    server.abort();
-    for t in admin_tasks {
-        t.abort();
-    }
-    let (done_tx, done_rx) = oneshot::channel();
-    let tree = match core_tx.send(CoreMsg::Shutdown { done: done_tx }) {
-        Ok(()) => done_rx.await.ok(),
-        Err(_) => None,
-    };
-    // Every submitted txn is flushed; then a snapshot of the applied tree shortens the
-    // next start (txns after it are replayed from the log).
-    if let Err(e) = committer.shutdown() {
-        tracing::error!("flushing the txn log failed: {e}");
-        return ExitCode::FAILURE;
-    }
-    if let Some(tree) = tree {
-        write_snapshot(&snapshots, &tree);
-    }
-    ExitCode::SUCCESS
-}
-
-/// ZooKeeper's `zookeeper.fsync.warningthresholdms` (falling back to
-/// `fsync.warningthresholdms`, default 1000 ms): fsyncs slower than this are logged.
-fn fsync_warning_ms(cfg: &Config) -> u64 {
-    [
-        "zookeeper.fsync.warningthresholdms",
-        "fsync.warningthresholdms",
-    ]
-    .iter()
-    .find_map(|k| cfg.properties.get(*k).and_then(|v| v.trim().parse().ok()))
-    .unwrap_or(1000)
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    runtime.block_on(zkserver::runtime::boot::serve(cfg))
 }

@@ -19,6 +19,7 @@ fn detail_for(cmd: &str) -> Detail {
         watches_by_path: cmd == "wchp",
         sessions: cmd == "dump",
         host: matches!(cmd, "conf" | "dirs" | "envi" | "mntr"),
+        digests: cmd == "hash",
     }
 }
 
@@ -89,7 +90,9 @@ pub fn render(cmd: &str, s: &Snapshot) -> String {
         }
         "dump" => dump(s),
         "gtmk" => "0\n".into(),
-        "hash" => "Digest disabled\n".into(),
+        "hash" if !s.digest_enabled => "Digest disabled\n".into(),
+        "hash" if !s.serving => NOT_SERVING.into(),
+        "hash" => crate::tree::digest::format_hash_lines(s.digests.iter().copied()),
         other => format!("{other} is not a supported command\n"),
     }
 }

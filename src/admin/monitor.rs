@@ -122,6 +122,10 @@ pub fn values(s: &Snapshot) -> Vec<(String, Value)> {
             .iter()
             .map(|(k, v)| (k.to_string(), int(*v))),
     );
+    out.push((
+        "digest_mismatches_count".into(),
+        int(s.stats.digest_mismatches),
+    ));
     for (name, sum) in &s.metrics.summaries {
         // AvgMinMaxCounter: the average is a double, the rest are longs (whole ms).
         out.push((format!("avg_{name}"), Value::Float(sum.avg())));

@@ -99,6 +99,10 @@ pub fn families(s: &Snapshot) -> Vec<MetricFamily> {
         })
         .collect();
     out.extend(s.metrics.counters.iter().map(|(n, v)| counter(n, *v)));
+    out.push(counter(
+        "digest_mismatches_count",
+        s.stats.digest_mismatches,
+    ));
     out.extend(s.metrics.summaries.iter().map(|(n, v)| summary(n, v)));
     out
 }

@@ -28,7 +28,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigWarning};
-pub use servers::{PeerType, ServerSpec};
+pub use servers::{quorum_verifier_text, PeerType, ServerSpec};
 pub use whitelist::{FourLetterWhitelist, ALL_FOUR_LETTER_WORDS};
 
 /// `admin.*` settings (ZooKeeper reads them as `zookeeper.admin.*` properties).
@@ -62,6 +62,40 @@ impl MetricsConfig {
     /// True when the Prometheus endpoint should be served.
     pub fn prometheus_enabled(&self) -> bool {
         self.class_name == PROMETHEUS_METRICS_PROVIDER
+    }
+}
+
+/// Quorum settings ZooKeeper reads from system properties (`zookeeper.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumTuning {
+    /// `zookeeper.digest.enabled` (true): keep Apache's tree digest and check received ones.
+    pub digest_enabled: bool,
+    /// Longest buffer accepted on the quorum port: `jute.maxbuffer` +
+    /// `zookeeper.jute.maxbuffer.extrasize` (which defaults to `jute.maxbuffer`).
+    pub max_packet: usize,
+    /// `zookeeper.forceSnapshotSync` (false): always sync learners with a SNAP.
+    pub force_snapshot_sync: bool,
+    /// `zookeeper.commitLogCount` (500): committed txns kept in memory for DIFF syncs.
+    pub commit_log_count: usize,
+    /// `zookeeper.fastleader.minNotificationInterval` (200 ms).
+    pub min_notification_ms: u64,
+    /// `zookeeper.fastleader.maxNotificationInterval` (60000 ms).
+    pub max_notification_ms: u64,
+    /// `zookeeper.leaderServes` (yes): whether the leader accepts client connections.
+    pub leader_serves: bool,
+}
+
+impl Default for QuorumTuning {
+    fn default() -> Self {
+        QuorumTuning {
+            digest_enabled: true,
+            max_packet: 2 * 0xfffff,
+            force_snapshot_sync: false,
+            commit_log_count: 500,
+            min_notification_ms: 200,
+            max_notification_ms: 60_000,
+            leader_serves: true,
+        }
     }
 }
 
@@ -116,6 +150,8 @@ pub struct Config {
     pub super_digest: Option<String>,
     pub container_check_interval_ms: u64,
     pub container_max_per_minute: u32,
+    /// Ensemble settings read from system properties.
+    pub quorum: QuorumTuning,
     pub admin: AdminConfig,
     pub metrics: MetricsConfig,
     /// Every effective system property (flags, then zoo.cfg's `zookeeper.<key>` entries).

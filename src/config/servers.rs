@@ -82,6 +82,24 @@ impl ServerSpec {
     }
 }
 
+/// `QuorumMaj.toString()`: one `server.N=…` line per member then `version=<hex>`, the text
+/// members exchange in election notifications and NEWLEADER. A client address appears only
+/// when the member's line gives one (a bare port prints as `0.0.0.0:port`).
+pub fn quorum_verifier_text<'a>(
+    servers: impl IntoIterator<Item = &'a ServerSpec>,
+    version: i64,
+) -> String {
+    let mut out = String::new();
+    for s in servers {
+        let client = s
+            .client_port
+            .map(|p| (s.client_host.as_deref().unwrap_or("0.0.0.0"), p));
+        out.push_str(&format!("server.{}={}\n", s.id, s.to_config_value(client)));
+    }
+    out.push_str(&format!("version={version:x}"));
+    out
+}
+
 /// Split `host:port:...` respecting `[ipv6]` brackets.
 fn split_host_parts(s: &str) -> Result<Vec<String>, String> {
     if let Some(rest) = s.strip_prefix('[') {

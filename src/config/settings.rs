@@ -9,7 +9,7 @@ use super::error::{ConfigError, ConfigWarning};
 use super::servers::PeerType;
 use super::sysprops::SysProps;
 use super::whitelist::FourLetterWhitelist;
-use super::{AdminConfig, Config, MetricsConfig, DEFAULT_METRICS_PROVIDER};
+use super::{AdminConfig, Config, MetricsConfig, QuorumTuning, DEFAULT_METRICS_PROVIDER};
 
 /// ZooKeeper's defaults (`QuorumPeerConfig` fields and the property defaults).
 pub(crate) fn defaults(source: &Path) -> Config {
@@ -52,6 +52,7 @@ pub(crate) fn defaults(source: &Path) -> Config {
         super_digest: None,
         container_check_interval_ms: 60_000,
         container_max_per_minute: 10_000,
+        quorum: QuorumTuning::default(),
         admin: AdminConfig {
             enable_server: true,
             server_address: "0.0.0.0".into(),
@@ -114,6 +115,28 @@ pub(crate) fn apply_properties(
     let per_minute = p.int(file, "zookeeper.znode.container.maxPerMinute", 10_000, 1)?;
     c.container_max_per_minute =
         small(p.int(file, "znode.container.maxPerMinute", per_minute, 1)?);
+    let q = &mut c.quorum;
+    q.digest_enabled = p.bool(file, "zookeeper.digest.enabled", true)?;
+    let extra = p.int(
+        file,
+        "zookeeper.jute.maxbuffer.extrasize",
+        c.jute_max_buffer as u64,
+        0,
+    )?;
+    q.max_packet = c
+        .jute_max_buffer
+        .saturating_add(usize::try_from(extra).unwrap_or(0));
+    q.force_snapshot_sync = p.bool(file, "zookeeper.forceSnapshotSync", false)?;
+    q.commit_log_count =
+        usize::try_from(p.int(file, "zookeeper.commitLogCount", 500, 1)?).unwrap_or(500);
+    q.min_notification_ms = p.int(file, "zookeeper.fastleader.minNotificationInterval", 200, 1)?;
+    q.max_notification_ms = p.int(
+        file,
+        "zookeeper.fastleader.maxNotificationInterval",
+        60_000,
+        1,
+    )?;
+    q.leader_serves = p.yes_no(file, "zookeeper.leaderServes", true)?;
     let digest_key = "zookeeper.DigestAuthenticationProvider.superDigest";
     if let Some(d) = p.get(digest_key) {
         match d.split_once(':') {

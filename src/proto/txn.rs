@@ -1,6 +1,15 @@
 //! ZooKeeper's txn records: the unit that is logged, replicated and applied.
 //! A txn is `TxnHeader` followed by the record its `type` names, exactly as Apache
 //! ZooKeeper writes them, so one encoding serves the log, peers and imports.
+//!
+//! Apache 3.6+ may append `TxnDigest{int version, long treeDigest}` after the record, in
+//! PROPOSAL/INFORM payloads and txn-log entries alike (`Util.marshallTxnEntry`): the tree
+//! digest the leader expects *after* applying the txn. A follower checks it by applying the
+//! txn and then calling `DataTree::check_digest` (compares `DataTree::digest()` when the digest
+//! is on here and the version is `tree::digest::DIGEST_VERSION`); a mismatch is counted and
+//! logged, rate-limited, and never stops the server (Apache 3.8 `DataTree.compareDigest`). To
+//! send one, a leader needs the digest before applying: `DataTree::digest_after` or, with
+//! txns outstanding, `tree::digest_preview::DigestPreview`.
 
 use bytes::{Bytes, BytesMut};
 
@@ -29,6 +38,16 @@ jute_record! { pub struct ErrorTxn { pub err: i32 } }
 jute_record! { pub struct CreateSessionTxn { pub timeout: i32 } }
 jute_record! { pub struct CloseSessionTxn { pub paths_to_delete: Vec<String> } }
 jute_record! { pub struct MultiTxnEntry { pub txn_type: i32, pub data: Bytes } }
+jute_record! {
+    /// The tree digest expected after a txn (12 bytes after the txn record).
+    #[derive(Copy)]
+    pub struct TxnDigest { pub version: i32, pub tree_digest: i64 }
+}
+
+/// Encoded size of a [`TxnDigest`].
+pub const TXN_DIGEST_LEN: usize = 12;
+/// The digest version Apache 3.6–3.9 computes (`DigestCalculator.DIGEST_VERSION`).
+pub const DIGEST_VERSION: i32 = 2;
 
 /// A decoded txn body. `Create` covers create and create2 (type 1/15), `Delete` covers
 /// delete and deleteContainer (2/20): the header type keeps the distinction.
@@ -89,7 +108,8 @@ impl TxnBody {
             CreateContainer => TxnBody::CreateContainer(Jute::read(r)?),
             CreateTtl => TxnBody::CreateTtl(Jute::read(r)?),
             Delete | DeleteContainer => TxnBody::Delete(Jute::read(r)?),
-            SetData => TxnBody::SetData(Jute::read(r)?),
+            // reconfig rewrites /zookeeper/config with a SetDataTxn.
+            SetData | Reconfig => TxnBody::SetData(Jute::read(r)?),
             SetAcl => TxnBody::SetAcl(Jute::read(r)?),
             Check => TxnBody::Check(Jute::read(r)?),
             Error => TxnBody::Error(Jute::read(r)?),
@@ -136,16 +156,55 @@ impl Txn {
         out.freeze()
     }
 
+    /// The txn followed by its `TxnDigest`, as an Apache leader proposes it.
+    pub fn encode_with_digest(&self, digest: &TxnDigest) -> Bytes {
+        let mut out = BytesMut::with_capacity(64 + TXN_DIGEST_LEN);
+        self.header.write(&mut out);
+        self.body.write(&mut out);
+        digest.write(&mut out);
+        out.freeze()
+    }
+
+    /// Decodes a txn, accepting (and dropping) a trailing `TxnDigest`.
     pub fn decode(bytes: Bytes) -> Result<Txn, DecodeError> {
+        Txn::decode_with_digest(bytes).map(|(txn, _)| txn)
+    }
+
+    /// Decodes a txn and its trailing `TxnDigest`, if any. Nothing after the record means no
+    /// digest; 1–11 bytes are a truncated digest and an error (Apache would silently treat them
+    /// as no digest); bytes after a whole digest are ignored, as Apache does.
+    pub fn decode_with_digest(bytes: Bytes) -> Result<(Txn, Option<TxnDigest>), DecodeError> {
         let mut r = Reader::new(bytes);
         let header = TxnHeader::read(&mut r)?;
         let op = OpCode::from_i32(header.txn_type).ok_or(DecodeError::Unknown {
             what: "txn type",
             value: header.txn_type,
         })?;
-        let body = TxnBody::read(op, &mut r)?;
-        Ok(Txn { header, body })
+        let body = if op == OpCode::CloseSession && legacy_close_with_digest(&r) {
+            TxnBody::CloseSession(CloseSessionTxn::default())
+        } else {
+            TxnBody::read(op, &mut r)?
+        };
+        let digest = match r.remaining() {
+            0 => None,
+            n if n < TXN_DIGEST_LEN => {
+                return Err(DecodeError::Truncated {
+                    offset: r.position(),
+                    needed: TXN_DIGEST_LEN - n,
+                })
+            }
+            _ => Some(TxnDigest::read(&mut r)?),
+        };
+        Ok((Txn { header, body }, digest))
     }
+}
+
+/// A closeSession without its record (`zookeeper.closeSessionTxn.enabled=false` on the
+/// writer) but with a digest: exactly 12 bytes starting with the digest version. As a
+/// CloseSessionTxn those bytes would be two empty paths, which no server writes.
+fn legacy_close_with_digest(r: &Reader) -> bool {
+    let mut peek = r.clone();
+    r.remaining() == TXN_DIGEST_LEN && peek.i32() == Ok(DIGEST_VERSION)
 }
 
 #[cfg(test)]
@@ -213,6 +272,92 @@ mod tests {
         for n in 0..bytes.len() {
             assert!(Txn::decode(bytes.slice(..n)).is_err(), "prefix {n} decoded");
         }
+    }
+
+    #[test]
+    fn trailing_digest_round_trips_and_truncation_is_an_error() {
+        let txn = Txn {
+            header: header(OpCode::Delete),
+            body: TxnBody::Delete(DeleteTxn { path: "/a".into() }),
+        };
+        let digest = TxnDigest {
+            version: 2,
+            tree_digest: 5_246_498_219,
+        };
+        let plain = txn.encode();
+        let with = txn.encode_with_digest(&digest);
+        assert_eq!(with.len(), plain.len() + TXN_DIGEST_LEN);
+        assert_eq!(
+            &with[plain.len()..],
+            &[0, 0, 0, 2, 0, 0, 0, 1, 0x38, 0xb7, 0x35, 0xab][..]
+        );
+        assert_eq!(
+            Txn::decode_with_digest(with.clone()).unwrap(),
+            (txn.clone(), Some(digest))
+        );
+        assert_eq!(
+            Txn::decode_with_digest(plain.clone()).unwrap(),
+            (txn.clone(), None)
+        );
+        assert_eq!(Txn::decode(with.clone()).unwrap(), txn);
+        for cut in 1..TXN_DIGEST_LEN {
+            let bytes = with.slice(..plain.len() + cut);
+            assert!(
+                Txn::decode_with_digest(bytes.clone()).is_err(),
+                "{cut} digest bytes"
+            );
+            assert!(Txn::decode(bytes).is_err(), "{cut} digest bytes");
+        }
+        let mut longer = with.to_vec();
+        longer.extend_from_slice(&[9, 9]);
+        assert_eq!(
+            Txn::decode_with_digest(Bytes::from(longer)).unwrap().1,
+            Some(digest)
+        );
+    }
+
+    #[test]
+    fn close_session_without_record_keeps_its_digest() {
+        let txn = Txn {
+            header: header(OpCode::CloseSession),
+            body: TxnBody::CloseSession(CloseSessionTxn::default()),
+        };
+        let digest = TxnDigest {
+            version: 2,
+            tree_digest: 1_371_985_504,
+        };
+        let mut bytes = BytesMut::new();
+        txn.header.write(&mut bytes);
+        digest.write(&mut bytes);
+        assert_eq!(
+            Txn::decode_with_digest(bytes.freeze()).unwrap(),
+            (txn.clone(), Some(digest))
+        );
+        let listed = Txn {
+            body: TxnBody::CloseSession(CloseSessionTxn {
+                paths_to_delete: vec!["/e".into()],
+            }),
+            ..txn
+        };
+        let bytes = listed.encode_with_digest(&digest);
+        assert_eq!(
+            Txn::decode_with_digest(bytes).unwrap(),
+            (listed, Some(digest))
+        );
+    }
+
+    #[test]
+    fn reconfig_txn_is_a_set_data() {
+        let body = TxnBody::SetData(SetDataTxn {
+            path: "/zookeeper/config".into(),
+            data: Some(Bytes::from_static(b"server.1=a:1:2")),
+            version: 1,
+        });
+        let txn = Txn {
+            header: header(OpCode::Reconfig),
+            body,
+        };
+        assert_eq!(Txn::decode(txn.encode()).unwrap(), txn);
     }
 
     #[test]

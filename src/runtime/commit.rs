@@ -1,111 +1,170 @@
-//! Applying durable txns in zxid order: update the tree, retire pending changes, fire
-//! watches, then answer the session that asked (persist before reply).
+//! Applying committed txns in zxid order: update the tree, retire pending changes, fire
+//! watches, then answer the session that asked if it is connected here (a write is answered
+//! only after a quorum has it; on the leader, also after the leader's own prep).
 
 use bytes::Bytes;
 
 use super::core::{Core, Item};
 use crate::proto::opcode::OpCode;
 use crate::proto::response::{MultiResult, Response};
-use crate::proto::txn::{TxnBody, TxnHeader};
+use crate::proto::txn::{Txn, TxnBody, TxnHeader};
 use crate::proto::ErrorCode;
 use crate::session::session_password;
 use crate::tree::Outcome;
 
 impl Core {
-    /// Every txn up to `zxid` is durable: apply them.
-    pub(super) fn durable(&mut self, zxid: i64) {
-        let mut count = 0;
-        while self
-            .inflight
-            .front()
-            .is_some_and(|f| f.txn.header.zxid <= zxid)
-        {
-            let Some(f) = self.inflight.pop_front() else {
-                break;
-            };
-            let applied = self.tree.apply(&f.txn);
-            self.pending.applied(f.txn.header.zxid);
-            for change in &applied.changes {
-                self.fire(&change.path, change.event, &change.acl);
-            }
-            self.complete(&f.txn.header, &f.txn.body, applied.result, f.connect);
-            count += 1;
+    /// A txn the quorum committed: apply it and answer.
+    pub(super) fn apply_committed(&mut self, zxid: i64, bytes: Bytes) {
+        let (txn, digest) = match self.inflight.remove(&zxid) {
+            Some(t) => (t, None),
+            None => match Txn::decode_with_digest(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    // A committed txn we cannot apply would make this member diverge.
+                    tracing::error!(
+                        zxid = format_args!("0x{zxid:x}"),
+                        "committed txn does not decode: {e}; exiting"
+                    );
+                    std::process::exit(2);
+                }
+            },
+        };
+        let applied = self.tree.apply(&txn);
+        if let Some(d) = digest {
+            self.check_digest(zxid, &d);
         }
+        self.pending.applied(zxid);
+        for change in &applied.changes {
+            self.fire(&change.path, change.event, &change.acl);
+        }
+        self.complete(&txn.header, &txn.body, applied.result);
         if let Some(s) = self.snapshots.as_mut() {
-            s.applied(count, &self.tree);
+            s.applied(1, &self.tree);
+        }
+        self.release_syncs(self.tree.last_zxid());
+    }
+
+    /// Compares the leader's expected tree digest with ours after applying (Apache 3.8:
+    /// a mismatch is counted and logged, never fatal).
+    fn check_digest(&mut self, zxid: i64, d: &crate::proto::txn::TxnDigest) {
+        if !self.tree.digest_enabled() || d.version != crate::tree::digest::DIGEST_VERSION {
+            return;
+        }
+        let ours = self.tree.digest();
+        if ours == d.tree_digest {
+            return;
+        }
+        self.stats.digest_mismatches += 1;
+        if self.stats.digest_mismatches == 1 {
+            tracing::error!(
+                zxid = format_args!("0x{zxid:x}"),
+                expected = d.tree_digest,
+                actual = ours,
+                "First digest mismatch"
+            );
+        } else if self.stats.digest_mismatches.is_power_of_two() {
+            tracing::warn!(
+                count = self.stats.digest_mismatches,
+                "Digests are not matching"
+            );
         }
     }
 
-    fn complete(
-        &mut self,
-        header: &TxnHeader,
-        body: &TxnBody,
-        result: Result<Outcome, ErrorCode>,
-        connect: Option<(super::ConnId, Option<bool>)>,
-    ) {
+    fn complete(&mut self, header: &TxnHeader, body: &TxnBody, result: Result<Outcome, ErrorCode>) {
         let session = header.client_id;
-        if let TxnBody::CloseSession(_) = body {
-            self.sessions.close(session);
-            self.watches.remove_session(session);
-            if let Some(conn) = self.owner.remove(&session) {
-                // Answer a client's own closeSession, then drop the socket.
-                if let Some(Item::Write {
-                    conn: c,
-                    xid,
-                    received,
-                    ..
-                }) = self.pop_write(session, header.zxid)
-                {
-                    self.stats.next_reply_is_update();
-                    self.send_reply(c, xid, &Ok(Response::Empty), true, received);
+        match body {
+            TxnBody::CloseSession(_) => {
+                self.sessions.close(session);
+                self.owners.remove(&session);
+                self.touched.remove(&session);
+                self.watches.remove_session(session);
+                // Answer a client's own closeSession (in its turn), then drop the socket.
+                self.resolve_write(session, header, Ok(Response::Empty), true);
+                self.drain(session);
+                if let Some(conn) = self.owner.remove(&session) {
+                    self.close_conn(conn);
                 }
-                self.close_conn(conn);
+                self.queues.remove(&session);
+                return;
             }
-            self.queues.remove(&session);
-            return;
-        }
-        let Some(item) = self.pop_write(session, header.zxid) else {
-            return;
-        };
-        let Item::Write {
-            conn,
-            xid,
-            op,
-            received,
-            ..
-        } = item
-        else {
-            return;
-        };
-        if let Some((conn, read_only)) = connect {
-            if self.owner.get(&session) == Some(&conn) {
-                let (timeout, password) = match self.sessions.get(session) {
-                    Some(s) => (s.timeout_ms, s.password),
-                    None => (0, session_password(session)),
-                };
-                self.send_connect_response(
-                    conn,
-                    timeout,
-                    session,
-                    Bytes::copy_from_slice(&password),
-                    read_only,
-                );
+            TxnBody::CreateSession(t) => {
+                if let Some(q) = self.queues.get_mut(&session) {
+                    q.retain(|i| {
+                        !matches!(
+                            i,
+                            Item::Write {
+                                op: OpCode::CreateSession,
+                                ..
+                            }
+                        )
+                    });
+                }
+                if let Some(c) = self.connecting.remove(&session) {
+                    if self.owner.get(&session) == Some(&c.conn) {
+                        let password = Bytes::copy_from_slice(&session_password(session));
+                        self.send_connect_response(
+                            c.conn,
+                            t.timeout,
+                            session,
+                            password,
+                            c.read_only,
+                        );
+                    }
+                }
+                self.drain(session);
+                return;
             }
-        } else {
-            let reply = result.map(|o| response_for(op, o, body));
-            self.stats.next_reply_is_update();
-            self.send_reply(conn, xid, &reply, false, received);
+            _ => {}
         }
+        let op = self.write_op(session, header);
+        let Some(op) = op else { return };
+        // SESSIONMOVED: the client talks to another member now; drop this connection.
+        let moved = matches!(result, Err(ErrorCode::SessionMoved));
+        let reply = result.map(|o| response_for(op, o, body));
+        self.resolve_write(session, header, reply, moved);
         self.drain(session);
     }
 
-    /// Takes the session's write for `zxid` off the front of its FIFO.
-    fn pop_write(&mut self, session: i64, zxid: i64) -> Option<Item> {
-        let queue = self.queues.get_mut(&session)?;
-        match queue.front() {
-            Some(Item::Write { zxid: z, .. }) if *z == zxid => queue.pop_front(),
-            _ => None,
+    /// The opcode of the session's write waiting for this txn, if it is queued here.
+    fn write_op(&self, session: i64, header: &TxnHeader) -> Option<OpCode> {
+        self.queues
+            .get(&session)?
+            .iter()
+            .find_map(|item| match item {
+                Item::Write { op, done: None, .. } if writes_txn(item, header) => Some(*op),
+                _ => None,
+            })
+    }
+
+    /// Stores the answer in the session's write for this txn; it leaves in FIFO order.
+    fn resolve_write(
+        &mut self,
+        session: i64,
+        header: &TxnHeader,
+        reply: Result<Response, ErrorCode>,
+        close: bool,
+    ) {
+        let Some(queue) = self.queues.get_mut(&session) else {
+            return;
+        };
+        if let Some(Item::Write { done, .. }) = queue
+            .iter_mut()
+            .find(|item| matches!(item, Item::Write { done: None, .. }) && writes_txn(item, header))
+        {
+            *done = Some((reply, close));
         }
+    }
+}
+
+/// Whether `item` is the write `header`'s txn answers: matched by zxid when this member
+/// proposed it, by cxid when it was forwarded.
+fn writes_txn(item: &Item, header: &TxnHeader) -> bool {
+    match item {
+        Item::Write { zxid: Some(z), .. } => *z == header.zxid,
+        Item::Write {
+            zxid: None, xid, ..
+        } => *xid == header.cxid,
+        _ => false,
     }
 }
 
@@ -149,20 +208,4 @@ fn multi_result(op: OpCode, r: Result<Outcome, ErrorCode>) -> MultiResult {
         Ok(Outcome::Updated(stat)) => MultiResult::SetData(stat),
         Ok(_) => MultiResult::Check,
     }
-}
-
-/// The per-op results of a multi that failed in prep (all entries are error txns).
-pub(super) fn multi_error_results(body: &TxnBody) -> Vec<MultiResult> {
-    let TxnBody::Multi(entries) = body else {
-        return Vec::new();
-    };
-    entries
-        .iter()
-        .map(|(_, b)| match b {
-            TxnBody::Error(e) => {
-                MultiResult::Error(ErrorCode::from_i32(e.err).unwrap_or(ErrorCode::SystemError))
-            }
-            _ => MultiResult::Error(ErrorCode::SystemError),
-        })
-        .collect()
 }

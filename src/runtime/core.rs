@@ -1,6 +1,11 @@
 //! The core task: state, the main loop and the small helpers every handler shares.
+//!
+//! One task owns the tree, the sessions, the watches, the pending-change overlay and the
+//! quorum `Member`, so every decision is serialized without locks. A standalone server is a
+//! member that leads a quorum of one: writes take the same propose → log → commit → apply path
+//! as in an ensemble.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -8,9 +13,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
 
-use super::sink::TxnSink;
+use super::peers::election::ElectionNet;
+use super::peers::links::LinkHandle;
+use super::peers::PeerAddrs;
 use super::status::ServerStats;
-use super::{ConnId, CoreMsg, Outbound, Outbox};
+use super::store::Store;
+use super::{ConnId, CoreMsg, CoreTx, Outbound, Outbox};
 use crate::config::Config;
 use crate::prep::PendingChanges;
 use crate::proto::opcode::OpCode;
@@ -19,16 +27,21 @@ use crate::proto::request::Request;
 use crate::proto::response::{write_reply, Response};
 use crate::proto::txn::Txn;
 use crate::proto::ErrorCode;
+use crate::quorum::{Input, LinkId, Member, Sid};
 use crate::session::{SessionIdGenerator, SessionTable};
 use crate::tree::watch::WatchManager;
 use crate::tree::DataTree;
 
+/// Wall-clock ms: txn times, session expiry.
 pub(super) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+/// How often the quorum core's timers are checked.
+const QUORUM_TICK: Duration = Duration::from_millis(20);
 
 /// One client connection as the core knows it.
 pub(super) struct Conn {
@@ -43,19 +56,30 @@ pub(super) struct Conn {
 
 /// An entry of a session's FIFO: replies leave in this order.
 pub(super) enum Item {
-    /// A txn in flight; answered when it is applied.
+    /// A write in flight; answered when its txn is applied. `zxid` is known when this member
+    /// proposed it; a forwarded write is matched by its cxid (`xid`). `done` holds the answer
+    /// (and whether to close after it) once committed, until its turn comes.
     Write {
         conn: ConnId,
         xid: i32,
         op: OpCode,
-        zxid: i64,
+        zxid: Option<i64>,
         received: Instant,
+        done: Option<(Result<Response, ErrorCode>, bool)>,
     },
     /// A read waiting for the session's earlier writes.
     Read {
         conn: ConnId,
         xid: i32,
         req: Request,
+        received: Instant,
+    },
+    /// A `sync`: answered once everything proposed before it is applied (`ready`).
+    Sync {
+        conn: ConnId,
+        xid: i32,
+        path: String,
+        ready: bool,
         received: Instant,
     },
     /// An auth or sasl answer (ReplyHeader zxid 0, as ZooKeeper sends).
@@ -66,7 +90,7 @@ pub(super) enum Item {
         close: bool,
         received: Instant,
     },
-    /// An answer already known (e.g. a failed write), waiting for its turn.
+    /// An answer already known, waiting for its turn.
     Reply {
         conn: ConnId,
         xid: i32,
@@ -76,11 +100,31 @@ pub(super) enum Item {
     },
 }
 
-/// A txn between prepare and apply.
-pub(super) struct InFlight {
-    pub txn: Txn,
-    /// The connection whose handshake waits for this createSession.
-    pub connect: Option<(ConnId, Option<bool>)>,
+/// Who may issue requests for a global session (the leader's `SessionTracker` owner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SessionOwner {
+    Local,
+    Learner(Sid),
+}
+
+/// A client connection waiting for its handshake answer.
+pub(super) struct Connecting {
+    pub conn: ConnId,
+    pub read_only: Option<bool>,
+    /// Reconnect: the negotiated timeout to answer with once the leader revalidates.
+    pub timeout: i32,
+}
+
+/// The ensemble side of the core: peers and links (absent on a standalone server).
+pub(super) struct Ensemble {
+    pub election: ElectionNet,
+    pub addrs: Arc<PeerAddrs>,
+    pub links: HashMap<LinkId, LinkHandle>,
+    /// Learner connections accepted while not (yet) leading.
+    pub parked: Vec<(LinkId, LinkHandle, u64)>,
+    pub core_tx: CoreTx,
+    /// The QuorumVerifier text written into `/zookeeper/config`.
+    pub config_text: String,
 }
 
 pub struct Core {
@@ -88,55 +132,74 @@ pub struct Core {
     pub(super) tree: DataTree,
     pub(super) watches: WatchManager,
     pub(super) pending: PendingChanges,
+    pub(super) member: Member,
+    pub(super) ensemble: Option<Ensemble>,
+    pub(super) store: Store,
+    /// Leader: global sessions and their expiry (followers report activity).
     pub(super) sessions: SessionTable,
+    pub(super) owners: HashMap<i64, SessionOwner>,
     pub(super) session_ids: SessionIdGenerator,
     pub(super) conns: HashMap<ConnId, Conn>,
     /// The connection currently serving each session.
     pub(super) owner: HashMap<i64, ConnId>,
     pub(super) queues: HashMap<i64, VecDeque<Item>>,
-    pub(super) inflight: VecDeque<InFlight>,
-    pub(super) next_zxid: i64,
-    pub(super) sink: Box<dyn TxnSink>,
+    /// Txns this member proposed, decoded, until applied.
+    pub(super) inflight: BTreeMap<i64, Txn>,
+    /// Handshakes waiting for a createSession commit or a revalidation.
+    pub(super) connecting: HashMap<i64, Connecting>,
+    /// Learner: sessions with a forwarded `sync`, oldest first.
+    pub(super) pending_syncs: VecDeque<i64>,
+    /// Leader: `sync`s waiting for a zxid to be applied.
+    pub(super) sync_waiters: BTreeMap<i64, Vec<i64>>,
+    /// Learner: sessions active since the last PING (reported to the leader).
+    pub(super) touched: HashMap<i64, i32>,
     pub(super) stats: ServerStats,
     pub(super) started: Instant,
     pub(super) rx: mpsc::UnboundedReceiver<CoreMsg>,
-    pub(super) serving: bool,
     pub(super) snapshots: Option<super::persist::Snapshotter>,
+    /// Origin of the quorum core's monotonic clock.
+    pub(super) clock: Instant,
 }
 
 impl Core {
-    /// A core over a recovered tree. Sessions found in the tree restart their expiry clock.
+    /// A core over a recovered tree, driven by `member` (standalone or ensemble).
     pub fn new(
         cfg: Arc<Config>,
         tree: DataTree,
-        sink: Box<dyn TxnSink>,
+        member: Member,
+        store: Store,
         rx: mpsc::UnboundedReceiver<CoreMsg>,
     ) -> Core {
         let now = now_ms();
-        let mut sessions = SessionTable::new(i64::from(cfg.tick_time_ms));
-        for (&id, &timeout) in tree.sessions() {
-            let _ = sessions.create(id, timeout, now);
-        }
-        let next_zxid = tree.last_zxid() + 1;
-        Core {
+        let mut core = Core {
             session_ids: SessionIdGenerator::new(cfg.server_id, now),
+            sessions: SessionTable::new(i64::from(cfg.tick_time_ms)),
             cfg,
             tree,
             watches: WatchManager::default(),
             pending: PendingChanges::default(),
-            sessions,
+            member,
+            ensemble: None,
+            store,
+            owners: HashMap::new(),
             conns: HashMap::new(),
             owner: HashMap::new(),
             queues: HashMap::new(),
-            inflight: VecDeque::new(),
-            next_zxid,
-            sink,
+            inflight: BTreeMap::new(),
+            connecting: HashMap::new(),
+            pending_syncs: VecDeque::new(),
+            sync_waiters: BTreeMap::new(),
+            touched: HashMap::new(),
             stats: ServerStats::default(),
             started: Instant::now(),
             rx,
-            serving: true,
             snapshots: None,
+            clock: Instant::now(),
+        };
+        if core.member.is_serving() {
+            core.reset_session_tracker();
         }
+        core
     }
 
     /// Snapshots every snapCount txns through `snapshotter`.
@@ -145,13 +208,20 @@ impl Core {
         self
     }
 
-    /// Runs until shutdown. Expiry is checked every half tick, the container sweep on its
-    /// own interval.
+    /// Runs until shutdown. Session expiry is checked every half tick, the container sweep on
+    /// its own interval, the quorum core's timers every 20 ms.
     pub async fn run(mut self) {
         let tick = Duration::from_millis(u64::from(self.cfg.tick_time_ms / 2).max(10));
         let mut expiry = tokio::time::interval(tick);
         let sweep_every = Duration::from_millis(self.cfg.container_check_interval_ms.max(100));
         let mut sweep = tokio::time::interval(sweep_every);
+        let mut quorum_tick = tokio::time::interval(QUORUM_TICK);
+        quorum_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        if self.ensemble.is_some() {
+            let now = self.quorum_now();
+            let actions = self.member.start(now);
+            self.execute(actions);
+        }
         loop {
             tokio::select! {
                 msg = self.rx.recv() => {
@@ -163,6 +233,7 @@ impl Core {
                     }
                     self.handle(msg);
                 }
+                _ = quorum_tick.tick(), if self.ensemble.is_some() => self.quorum_input(Input::Tick),
                 _ = expiry.tick() => self.expire_sessions(),
                 _ = sweep.tick() => self.sweep_containers(),
             }
@@ -178,7 +249,12 @@ impl Core {
                 req,
                 out,
             } => self.connect(conn, addr, port, req, out),
-            CoreMsg::Request { conn, xid, req } => self.request(conn, xid, req),
+            CoreMsg::Request {
+                conn,
+                xid,
+                req,
+                body,
+            } => self.request(conn, xid, req, body),
             CoreMsg::Reject {
                 conn,
                 xid,
@@ -186,41 +262,48 @@ impl Core {
                 close,
             } => self.reject(conn, xid, code, close),
             CoreMsg::Disconnected { conn } => self.disconnected(conn),
-            CoreMsg::Durable { zxid } => self.durable(zxid),
+            CoreMsg::Durable { zxid } => self.quorum_input(Input::Persisted { zxid }),
+            CoreMsg::Quorum(input) => self.quorum_input(input),
+            CoreMsg::LinkAccepted { link, handle } => self.link_accepted(link, handle),
+            CoreMsg::LinkConnected { link, handle } => self.link_connected(link, handle),
             CoreMsg::Status(q) => self.status(q),
             CoreMsg::Shutdown { .. } => {}
         }
     }
 
     fn shutdown(&mut self) {
-        self.serving = false;
         for conn in self.conns.values() {
             let _ = conn.out.send(Outbound::Close);
         }
+        if let Some(e) = self.ensemble.as_mut() {
+            e.links.clear();
+            e.parked.clear();
+        }
     }
 
-    /// Hands a prepared txn to the log; it is applied once durable.
-    pub(super) fn submit(&mut self, txn: Txn, connect: Option<(ConnId, Option<bool>)>) {
-        self.sink.append(txn.header.zxid, txn.encode());
-        self.inflight.push_back(InFlight { txn, connect });
+    /// Milliseconds on the quorum core's monotonic clock.
+    pub(super) fn quorum_now(&self) -> u64 {
+        self.clock.elapsed().as_millis() as u64
     }
 
-    /// Queues the session's answer to `txn` behind its earlier items, then logs the txn.
-    pub(super) fn submit_write(
-        &mut self,
-        session: i64,
-        item: Item,
-        txn: Txn,
-        connect: Option<(ConnId, Option<bool>)>,
-    ) {
-        self.queues.entry(session).or_default().push_back(item);
-        self.submit(txn, connect);
+    /// Whether this member leads (or stands alone) and is serving: it prepares writes itself.
+    pub(super) fn is_leader(&self) -> bool {
+        matches!(
+            self.member.mode(),
+            crate::quorum::Mode::Leading | crate::quorum::Mode::Standalone
+        ) && self.member.is_serving()
     }
 
-    pub(super) fn take_zxid(&mut self) -> i64 {
-        let z = self.next_zxid;
-        self.next_zxid += 1;
-        z
+    /// Starts tracking every global session in the tree afresh (a new leader). Owners are
+    /// unknown until a member revalidates the session or sends its first request (Apache's
+    /// `SessionTrackerImpl.checkSession` claims an ownerless session for the requester).
+    pub(super) fn reset_session_tracker(&mut self) {
+        let now = now_ms();
+        self.sessions = SessionTable::new(i64::from(self.cfg.tick_time_ms));
+        self.owners.clear();
+        for (&id, &timeout) in self.tree.sessions() {
+            let _ = self.sessions.create(id, timeout, now);
+        }
     }
 
     /// Encodes and sends one reply on `conn`, closing it afterwards if asked.

@@ -1,20 +1,26 @@
-//! The tokio driver of a standalone server: one core task owns the tree, sessions, watches
-//! and pending changes, and serializes every decision; connections and the txn log talk to it
-//! through one channel. Everything that is not a decision (socket I/O, decoding, fsync) runs
-//! elsewhere.
+//! The tokio driver: one core task owns the tree, sessions, watches, pending changes and the
+//! quorum `Member`, and serializes every decision; client connections, peer links and the txn
+//! log talk to it through one channel. Everything that is not a decision (socket I/O,
+//! decoding, fsync) runs elsewhere.
 //!
-//! Owns: message routing, zxid assignment, per-session FIFO, applying durable txns, replies
-//! and watch events. Must not make protocol decisions (those live in `prep`, `tree`, `session`).
+//! Owns: message routing, carrying out the quorum core's actions in order (`quorum`),
+//! per-session FIFO, applying committed txns, replies and watch events, forwarding writes to
+//! the leader. Must not make protocol decisions (those live in `quorum`, `prep`, `tree`,
+//! `session`).
 
 mod auth;
+pub mod boot;
 mod commit;
 mod core;
+mod forward;
+pub mod peers;
 pub mod persist;
+mod quorum;
 pub mod recover;
 mod requests;
 mod sessions;
-pub mod sink;
 pub mod status;
+pub mod store;
 
 use std::net::IpAddr;
 
@@ -25,6 +31,7 @@ use crate::proto::records::ConnectRequest;
 use crate::proto::request::Request;
 use crate::proto::ErrorCode;
 pub use core::Core;
+pub use store::Store;
 
 /// Identifies one client TCP connection for its whole life.
 pub type ConnId = u64;
@@ -53,6 +60,9 @@ pub enum CoreMsg {
         conn: ConnId,
         xid: i32,
         req: Request,
+        /// The request record as the client sent it (after the header), forwarded verbatim
+        /// to the leader when this member follows.
+        body: Bytes,
     },
     /// A request that could not be decoded: answered with `code` in order, then maybe closed.
     Reject {
@@ -67,6 +77,18 @@ pub enum CoreMsg {
     /// Every txn up to `zxid` is durable.
     Durable {
         zxid: i64,
+    },
+    /// Election and quorum-port traffic for the quorum core.
+    Quorum(crate::quorum::Input),
+    /// A learner connected to our quorum port.
+    LinkAccepted {
+        link: crate::quorum::LinkId,
+        handle: peers::links::LinkHandle,
+    },
+    /// Our connection to the leader is up.
+    LinkConnected {
+        link: crate::quorum::LinkId,
+        handle: peers::links::LinkHandle,
     },
     /// A four-letter word, AdminServer command or metrics scrape wants status.
     Status(crate::status::StatusQuery),

@@ -1,6 +1,5 @@
-//! Bridges the core to durable storage: txns go to the group committer (the core applies
-//! them when it reports them durable), and snapshots are taken every `snapCount` txns
-//! (randomised as ZooKeeper does, so ensemble members do not snapshot together).
+//! Snapshots every `snapCount` applied txns (randomised as ZooKeeper does, so ensemble members
+//! do not snapshot together).
 //!
 //! A snapshot forks a child process that sees the tree copy-on-write and streams it to disk
 //! (as Redis does); the only pause writes see is the fork, measured and logged. If fork
@@ -11,32 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-
-use super::sink::TxnSink;
 use crate::status::ServerMetrics;
-use crate::storage::{CommitMetrics, CommitSender, FileSnapshotStore, SnapshotStore};
+use crate::storage::{CommitSender, FileSnapshotStore, SnapshotStore};
 use crate::tree::DataTree;
-
-/// The group committer as the core's txn sink.
-pub struct DurableLog {
-    pub sender: CommitSender,
-    pub metrics: Arc<CommitMetrics>,
-}
-
-impl TxnSink for DurableLog {
-    fn append(&mut self, zxid: i64, txn: Bytes) {
-        if let Err(e) = self.sender.submit(zxid, txn) {
-            // The writer thread has stopped after a fatal I/O error: never serve on.
-            tracing::error!(zxid = format_args!("{zxid:#x}"), "txn log unavailable: {e}");
-            std::process::exit(2);
-        }
-    }
-
-    fn counters(&self) -> (u64, u64) {
-        (self.metrics.fsync_count(), self.metrics.txn_count())
-    }
-}
 
 /// Decides when to snapshot and writes snapshots off the core.
 pub struct Snapshotter {

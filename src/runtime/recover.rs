@@ -21,8 +21,21 @@ pub enum RecoverError {
     Txn { zxid: i64, reason: String },
 }
 
-/// Opens storage in the configured directories and rebuilds the tree.
-pub fn open(cfg: &Config, opts: StorageOptions) -> Result<(Storage, DataTree), RecoverError> {
+/// What startup recovered: the stores, the tree, and the newest replayed txns (a leader's
+/// first DIFF syncs come from these).
+pub struct Opened {
+    pub storage: Storage,
+    pub tree: DataTree,
+    pub recent: Vec<(i64, bytes::Bytes)>,
+}
+
+/// Opens storage in the configured directories and rebuilds the tree, keeping the last
+/// `keep_recent` replayed txns.
+pub fn open(
+    cfg: &Config,
+    opts: StorageOptions,
+    keep_recent: usize,
+) -> Result<Opened, RecoverError> {
     let started = Instant::now();
     let (storage, recovered) = Storage::open(&cfg.data_dir, &cfg.data_log_dir, opts)?;
     let mut tree = match recovered.snapshot {
@@ -32,8 +45,10 @@ pub fn open(cfg: &Config, opts: StorageOptions) -> Result<(Storage, DataTree), R
                 reason: e.to_string(),
             })?
         }
-        None => DataTree::new(),
+        None => DataTree::with_digest(cfg.quorum.digest_enabled),
     };
+    tree.set_digest_enabled(cfg.quorum.digest_enabled);
+    let mut recent = std::collections::VecDeque::with_capacity(keep_recent.min(4096));
     let snapshot_zxid = tree.last_zxid();
     let metrics = ServerMetrics::global();
     metrics.startup_snap_load_time.observe(started.elapsed());
@@ -43,12 +58,18 @@ pub fn open(cfg: &Config, opts: StorageOptions) -> Result<(Storage, DataTree), R
         if zxid <= tree.last_zxid() {
             continue;
         }
-        let txn = Txn::decode(bytes).map_err(|e| RecoverError::Txn {
+        let txn = Txn::decode(bytes.clone()).map_err(|e| RecoverError::Txn {
             zxid,
             reason: e.to_string(),
         })?;
         tree.apply(&txn);
         replayed += 1;
+        if keep_recent > 0 {
+            if recent.len() == keep_recent {
+                recent.pop_front();
+            }
+            recent.push_back((zxid, bytes));
+        }
     }
     metrics
         .startup_txns_load_time
@@ -64,7 +85,11 @@ pub fn open(cfg: &Config, opts: StorageOptions) -> Result<(Storage, DataTree), R
         ms = started.elapsed().as_millis() as u64,
         "database loaded"
     );
-    Ok((storage, tree))
+    Ok(Opened {
+        storage,
+        tree,
+        recent: recent.into(),
+    })
 }
 
 /// `zkserver snapshot-dump`: validates a snapshot and prints its summary, and with

@@ -1,20 +1,21 @@
-//! Client requests: writes are prepared and submitted, reads answered from the tree in
-//! per-session FIFO order (a read waits for the same session's earlier writes).
+//! Client requests: writes are prepared and proposed by the leader (forwarded to it by a
+//! learner); reads are answered from the local tree in per-session FIFO order (a read waits
+//! for the same session's earlier writes); `sync` waits for what was proposed before it.
 
 use std::time::Instant;
 
+use bytes::Bytes;
+
 use super::core::{now_ms, Core, Item};
 use super::{auth, ConnId};
-use crate::prep;
 use crate::proto::opcode::{xid, EventType};
 use crate::proto::request::Request;
 use crate::proto::response::{notification_frame, Response};
-use crate::proto::txn::{Txn, TxnHeader};
 use crate::proto::ErrorCode;
 use crate::tree::read::Reader;
 
 impl Core {
-    pub(super) fn request(&mut self, conn: ConnId, xid: i32, req: Request) {
+    pub(super) fn request(&mut self, conn: ConnId, xid: i32, req: Request, body: Bytes) {
         let received = Instant::now();
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -25,7 +26,7 @@ impl Core {
         if self.owner.get(&session) != Some(&conn) {
             return;
         }
-        if self.sessions.touch(session, now_ms()).is_err() {
+        if !self.touch(session) {
             // Closing or gone: ZooKeeper answers SESSIONEXPIRED and drops the connection.
             self.enqueue(
                 session,
@@ -92,8 +93,21 @@ impl Core {
                     },
                 );
             }
-            Request::CloseSession => self.close_session(session, Some((conn, xid, received))),
-            ref r if r.is_write() => self.write(session, conn, xid, req, received),
+            Request::Sync(r) => self.sync(session, conn, xid, r.path, body, received),
+            Request::CloseSession => {
+                if self.is_leader() {
+                    self.close_session(session, xid, Some((conn, xid, received)));
+                } else {
+                    self.forward_write(session, conn, xid, &req, body, received);
+                }
+            }
+            ref r if r.is_write() => {
+                if self.is_leader() {
+                    self.lead_write(session, conn, xid, req, received);
+                } else {
+                    self.forward_write(session, conn, xid, &req, body, received);
+                }
+            }
             _ => self.enqueue(
                 session,
                 Item::Read {
@@ -104,6 +118,17 @@ impl Core {
                 },
             ),
         }
+    }
+
+    /// Notes activity on a session: the leader pushes its expiry out, a learner remembers to
+    /// report it at the next PING. False if the leader knows it as closing or gone.
+    pub(super) fn touch(&mut self, session: i64) -> bool {
+        if self.is_leader() {
+            return self.sessions.touch(session, now_ms()).is_ok();
+        }
+        let timeout = self.tree.sessions().get(&session).copied().unwrap_or(0);
+        self.touched.insert(session, timeout);
+        true
     }
 
     pub(super) fn reject(&mut self, conn: ConnId, xid: i32, code: ErrorCode, close: bool) {
@@ -124,76 +149,62 @@ impl Core {
         }
     }
 
-    fn write(&mut self, session: i64, conn: ConnId, xid: i32, req: Request, received: Instant) {
-        let zxid = self.next_zxid;
-        // Borrow the fields apart so the session's ids are not copied on every write.
-        let Core {
-            conns,
-            tree,
-            pending,
-            cfg,
-            ..
-        } = self;
-        let ids = conns.get(&conn).map_or(&[][..], |c| &c.ids[..]);
-        let ctx = prep::Context {
-            session,
-            ids,
-            skip_acl: cfg.skip_acl,
-            extended_types: cfg.extended_types_enabled,
-            reconfig_enabled: cfg.reconfig_enabled,
+    /// `sync`: the leader answers once everything proposed before it is applied; a learner
+    /// asks the leader, which answers in order.
+    fn sync(
+        &mut self,
+        session: i64,
+        conn: ConnId,
+        xid: i32,
+        path: String,
+        body: Bytes,
+        received: Instant,
+    ) {
+        let item = Item::Sync {
+            conn,
+            xid,
+            path,
+            ready: false,
+            received,
         };
-        let prepared = prep::prepare(tree, pending, &ctx, &req, zxid);
-        match prepared {
-            // A failed multi changes nothing: answer it in order without logging it.
-            Ok(p) if prep::multi::failed(&p) => {
-                let result = Ok(Response::Multi(super::commit::multi_error_results(&p.body)));
-                self.enqueue(
-                    session,
-                    Item::Reply {
-                        conn,
-                        xid,
-                        result,
-                        close: false,
-                        received,
-                    },
-                );
+        self.queues.entry(session).or_default().push_back(item);
+        if self.is_leader() {
+            let until = self.member.last_proposed().unwrap_or(0);
+            if until <= self.tree.last_zxid() {
+                self.mark_sync_ready(session);
+            } else {
+                self.sync_waiters.entry(until).or_default().push(session);
             }
-            Ok(p) => {
-                self.take_zxid();
-                let header = TxnHeader {
-                    client_id: session,
-                    cxid: xid,
-                    zxid,
-                    time: now_ms(),
-                    txn_type: p.txn_type.code(),
-                };
-                let item = Item::Write {
-                    conn,
-                    xid,
-                    op: req.op(),
-                    zxid,
-                    received,
-                };
-                self.submit_write(
-                    session,
-                    item,
-                    Txn {
-                        header,
-                        body: p.body,
-                    },
-                    None,
-                );
+        } else {
+            self.pending_syncs.push_back(session);
+            self.forward(session, xid, crate::proto::OpCode::Sync.code(), body, conn);
+        }
+    }
+
+    /// The oldest unanswered `sync` of `session` may be answered (in its turn).
+    pub(super) fn mark_sync_ready(&mut self, session: i64) {
+        if let Some(q) = self.queues.get_mut(&session) {
+            for item in q.iter_mut() {
+                if let Item::Sync { ready, .. } = item {
+                    if !*ready {
+                        *ready = true;
+                        break;
+                    }
+                }
             }
-            Err(e) => self.enqueue(
-                session,
-                Item::Reply {
-                    conn,
-                    xid,
-                    result: Err(e),
-                    close: false,
-                    received,
-                },
-            ),
+        }
+        self.drain(session);
+    }
+
+    /// Leader: syncs waiting for zxids now applied.
+    pub(super) fn release_syncs(&mut self, applied: i64) {
+        while let Some(entry) = self.sync_waiters.first_entry() {
+            if *entry.key() > applied {
+                break;
+            }
+            for session in entry.remove() {
+                self.mark_sync_ready(session);
+            }
         }
     }
 
@@ -203,7 +214,7 @@ impl Core {
         self.drain(session);
     }
 
-    /// Answers queued reads and known replies up to the first write still in flight.
+    /// Answers queued reads and known replies up to the first write (or sync) still waiting.
     pub(super) fn drain(&mut self, session: i64) {
         loop {
             let Some(queue) = self.queues.get_mut(&session) else {
@@ -213,7 +224,10 @@ impl Core {
                 self.queues.remove(&session);
                 return;
             };
-            if matches!(front, Item::Write { .. }) {
+            if matches!(
+                front,
+                Item::Write { done: None, .. } | Item::Sync { ready: false, .. }
+            ) {
                 return;
             }
             let Some(item) = queue.pop_front() else {
@@ -226,6 +240,13 @@ impl Core {
                     req,
                     received,
                 } => self.read(session, conn, xid, req, received),
+                Item::Sync {
+                    conn,
+                    xid,
+                    path,
+                    received,
+                    ..
+                } => self.send_reply(conn, xid, &Ok(Response::Path(path)), false, received),
                 // Auth replies carry zxid 0, as ZooKeeper's do.
                 Item::Auth {
                     conn,
@@ -241,6 +262,17 @@ impl Core {
                     close,
                     received,
                 } => self.send_reply(conn, xid, &result, close, received),
+                Item::Write {
+                    conn,
+                    xid,
+                    received,
+                    done: Some((result, close)),
+                    ..
+                } => {
+                    // A request with a txn (failed writes are error txns): updatelatency.
+                    self.stats.next_reply_is_update();
+                    self.send_reply(conn, xid, &result, close, received)
+                }
                 Item::Write { .. } => {}
             }
         }

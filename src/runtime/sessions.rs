@@ -1,12 +1,17 @@
 //! Session life: handshakes (new and reconnecting), disconnects, expiry, and the
 //! container/TTL sweep that the server itself issues.
+//!
+//! A new session is a createSession txn: the leader proposes it, a learner mints the id (its
+//! sid in the high byte) and forwards it. A reconnecting client is checked locally (id and
+//! password) and, on a learner, revalidated by the leader, which also makes this member the
+//! session's owner. Only the leader expires sessions and sweeps containers.
 
 use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use super::core::{now_ms, Conn, Core, Item};
+use super::core::{now_ms, Conn, Connecting, Core, Item, SessionOwner};
 use super::{ConnId, Outbound, Outbox};
 use crate::prep;
 use crate::proto::frame::write_frame;
@@ -14,8 +19,8 @@ use crate::proto::jute::Jute;
 use crate::proto::opcode::OpCode;
 use crate::proto::records::{ConnectRequest, ConnectResponse, Id};
 use crate::proto::request::Request;
-use crate::proto::txn::{CreateSessionTxn, Txn, TxnBody, TxnHeader};
-use crate::session::negotiate_timeout;
+use crate::proto::txn::{CreateSessionTxn, TxnBody};
+use crate::session::{negotiate_timeout, session_password};
 
 impl Core {
     pub(super) fn connect(
@@ -27,6 +32,12 @@ impl Core {
         out: Outbox,
     ) {
         self.stats.packets_received += 1;
+        if !self.member.is_serving() {
+            // ZooKeeper closes the socket: "ZooKeeperServer not running".
+            tracing::debug!(client = %addr, "refusing connection: not serving (no quorum)");
+            let _ = out.send(Outbound::Close);
+            return;
+        }
         let ids = vec![Id {
             scheme: "ip".into(),
             id: addr.to_string(),
@@ -56,86 +67,140 @@ impl Core {
             self.cfg.min_session_timeout_ms as i32,
             self.cfg.max_session_timeout_ms as i32,
         );
-        let now = now_ms();
         if req.session_id != 0 {
-            let valid = self
-                .sessions
-                .validate(req.session_id, &req.passwd)
-                .map(|s| s.password);
-            match valid {
-                Ok(password) => {
-                    let id = req.session_id;
-                    let _ = self.sessions.set_timeout(id, timeout, now);
-                    if let Some(old) = self.owner.insert(id, conn) {
-                        self.detach(old);
-                        self.close_conn(old);
-                    }
-                    c.session = Some(id);
-                    self.conns.insert(conn, c);
-                    tracing::debug!(session = format_args!("{id:#x}"), client = %addr, "session reconnected");
-                    self.send_connect_response(
-                        conn,
-                        timeout,
-                        id,
-                        Bytes::copy_from_slice(&password),
-                        req.read_only,
-                    );
-                }
-                Err(e) => {
-                    tracing::info!(client = %addr, error = %e, "refusing reconnect");
-                    // Apache also drops the session's live connection on a bad password.
-                    if matches!(e, crate::session::SessionError::BadPassword(_)) {
-                        if let Some(&live) = self.owner.get(&req.session_id) {
-                            self.detach(live);
-                            self.close_conn(live);
-                        }
-                    }
-                    self.conns.insert(conn, c);
-                    self.send_connect_response(
-                        conn,
-                        0,
-                        0,
-                        Bytes::from_static(&[0; 16]),
-                        req.read_only,
-                    );
-                    self.close_conn(conn);
-                }
-            }
+            self.conns.insert(conn, c);
+            self.reconnect(conn, &req, timeout);
             return;
         }
         let id = self.session_ids.next_id();
-        if self.sessions.create(id, timeout, now).is_err() {
-            tracing::error!(
-                session = format_args!("{id:#x}"),
-                "session id collision; refusing connection"
-            );
-            let _ = c.out.send(Outbound::Close);
-            return;
-        }
         c.session = Some(id);
         self.conns.insert(conn, c);
         self.owner.insert(id, conn);
-        let zxid = self.take_zxid();
-        let header = TxnHeader {
-            client_id: id,
-            cxid: 0,
-            zxid,
-            time: now,
-            txn_type: OpCode::CreateSession.code(),
-        };
-        let txn = Txn {
-            header,
-            body: TxnBody::CreateSession(CreateSessionTxn { timeout }),
-        };
-        let received = Instant::now();
+        self.connecting.insert(
+            id,
+            Connecting {
+                conn,
+                read_only: req.read_only,
+                timeout,
+            },
+        );
         let item = Item::Write {
             conn,
             xid: 0,
             op: OpCode::CreateSession,
-            zxid,
-            received,
+            zxid: None,
+            received: Instant::now(),
+            done: None,
         };
-        self.submit_write(id, item, txn, Some((conn, req.read_only)));
+        self.queues.entry(id).or_default().push_back(item);
+        if self.is_leader() {
+            if self.sessions.create(id, timeout, now_ms()).is_err() {
+                tracing::error!(
+                    session = format_args!("{id:#x}"),
+                    "session id collision; refusing connection"
+                );
+                self.close_conn(conn);
+                return;
+            }
+            self.owners.insert(id, SessionOwner::Local);
+            let txn = self.txn(
+                id,
+                0,
+                OpCode::CreateSession,
+                TxnBody::CreateSession(CreateSessionTxn { timeout }),
+            );
+            self.propose_txn(txn);
+        } else {
+            let body = timeout.to_bytes();
+            self.forward(id, 0, OpCode::CreateSession.code(), body, conn);
+        }
+    }
+
+    /// A client comes back with its session id and password.
+    fn reconnect(&mut self, conn: ConnId, req: &ConnectRequest, timeout: i32) {
+        let id = req.session_id;
+        let known = self.tree.sessions().contains_key(&id);
+        let password_ok = req.passwd.as_ref() == session_password(id);
+        if !known || !password_ok {
+            tracing::info!(
+                session = format_args!("{id:#x}"),
+                known,
+                password_ok,
+                "refusing reconnect"
+            );
+            if known && !password_ok {
+                // Apache also drops the session's live connection on a bad password.
+                if let Some(&live) = self.owner.get(&id) {
+                    self.detach(live);
+                    self.close_conn(live);
+                }
+            }
+            self.refuse(conn, req.read_only);
+            return;
+        }
+        self.connecting.insert(
+            id,
+            Connecting {
+                conn,
+                read_only: req.read_only,
+                timeout,
+            },
+        );
+        if self.is_leader() {
+            let valid = self.sessions.touch(id, now_ms()).is_ok();
+            if valid {
+                let _ = self.sessions.set_timeout(id, timeout, now_ms());
+                self.owners.insert(id, SessionOwner::Local);
+            }
+            self.revalidated(id, valid);
+        } else {
+            let now = self.quorum_now();
+            let actions = self.member.revalidate(now, id, timeout);
+            self.execute(actions);
+        }
+    }
+
+    /// The answer to a reconnect: attach the connection to its session, or refuse it.
+    pub(super) fn revalidated(&mut self, session: i64, valid: bool) {
+        let Some(c) = self.connecting.remove(&session) else {
+            return;
+        };
+        if !self.conns.contains_key(&c.conn) {
+            return;
+        }
+        if !valid {
+            tracing::info!(
+                session = format_args!("{session:#x}"),
+                "refusing reconnect: session expired"
+            );
+            self.refuse(c.conn, c.read_only);
+            return;
+        }
+        if let Some(old) = self.owner.insert(session, c.conn) {
+            if old != c.conn {
+                self.detach(old);
+                self.close_conn(old);
+            }
+        }
+        if let Some(conn) = self.conns.get_mut(&c.conn) {
+            conn.session = Some(session);
+        }
+        if !self.is_leader() {
+            self.touched.insert(session, c.timeout);
+        }
+        tracing::debug!(
+            session = format_args!("{session:#x}"),
+            "session reconnected"
+        );
+        let password = Bytes::copy_from_slice(&session_password(session));
+        self.send_connect_response(c.conn, c.timeout, session, password, c.read_only);
+    }
+
+    /// ConnectResponse(timeOut 0, id 0, zero password), then close: the client's session
+    /// has expired.
+    fn refuse(&mut self, conn: ConnId, read_only: Option<bool>) {
+        self.send_connect_response(conn, 0, 0, Bytes::from_static(&[0; 16]), read_only);
+        self.close_conn(conn);
     }
 
     pub(super) fn send_connect_response(
@@ -175,18 +240,30 @@ impl Core {
         }
     }
 
-    /// Issues closeSession txns for sessions whose deadline passed.
+    /// Leader: issues closeSession txns for sessions whose deadline passed.
     pub(super) fn expire_sessions(&mut self) {
+        if !self.is_leader() {
+            return;
+        }
         for id in self.sessions.take_expired(now_ms()) {
             tracing::info!(session = format_args!("{id:#x}"), "expiring session");
-            self.close_session(id, None);
+            self.close_session(id, 0, None);
         }
     }
 
-    /// Prepares and submits a closeSession for `session` (expiry or client request).
-    pub(super) fn close_session(&mut self, session: i64, reply: Option<(ConnId, i32, Instant)>) {
+    /// Leader: prepares and proposes a closeSession for `session` (expiry, a client's own
+    /// request, or one forwarded by a learner with its `cxid`).
+    pub(super) fn close_session(
+        &mut self,
+        session: i64,
+        cxid: i32,
+        reply: Option<(ConnId, i32, Instant)>,
+    ) {
+        let Some(zxid) = self.member.next_zxid() else {
+            return;
+        };
         let _ = self.sessions.set_closing(session);
-        let zxid = self.take_zxid();
+        let cxid = reply.map_or(cxid, |(_, xid, _)| xid);
         let ctx = prep::Context {
             session,
             ids: &[],
@@ -202,35 +279,27 @@ impl Core {
             zxid,
         );
         let Ok(p) = prepared else { return };
-        let header = TxnHeader {
-            client_id: session,
-            cxid: 0,
-            zxid,
-            time: now_ms(),
-            txn_type: p.txn_type.code(),
-        };
-        let txn = Txn {
-            header,
-            body: p.body,
-        };
-        match reply {
-            Some((conn, xid, received)) => {
-                let item = Item::Write {
-                    conn,
-                    xid,
-                    op: OpCode::CloseSession,
-                    zxid,
-                    received,
-                };
-                self.submit_write(session, item, txn, None);
-            }
-            None => self.submit(txn, None),
+        let txn = self.txn(session, cxid, p.txn_type, p.body);
+        if let Some((conn, xid, received)) = reply {
+            let item = Item::Write {
+                conn,
+                xid,
+                op: OpCode::CloseSession,
+                zxid: Some(zxid),
+                received,
+                done: None,
+            };
+            self.queues.entry(session).or_default().push_back(item);
         }
+        self.propose_txn(txn);
     }
 
-    /// Deletes empty containers and expired TTL nodes through the normal write path,
+    /// Leader: deletes empty containers and expired TTL nodes through the normal write path,
     /// at most `container.maxPerMinute` per sweep.
     pub(super) fn sweep_containers(&mut self) {
+        if !self.is_leader() {
+            return;
+        }
         let limit = self.cfg.container_max_per_minute.max(1) as usize;
         for path in self
             .tree
@@ -238,27 +307,16 @@ impl Core {
             .into_iter()
             .take(limit)
         {
-            let zxid = self.next_zxid;
+            let Some(zxid) = self.member.next_zxid() else {
+                return;
+            };
             let Ok(p) = prep::prepare_delete_container(&self.tree, &mut self.pending, &path, zxid)
             else {
                 continue;
             };
-            self.take_zxid();
             tracing::debug!(path, "deleting empty container / expired TTL node");
-            let header = TxnHeader {
-                client_id: 0,
-                cxid: 0,
-                zxid,
-                time: now_ms(),
-                txn_type: p.txn_type.code(),
-            };
-            self.submit(
-                Txn {
-                    header,
-                    body: p.body,
-                },
-                None,
-            );
+            let txn = self.txn(0, 0, p.txn_type, p.body);
+            self.propose_txn(txn);
         }
     }
 }

@@ -110,7 +110,7 @@ impl Core {
         };
         Snapshot {
             config: self.cfg.clone(),
-            serving: self.serving,
+            serving: self.member.is_serving(),
             conns,
             connection_count: self.conns.len(),
             outstanding,
@@ -157,13 +157,80 @@ impl Core {
             uptime_ms: self.started.elapsed().as_millis() as u64,
             metrics: ServerMetrics::global().snapshot(),
             quorum: self.quorum_status(),
+            digest_enabled: self.tree.digest_enabled(),
+            digests: if detail.digests {
+                self.tree.digest_log().log().copied().collect()
+            } else {
+                Vec::new()
+            },
             host: HostFacts::default(),
         }
     }
 
-    /// The ensemble's part of the snapshot: none while the server runs standalone. The
-    /// ensemble runtime fills this in.
+    /// The ensemble's part of the snapshot (none when standalone): what the quorum member
+    /// knows. The leader's learner counts and proposal sizes (`LeaderStatus`) and the
+    /// learner sync mode are not reported by the member yet.
     fn quorum_status(&self) -> Option<QuorumStatus> {
-        None
+        use crate::quorum::member::Mode;
+        use crate::status::quorum::{PeerState, SyncMode, ViewMember, ZabState};
+        let state = match self.member.mode() {
+            Mode::Standalone => return None,
+            Mode::Looking => PeerState::Looking,
+            Mode::Leading => PeerState::Leading,
+            Mode::Following => PeerState::Following,
+            Mode::Observing => PeerState::Observing,
+        };
+        let zab_state = match self.member.zab_state() {
+            "DISCOVERY" => ZabState::Discovery,
+            "SYNCHRONIZATION" => ZabState::Synchronization,
+            "BROADCAST" => ZabState::Broadcast,
+            _ => ZabState::Election,
+        };
+        let addr = |host: &str, port: u16| {
+            if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            }
+        };
+        let client = |spec: &crate::config::ServerSpec| match spec.client_port {
+            Some(port) => addr(spec.client_host.as_deref().unwrap_or("0.0.0.0"), port),
+            None => String::new(),
+        };
+        let me = self.cfg.me();
+        let leader_id = self.member.leader();
+        let voting_view: Vec<ViewMember> = self
+            .cfg
+            .servers
+            .values()
+            .filter(|s| s.peer_type == crate::config::PeerType::Participant)
+            .map(|s| ViewMember {
+                sid: s.id,
+                server_addresses: vec![addr(&s.host, s.quorum_port)],
+                election_addresses: vec![addr(&s.host, s.election_port)],
+                client_address: client(s),
+                observer: false,
+            })
+            .collect();
+        Some(QuorumStatus {
+            state,
+            zab_state,
+            sync_mode: SyncMode::None,
+            read_only: false,
+            leader_id,
+            leader_address: leader_id
+                .and_then(|id| self.cfg.servers.get(&id))
+                .map(|s| s.host.clone()),
+            voting: me.is_some_and(|s| s.peer_type == crate::config::PeerType::Participant),
+            quorum_address: me.map(|s| addr(&s.host, s.quorum_port)).unwrap_or_default(),
+            election_address: me
+                .map(|s| addr(&s.host, s.election_port))
+                .unwrap_or_default(),
+            client_address: me.map(client).unwrap_or_default(),
+            quorum_size: self.member.view().voter_count(),
+            voting_view,
+            leader: None,
+            follower_observers: None,
+        })
     }
 }

@@ -129,11 +129,13 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
         tracing::warn!(client = %peer, "request shorter than its header; closing");
         return false;
     };
-    let msg = match Request::decode(header.op, r.rest()) {
+    let body = r.rest();
+    let msg = match Request::decode(header.op, body.clone()) {
         Ok(req) => CoreMsg::Request {
             conn: id,
             xid: header.xid,
             req,
+            body,
         },
         Err(RequestError::Unimplemented(op)) => {
             tracing::warn!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");

@@ -62,6 +62,8 @@ pub struct Detail {
     pub sessions: bool,
     /// [`HostFacts`]: directory sizes, file descriptors, the newest snapshot, host names.
     pub host: bool,
+    /// The tree-digest log.
+    pub digests: bool,
 }
 
 /// Everything the renderers may print. Built by the runtime on request, then completed
@@ -100,6 +102,10 @@ pub struct Snapshot {
     pub metrics: MetricsSnapshot,
     /// `None` for a standalone server.
     pub quorum: Option<QuorumStatus>,
+    /// `zookeeper.digest.enabled`.
+    pub digest_enabled: bool,
+    /// Filled when [`Detail::digests`] was asked: the tree-digest log (`hash`).
+    pub digests: Vec<crate::tree::digest::ZxidDigest>,
     pub host: HostFacts,
 }
 

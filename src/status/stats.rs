@@ -77,6 +77,9 @@ pub struct ServerStats {
     pub packets_sent: u64,
     pub latency: Latency,
     pub auth_failed: u64,
+    /// Committed txns whose leader-computed digest differed from ours after applying
+    /// (`digest_mismatches_count`).
+    pub digest_mismatches: u64,
     pub client_response: BufferStats,
     /// Set by the core just before it answers a write, so `sent` counts the answer as
     /// ZooKeeper's update latency (a request with a txn header) rather than read latency.

@@ -1,14 +1,15 @@
 //! `currentEpoch` / `acceptedEpoch`: the two ZAB epochs a server must not forget across restarts.
 //!
-//! Owns: reading and atomically replacing these decimal-text files in `dataDir` (same names and
-//! format as Apache ZooKeeper, so operators recognise them). Must not: decide epochs (that is
-//! `quorum/`).
+//! Owns: reading and atomically replacing these decimal-text files in `<dataDir>/version-2/`
+//! (Apache ZooKeeper's names, place and format: digits, no newline), so an Apache member reads
+//! ours and we read its. Must not: decide epochs (that is `quorum/`).
 
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::error::{Result, StorageError};
+use super::format::VERSION_DIR;
 use super::fsutil::atomic_write;
 
 /// Which epoch file.
@@ -21,7 +22,7 @@ pub enum EpochFile {
 }
 
 impl EpochFile {
-    /// File name inside `dataDir`.
+    /// File name inside `<dataDir>/version-2`.
     pub fn name(self) -> &'static str {
         match self {
             EpochFile::Current => "currentEpoch",
@@ -30,7 +31,7 @@ impl EpochFile {
     }
 
     fn path(self, data_dir: &Path) -> PathBuf {
-        data_dir.join(self.name())
+        data_dir.join(VERSION_DIR).join(self.name())
     }
 }
 
@@ -54,7 +55,11 @@ pub fn read_epoch(data_dir: &Path, which: EpochFile) -> Result<Option<i64>> {
 /// Writes an epoch durably and atomically (tmp + fsync + rename + dir fsync): after a crash the file
 /// holds either the old or the new value.
 pub fn write_epoch(data_dir: &Path, which: EpochFile, epoch: i64) -> Result<()> {
-    atomic_write(&which.path(data_dir), format!("{epoch}\n").as_bytes())
+    let path = which.path(data_dir);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| StorageError::io("create", dir, e))?;
+    }
+    atomic_write(&path, epoch.to_string().as_bytes())
 }
 
 #[cfg(test)]
@@ -83,13 +88,17 @@ mod tests {
             read_epoch(dir.path(), EpochFile::Accepted).expect("read"),
             Some(8)
         );
-        assert!(!dir.path().join("currentEpoch.tmp").exists());
+        assert!(!dir.path().join("version-2/currentEpoch.tmp").exists());
+        // Apache's format: digits only, in version-2/.
+        let text = fs::read_to_string(dir.path().join("version-2/currentEpoch")).expect("read");
+        assert_eq!(text, "9");
     }
 
     #[test]
     fn garbage_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        fs::write(dir.path().join("acceptedEpoch"), "x1").expect("write");
+        fs::create_dir_all(dir.path().join("version-2")).expect("mkdir");
+        fs::write(dir.path().join("version-2/acceptedEpoch"), "x1").expect("write");
         let err = read_epoch(dir.path(), EpochFile::Accepted).expect_err("must fail");
         assert!(err.to_string().contains("acceptedEpoch"), "{err}");
     }

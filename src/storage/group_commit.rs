@@ -60,6 +60,10 @@ impl CommitMetrics {
 enum Cmd {
     Txn(i64, Bytes),
     Roll,
+    /// Answer once everything queued before it is durable.
+    Flush(std::sync::mpsc::Sender<()>),
+    /// TRUNC: drop records above the zxid (durable when answered).
+    Truncate(i64, std::sync::mpsc::Sender<Result<()>>),
 }
 
 #[derive(Default)]
@@ -107,6 +111,21 @@ impl CommitSender {
     /// Queues a roll: txns submitted after it go to a new segment.
     pub fn roll(&self) -> Result<()> {
         self.shared.push(Cmd::Roll)
+    }
+
+    /// Blocks until every txn submitted so far is durable.
+    pub fn flush(&self) -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.shared.push(Cmd::Flush(tx))?;
+        rx.recv().map_err(|_| StorageError::CommitterStopped)
+    }
+
+    /// Blocks until every record above `zxid` is gone from the log (after what was queued
+    /// before it has been written).
+    pub fn truncate_after(&self, zxid: i64) -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.shared.push(Cmd::Truncate(zxid, tx))?;
+        rx.recv().map_err(|_| StorageError::CommitterStopped)?
     }
 }
 
@@ -238,6 +257,7 @@ fn writer_loop(
     let m = &shared.metrics;
     while let Some(batch) = next_batch(shared) {
         let (mut last, mut count) = (None, 0u64);
+        let mut flushed = Vec::new();
         let step = || -> Result<()> {
             for cmd in batch {
                 match cmd {
@@ -247,6 +267,17 @@ fn writer_loop(
                         count += 1;
                     }
                     Cmd::Roll => log.roll()?,
+                    Cmd::Flush(done) => flushed.push(done),
+                    Cmd::Truncate(zxid, done) => {
+                        // Whatever was appended before must be on disk before cutting.
+                        log.sync()?;
+                        let r = log.truncate_after(zxid);
+                        let failed = r.is_err();
+                        let _ = done.send(r);
+                        if failed {
+                            return Err(StorageError::CommitterStopped);
+                        }
+                    }
                 }
             }
             let start = Instant::now();
@@ -268,6 +299,9 @@ fn writer_loop(
             m.txns.fetch_add(count, Ordering::Relaxed);
             m.durable_zxid.store(z, Ordering::Release);
             on_durable(z);
+        }
+        for done in flushed {
+            let _ = done.send(());
         }
     }
     (log, false)

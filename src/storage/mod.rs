@@ -9,8 +9,8 @@
 //!
 //! ```text
 //! <dataDir>/myid                      (config's business)
-//! <dataDir>/currentEpoch              decimal text + "\n", replaced atomically
-//! <dataDir>/acceptedEpoch             decimal text + "\n", replaced atomically
+//! <dataDir>/version-2/currentEpoch    decimal text (no newline, as Apache), replaced atomically
+//! <dataDir>/version-2/acceptedEpoch   decimal text (no newline, as Apache), replaced atomically
 //! <dataDir>/version-2/snapshot.<hex>  snapshots, <hex> = zxid, lowercase, no padding
 //! <dataLogDir>/version-2/log.<hex>    txn log segments, <hex> = zxid of the segment's first record
 //! ```

@@ -110,6 +110,29 @@ impl FileSnapshotStore {
         ))
     }
 
+    /// TRUNC: snapshots taken after `zxid` describe a history the quorum never committed;
+    /// they are renamed aside (`.trunc-<zxid>`) so recovery cannot load them.
+    pub fn set_aside_after(&self, zxid: i64) -> Result<Vec<i64>> {
+        let mut moved = Vec::new();
+        for (z, path) in list_zxid_files(&self.dir, SNAP_PREFIX)? {
+            if z <= zxid {
+                continue;
+            }
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let aside = path.with_file_name(format!("{name}.trunc-{zxid:x}"));
+            tracing::warn!(file = %path.display(), "TRUNC sets aside a snapshot newer than the truncation point");
+            fs::rename(&path, &aside).map_err(|e| StorageError::io("rename", &path, e))?;
+            moved.push(z);
+        }
+        if !moved.is_empty() {
+            fsync_dir(&self.dir)?;
+        }
+        Ok(moved)
+    }
+
     fn write_tmp(
         &self,
         tmp: &Path,

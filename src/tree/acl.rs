@@ -36,6 +36,13 @@ impl AclCache {
         i
     }
 
+    /// Adds one reference to list `i`, already interned (bulk loads skip hashing the list).
+    pub fn add_ref(&mut self, i: u32) {
+        if let Some(entry) = self.lists.get_mut(i as usize) {
+            entry.1 += 1;
+        }
+    }
+
     /// Drops one reference; the list is freed when none remain.
     pub fn release(&mut self, i: u32) {
         let Some(entry) = self.lists.get_mut(i as usize) else {
@@ -64,6 +71,16 @@ impl AclCache {
     /// Every list in use with its index (for snapshots).
     pub fn iter(&self) -> impl Iterator<Item = (u32, &[Acl])> {
         self.index.values().map(|&i| (i, self.get(i)))
+    }
+
+    /// How many nodes hold list `i` (0 for a free or unknown slot).
+    pub fn refs(&self, i: u32) -> u64 {
+        self.lists.get(i as usize).map_or(0, |e| e.1)
+    }
+
+    /// One past the highest index ever handed out (to size per-index tables).
+    pub fn slots(&self) -> usize {
+        self.lists.len()
     }
 
     /// Number of distinct lists in use.

@@ -1,6 +1,13 @@
 //! Applying committed txns. Every txn here was validated by `prep` (or replayed from the
 //! log), so application cannot fail; a txn that does not fit the tree (only possible with a
 //! corrupt history) yields an error outcome and a log line, never a panic.
+//!
+//! Apache's `DataTree.processTxn` is reproduced where it changes stats or the digest, even in
+//! the odd cases only a replay over a fuzzy snapshot reaches, because every replica must end
+//! with the same tree digest: a delete of a missing child still raises the parent's pzxid; a
+//! create (type 1, not 15/19/21) that hits NodeExists still sets the parent's cversion/pzxid
+//! from the txn; a multi holding any error sub-txn applies none of its sub-txns; closeSession
+//! deletes the txn's path list, then any other ephemeral the tree still has for the session.
 
 use std::sync::Arc;
 
@@ -11,7 +18,7 @@ use super::{path, DataTree};
 use crate::proto::opcode::EventType;
 use crate::proto::records::{Acl, Stat};
 use crate::proto::txn::{Txn, TxnBody};
-use crate::proto::ErrorCode;
+use crate::proto::{ErrorCode, OpCode};
 
 /// The result a txn produces for the client that asked for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,22 +52,34 @@ pub struct Applied {
 }
 
 impl DataTree {
-    /// Applies a committed txn. Its zxid becomes the tree's last zxid.
+    /// Applies a committed txn. Its zxid becomes the tree's last zxid, and the tree digest
+    /// after it is recorded (for `hash` and snapshot trailers).
     pub fn apply(&mut self, txn: &Txn) -> Applied {
         let mut changes = Vec::new();
         let h = &txn.header;
-        let result = self.apply_body(&txn.body, h.client_id, h.zxid, h.time, &mut changes);
+        let result = self.apply_body(
+            h.txn_type,
+            &txn.body,
+            h.client_id,
+            h.zxid,
+            h.time,
+            &mut changes,
+        );
         if let Err(e) = &result {
             if !matches!(txn.body, TxnBody::Error(_) | TxnBody::Multi(_)) {
                 tracing::warn!(zxid = format_args!("{:#x}", h.zxid), error = %e, "txn did not apply");
             }
         }
         self.last_zxid = self.last_zxid.max(h.zxid);
+        self.digest.record(h.zxid);
         Applied { result, changes }
     }
 
+    /// Applies one txn body; `txn_type` is the header's (or the multi entry's) type, which
+    /// tells create (1) from create2 (15) for the NodeExists fix-up.
     fn apply_body(
         &mut self,
+        txn_type: i32,
         body: &TxnBody,
         session: i64,
         zxid: i64,
@@ -72,20 +91,13 @@ impl DataTree {
                 self.sessions.insert(session, t.timeout);
                 Ok(Outcome::SessionCreated)
             }
-            TxnBody::CloseSession(_) => {
-                // Delete what the tree knows the session owns: the txn's own path list
-                // may be empty (older writers) and the tree is authoritative.
-                let paths: Vec<String> = self.ephemerals_of(session).cloned().collect();
-                for p in paths.iter().rev() {
-                    let _ = self.delete(p, zxid, changes);
-                }
-                self.ephemerals.remove(&session);
-                self.sessions.remove(&session);
+            TxnBody::CloseSession(t) => {
+                self.close_session(session, &t.paths_to_delete, zxid, changes);
                 Ok(Outcome::SessionClosed)
             }
             TxnBody::Create(t) => {
                 let owner = if t.ephemeral { session } else { 0 };
-                self.create(
+                let created = self.create(
                     &t.path,
                     &t.data,
                     &t.acl,
@@ -94,7 +106,14 @@ impl DataTree {
                     zxid,
                     time,
                     changes,
-                )
+                );
+                if created == Err(ErrorCode::NodeExists) && txn_type == OpCode::Create.code() {
+                    // Apache: a replayed create whose node survived in a fuzzy snapshot
+                    // still moves the parent's cversion/pzxid forward.
+                    let parent = path::split(&t.path).map_or("/", |(p, _)| p);
+                    self.set_cversion_pzxid(parent, t.parent_cversion, zxid)?;
+                }
+                created
             }
             TxnBody::CreateContainer(t) => self.create(
                 &t.path,
@@ -127,13 +146,55 @@ impl DataTree {
             TxnBody::Check(_) => Ok(Outcome::Checked),
             TxnBody::Error(e) => Err(ErrorCode::from_i32(e.err).unwrap_or(ErrorCode::SystemError)),
             TxnBody::Multi(ops) => {
+                // Apache: if any entry is an error, every other entry is applied as an error
+                // too (OK before the first error, RUNTIMEINCONSISTENCY after it).
+                let failed = ops.iter().any(|(op, _)| *op == OpCode::Error);
+                let mut post_failed = false;
                 let mut results = Vec::with_capacity(ops.len());
-                for (_, sub) in ops {
-                    results.push(self.apply_body(sub, session, zxid, time, changes));
+                for (op, sub) in ops {
+                    if *op == OpCode::Error {
+                        post_failed = true;
+                    } else if failed {
+                        results.push(Err(if post_failed {
+                            ErrorCode::RuntimeInconsistency
+                        } else {
+                            ErrorCode::Ok
+                        }));
+                        continue;
+                    }
+                    results.push(self.apply_body(op.code(), sub, session, zxid, time, changes));
                 }
                 Ok(Outcome::Multi(results))
             }
         }
+    }
+
+    /// Apache's `killSession`: the txn's paths first, then whatever the tree still lists for
+    /// the session (older writers send an empty list). Missing nodes are skipped.
+    fn close_session(
+        &mut self,
+        session: i64,
+        listed: &[String],
+        zxid: i64,
+        changes: &mut Vec<Change>,
+    ) {
+        let mut local = self.ephemerals.remove(&session).unwrap_or_default();
+        for p in listed {
+            let _ = self.delete(p, zxid, changes);
+            local.remove(p);
+        }
+        if !listed.is_empty() && !local.is_empty() {
+            tracing::warn!(
+                session = format_args!("{session:#x}"),
+                zxid = format_args!("{zxid:#x}"),
+                extra = local.len(),
+                "closeSession: ephemerals not listed in the txn, deleting them too"
+            );
+        }
+        for p in local.iter().rev() {
+            let _ = self.delete(p, zxid, changes);
+        }
+        self.sessions.remove(&session);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -148,15 +209,15 @@ impl DataTree {
         time: i64,
         changes: &mut Vec<Change>,
     ) -> Result<Outcome, ErrorCode> {
-        let (parent_path, _) = path::split(path).ok_or(ErrorCode::BadArguments)?;
-        if self.nodes.contains_key(path) {
+        let (parent_path, name) = path::split(path).ok_or(ErrorCode::BadArguments)?;
+        let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        if parent.children.contains(name) {
             return Err(ErrorCode::NodeExists);
         }
-        let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
         // The txn carries the parent's new cversion; a replay onto a newer parent (fuzzy
         // state) must not move it backwards.
         let new_cversion = if parent_cversion == -1 {
-            parent.stat.cversion + 1
+            parent.stat.cversion.wrapping_add(1)
         } else {
             parent_cversion
         };
@@ -164,6 +225,7 @@ impl DataTree {
             parent.stat.cversion = new_cversion;
             parent.stat.pzxid = zxid;
         }
+        self.digest.refresh(parent_path, parent);
         let parent_acl = parent.acl;
         let acl_index = self.acls.intern(acl);
         let stat = StatPersisted {
@@ -196,6 +258,8 @@ impl DataTree {
         })
     }
 
+    /// Apache's `deleteNode`: the parent's pzxid is raised (never lowered) before the child
+    /// is looked up, so even a delete of a missing child moves it.
     pub(super) fn delete(
         &mut self,
         path: &str,
@@ -203,7 +267,13 @@ impl DataTree {
         changes: &mut Vec<Change>,
     ) -> Result<(), ErrorCode> {
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::BadArguments)?;
+        let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        parent.children.remove(name);
+        parent.stat.pzxid = parent.stat.pzxid.max(zxid);
+        self.digest.refresh(parent_path, parent);
+        let parent_acl = parent.acl;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.digest.remove(&node);
         self.data_size = self
             .data_size
             .saturating_sub((path.len() + node.data_len()) as u64);
@@ -226,23 +296,37 @@ impl DataTree {
         }
         let node_acl = self.acls.shared(node.acl);
         self.acls.release(node.acl);
-        let mut parent_acl = None;
-        if let Some(parent) = self.nodes.get_mut(parent_path) {
-            parent.children.remove(name);
-            parent.stat.pzxid = parent.stat.pzxid.max(zxid);
-            parent_acl = Some(parent.acl);
-        }
         changes.push(Change {
             path: path.to_string(),
             event: EventType::NodeDeleted,
             acl: node_acl,
         });
-        if let Some(a) = parent_acl {
-            changes.push(Change {
-                path: parent_path.to_string(),
-                event: EventType::NodeChildrenChanged,
-                acl: self.acls.shared(a),
-            });
+        changes.push(Change {
+            path: parent_path.to_string(),
+            event: EventType::NodeChildrenChanged,
+            acl: self.acls.shared(parent_acl),
+        });
+        Ok(())
+    }
+
+    /// Apache's `setCversionPzxid`: raises a node's cversion (and sets its pzxid) if
+    /// `cversion` (-1 = current + 1) is higher.
+    fn set_cversion_pzxid(
+        &mut self,
+        path: &str,
+        cversion: i32,
+        zxid: i64,
+    ) -> Result<(), ErrorCode> {
+        let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
+        let cversion = if cversion == -1 {
+            node.stat.cversion.wrapping_add(1)
+        } else {
+            cversion
+        };
+        if cversion > node.stat.cversion {
+            node.stat.cversion = cversion;
+            node.stat.pzxid = zxid;
+            self.digest.refresh(path, node);
         }
         Ok(())
     }
@@ -260,9 +344,11 @@ impl DataTree {
         self.data_size = (self.data_size + data.as_ref().map_or(0, Bytes::len) as u64)
             .saturating_sub(node.data_len() as u64);
         node.data = data.clone();
+        node.digest_prefix = self.digest.prefix_for(path, data.as_deref());
         node.stat.version = version;
         node.stat.mzxid = zxid;
         node.stat.mtime = time;
+        self.digest.refresh(path, node);
         let stat = node.stat();
         let acl = self.acls.shared(node.acl);
         changes.push(Change {
@@ -281,6 +367,7 @@ impl DataTree {
         };
         let old = std::mem::replace(&mut node.acl, new_index);
         node.stat.aversion = version;
+        self.digest.refresh(path, node);
         let stat = node.stat();
         self.acls.release(old);
         Ok(Outcome::Updated(stat))

@@ -1,14 +1,20 @@
 //! The in-memory znode tree (ZooKeeper's DataTree + the session table of its ZKDatabase).
 //!
 //! Owns: znodes, stats, the ACL cache, ephemerals per session, container/TTL sets, the
-//! sessions that committed createSession txns, and `apply(txn)`, which cannot fail.
+//! sessions that committed createSession txns, Apache's tree digest (kept incrementally on
+//! every mutation, see `digest`), and `apply(txn)`, which cannot fail.
 //! Must not read the clock, do I/O or send anything: time and zxid come inside the txn.
 
 pub mod acl;
+pub mod apache_snap;
 mod apply;
+mod compare;
+pub mod digest;
+pub mod digest_preview;
 pub mod node;
 pub mod path;
 pub mod read;
+pub mod snap_scan;
 pub mod snapshot;
 pub mod watch;
 
@@ -33,6 +39,7 @@ pub struct DataTree {
     sessions: HashMap<i64, i32>,
     last_zxid: i64,
     data_size: u64,
+    digest: digest::TreeDigest,
 }
 
 impl Default for DataTree {
@@ -62,8 +69,14 @@ fn read_acl() -> Vec<Acl> {
 }
 
 impl DataTree {
-    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`, stats all zero.
+    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`, stats all zero,
+    /// with Apache's digest on (`zookeeper.digest.enabled` defaults to true).
     pub fn new() -> Self {
+        Self::with_digest(true)
+    }
+
+    /// A fresh tree that keeps the digest or not (`zookeeper.digest.enabled`).
+    pub fn with_digest(enabled: bool) -> Self {
         let mut tree = DataTree {
             nodes: HashMap::new(),
             acls: acl::AclCache::default(),
@@ -73,6 +86,7 @@ impl DataTree {
             sessions: HashMap::new(),
             last_zxid: 0,
             data_size: 0,
+            digest: digest::TreeDigest::new(enabled),
         };
         let open = tree.acls.intern(&open_acl());
         tree.insert_raw("/", Some(Bytes::new()), open, StatPersisted::default());
@@ -99,15 +113,69 @@ impl DataTree {
         }
         self.data_size += (path.len() + data.as_ref().map_or(0, Bytes::len)) as u64;
         self.track_kind(path, stat.ephemeral_owner);
-        self.nodes.insert(
-            path.into(),
-            Node {
-                data,
-                acl,
-                stat,
-                children: HashSet::new(),
-            },
-        );
+        let mut node = Node {
+            digest_prefix: self.digest.prefix_for(path, data.as_deref()),
+            digest: 0,
+            data,
+            acl,
+            stat,
+            children: HashSet::new(),
+        };
+        self.digest.insert(path, &mut node);
+        if let Some(old) = self.nodes.insert(path.into(), node) {
+            // A create over a node orphaned by its parent's delete (replays only): Apache's
+            // `nodes.put` replaces it too.
+            self.digest.remove(&old);
+        }
+    }
+
+    /// Apache's tree digest: O(1), maintained on every mutation (0 when disabled).
+    pub fn digest(&self) -> i64 {
+        self.digest.value()
+    }
+
+    pub fn digest_enabled(&self) -> bool {
+        self.digest.enabled()
+    }
+
+    /// The recorded (zxid, digest) pairs and the last one, for the `hash` four-letter word.
+    pub fn digest_log(&self) -> &digest::TreeDigest {
+        &self.digest
+    }
+
+    /// Turns the digest on or off (`zookeeper.digest.enabled`), e.g. after loading a snapshot;
+    /// turning it on hashes every node once. The digest log starts over.
+    pub fn set_digest_enabled(&mut self, enabled: bool) {
+        if enabled == self.digest.enabled() {
+            return;
+        }
+        let mut d = digest::TreeDigest::new(enabled);
+        for (path, node) in self.nodes.iter_mut() {
+            node.digest_prefix = d.prefix_for(path, node.data.as_deref());
+            d.insert(path, node);
+        }
+        self.digest = d;
+    }
+
+    /// Writes the ensemble's member list into `/zookeeper/config` without a txn, as every
+    /// Apache member does at startup and after a SNAP (`ZKDatabase.initConfigInZKDatabase`):
+    /// data = the QuorumVerifier text, version -1, mzxid = the config version (0 for a static
+    /// configuration), mtime = `time_ms`. The node is outside the digest.
+    pub fn init_config_node(&mut self, text: &[u8], time_ms: i64) {
+        let Some(node) = self.nodes.get_mut("/zookeeper/config") else {
+            return;
+        };
+        let old = node.data.as_ref().map_or(0, Bytes::len) as u64;
+        self.data_size = self.data_size - old.min(self.data_size) + text.len() as u64;
+        node.data = Some(Bytes::copy_from_slice(text));
+        node.stat.version = -1;
+        node.stat.mzxid = 0;
+        node.stat.mtime = time_ms;
+    }
+
+    /// Sets the zxid the tree is at, e.g. after a SNAP from a leader (the body has none).
+    pub fn set_last_zxid(&mut self, zxid: i64) {
+        self.last_zxid = zxid;
     }
 
     fn track_kind(&mut self, path: &str, owner: i64) {

@@ -34,6 +34,12 @@ pub struct Node {
     pub acl: u32,
     pub stat: StatPersisted,
     pub children: HashSet<Box<str>>,
+    /// `crc32(path ‖ data)`, the stat-independent part of the node's Apache digest
+    /// (see `tree::digest`); 0 when the digest is off or the node is under `/zookeeper/`.
+    pub digest_prefix: u32,
+    /// What the node adds to the tree digest now (Apache caches it per node too), so a
+    /// change subtracts it without hashing again.
+    pub digest: u32,
 }
 
 impl Node {

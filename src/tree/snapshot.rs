@@ -82,6 +82,7 @@ impl DataTree {
         tree.nodes.clear();
         tree.acls = Default::default();
         tree.data_size = 0;
+        tree.digest.reset();
         tree.last_zxid = r.i64()?;
         let sessions = r.count()?;
         for _ in 0..sessions {

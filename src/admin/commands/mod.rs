@@ -163,6 +163,7 @@ fn detail_for(primary: &str) -> Detail {
         watches_by_session: primary == "watches",
         watches_by_path: primary == "watches_by_path",
         sessions: primary == "dump",
+        digests: primary == "hash",
         host: matches!(
             primary,
             "dirs"

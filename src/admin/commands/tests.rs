@@ -59,6 +59,8 @@ pub(crate) fn snapshot() -> Snapshot {
         uptime_ms: 1000,
         metrics: ServerMetrics::new().snapshot(),
         quorum: None,
+        digest_enabled: true,
+        digests: Vec::new(),
         host: HostFacts::default(),
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::admin::fourlw::environment;
 use crate::admin::json::Object;
 use crate::admin::monitor::{self, Value as MonitorValue};
-use crate::status::quorum::{LearnerInfo, QuorumStatus};
+use crate::status::quorum::{LearnerInfo, PeerState, QuorumStatus};
 use crate::status::{full_version, BufferStats, ConnInfo, Snapshot};
 
 /// The data fields of `primary` (without `command`/`error`, which `Reply` adds).
@@ -23,8 +23,13 @@ pub fn render(primary: &str, params: &HashMap<String, String>, s: &Snapshot) -> 
                 .put("secure_connections", json!([]));
         }
         "hash" => {
-            // zkserver keeps no tree digests (`hash` says "Digest disabled").
-            o.put("digests", json!([]));
+            // `ZxidDigest`'s getters as Jackson names them; empty with digests disabled.
+            let log: Vec<Value> = s
+                .digests
+                .iter()
+                .map(|d| json!({"zxid": d.zxid, "digest_version": d.digest_version, "digest": d.digest}))
+                .collect();
+            o.put("digests", log);
         }
         "dirs" => {
             o.put("datadir_size", s.host.data_dir_size)
@@ -195,7 +200,7 @@ fn dump(o: &mut Object, s: &Snapshot) {
 fn leader(o: &mut Object, q: Option<&QuorumStatus>) {
     match q {
         Some(q) => {
-            o.put("is_leader", q.leader.is_some())
+            o.put("is_leader", q.state == PeerState::Leading)
                 .put(
                     "leader_id",
                     q.leader_id
@@ -322,7 +327,7 @@ fn zabstate(o: &mut Object, s: &Snapshot) {
     match &s.quorum {
         Some(q) => {
             o.put("myid", s.config.server_id)
-                .put("is_leader", q.leader.is_some())
+                .put("is_leader", q.state == PeerState::Leading)
                 .put("quorum_address", q.quorum_address.clone())
                 .put("election_address", q.election_address.clone())
                 .put("client_address", q.client_address.clone())

@@ -1,0 +1,254 @@
+//! Broadcast: proposals go to every forwarding follower while the leader logs them itself
+//! (pipelined: many can be in flight); a proposal commits once a quorum, the leader included
+//! after its own fsync, has ACKed it and every earlier one has committed (`processAck`,
+//! `tryToCommit`). Committed txns go out as COMMIT to followers and INFORM to observers, and
+//! learner `sync`s are answered once what was proposed before them commits. Pings every half
+//! tick; a leader without a synced quorum steps down.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+
+use super::super::action::{Action, LinkId};
+use super::super::wire::payload::{
+    decode_revalidate, decode_touched, encode_revalidate_reply, ForwardedRequest,
+};
+use super::super::wire::{PacketType, QuorumPacket};
+use super::super::zxid::{hex, is_epoch_start};
+use super::super::Sid;
+use super::{Abdicate, Ctx, Leader, Phase, Proposal};
+
+/// `OpCode.sync`: answered by the leader itself, not prepared as a txn.
+const OP_SYNC: i32 = 9;
+
+impl Leader {
+    /// Proposes a prepared txn at `zxid` (from `next_zxid`): PROPOSAL to the followers, then
+    /// the local append whose durability is the leader's own ACK.
+    pub fn propose(&mut self, zxid: i64, txn: Bytes, ctx: &mut Ctx) {
+        self.last_proposed = zxid;
+        for (link, h) in self.learners.iter_mut() {
+            if h.forwarding && !h.observer {
+                h.proposal_sent(zxid, ctx.now);
+                ctx.out.push(Action::Send {
+                    link: *link,
+                    packet: QuorumPacket::new(PacketType::Proposal, zxid, Some(txn.clone())),
+                });
+            }
+        }
+        ctx.out.push(Action::Append {
+            zxid,
+            txn: txn.clone(),
+        });
+        self.outstanding.insert(
+            zxid,
+            Proposal {
+                txn,
+                acks: BTreeSet::new(),
+            },
+        );
+    }
+
+    /// The leader's log is durable up to `zxid`: its own ACK for each such proposal.
+    pub(super) fn self_ack(&mut self, zxid: i64, ctx: &mut Ctx) {
+        let me = self.me;
+        for p in self.outstanding.range_mut(..=zxid).map(|(_, p)| p) {
+            p.acks.insert(me);
+        }
+        self.commit_ready(ctx);
+    }
+
+    /// `processAck`: an ACK counts for exactly the proposal it names.
+    fn process_ack(&mut self, sid: Sid, zxid: i64, ctx: &mut Ctx) {
+        if is_epoch_start(zxid) || self.outstanding.is_empty() || zxid <= self.last_committed {
+            return;
+        }
+        let Some(p) = self.outstanding.get_mut(&zxid) else {
+            tracing::warn!(zxid = %hex(zxid), sid, "Trying to commit future proposal");
+            return;
+        };
+        p.acks.insert(sid);
+        self.commit_ready(ctx);
+    }
+
+    /// Commits, in zxid order, every proposal at the front that has a quorum.
+    fn commit_ready(&mut self, ctx: &mut Ctx) {
+        while let Some(entry) = self.outstanding.first_entry() {
+            if !self.view.is_quorum(&entry.get().acks) {
+                break;
+            }
+            let zxid = *entry.key();
+            let p = entry.remove();
+            self.commit(zxid, p.txn, ctx);
+        }
+    }
+
+    fn commit(&mut self, zxid: i64, txn: Bytes, ctx: &mut Ctx) {
+        self.last_committed = zxid;
+        for (link, h) in self.learners.iter() {
+            if !h.forwarding {
+                continue;
+            }
+            let packet = if h.observer {
+                QuorumPacket::new(PacketType::Inform, zxid, Some(txn.clone()))
+            } else {
+                QuorumPacket::new(PacketType::Commit, zxid, None)
+            };
+            ctx.out.push(Action::Send {
+                link: *link,
+                packet,
+            });
+        }
+        ctx.committed.push(zxid, txn.clone());
+        ctx.out.push(Action::Apply { zxid, txn });
+        if let Some(links) = self.pending_syncs.remove(&zxid) {
+            for link in links {
+                self.send_sync(link, ctx);
+            }
+        }
+    }
+
+    fn send_sync(&self, link: LinkId, ctx: &mut Ctx) {
+        ctx.out.push(Action::Send {
+            link,
+            packet: QuorumPacket::new(PacketType::Sync, 0, None),
+        });
+    }
+
+    /// `processSync`: answered now if nothing is in flight, else after the last proposal.
+    fn process_sync(&mut self, link: LinkId, ctx: &mut Ctx) {
+        if self.outstanding.is_empty() {
+            self.send_sync(link, ctx);
+        } else {
+            self.pending_syncs
+                .entry(self.last_proposed)
+                .or_default()
+                .push(link);
+        }
+    }
+
+    /// Answer to an `Action::Revalidate`.
+    pub fn revalidated(&mut self, link: LinkId, session: i64, valid: bool, ctx: &mut Ctx) {
+        ctx.out.push(Action::Send {
+            link,
+            packet: QuorumPacket::new(
+                PacketType::Revalidate,
+                -1,
+                Some(encode_revalidate_reply(session, valid)),
+            ),
+        });
+    }
+
+    /// A packet from a synced learner (`LearnerHandler.run`'s main loop).
+    pub(super) fn broadcast_packet(&mut self, link: LinkId, p: QuorumPacket, ctx: &mut Ctx) {
+        let Some(h) = self.learners.get_mut(&link) else {
+            return;
+        };
+        let sid = h.sid.unwrap_or(0);
+        match p.packet_type() {
+            Some(PacketType::Ack) => {
+                h.acked(p.zxid);
+                self.process_ack(sid, p.zxid, ctx);
+            }
+            Some(PacketType::Ping) => {
+                let touched = decode_touched(p.payload());
+                if !touched.is_empty() {
+                    ctx.out.push(Action::TouchSessions(touched));
+                }
+            }
+            Some(PacketType::Revalidate) => match decode_revalidate(p.payload()) {
+                Some((session, timeout_ms)) => ctx.out.push(Action::Revalidate {
+                    link,
+                    sid,
+                    session,
+                    timeout_ms,
+                }),
+                None => self.drop_learner(link, "malformed REVALIDATE", ctx),
+            },
+            Some(PacketType::Request) => {
+                let data = p.data.clone().unwrap_or_default();
+                match ForwardedRequest::decode(&data) {
+                    Some(r) if r.op == OP_SYNC => self.process_sync(link, ctx),
+                    Some(request) => ctx.out.push(Action::Forwarded {
+                        link,
+                        sid,
+                        request,
+                        auth: p.auth.unwrap_or_default(),
+                    }),
+                    None => self.drop_learner(link, "malformed REQUEST", ctx),
+                }
+            }
+            _ => tracing::warn!(packet = %p.describe(), sid, "unexpected quorum packet"),
+        }
+    }
+
+    /// Timers: discovery/sync give-ups, learner read timeouts, pings and the quorum check.
+    pub(super) fn tick(&mut self, ctx: &mut Ctx) -> Result<(), Abdicate> {
+        if self.standalone {
+            return Ok(());
+        }
+        let now = ctx.now;
+        let expired: Vec<LinkId> = self
+            .learners
+            .iter()
+            .filter(|(_, h)| now > h.read_deadline)
+            .map(|(l, _)| *l)
+            .collect();
+        for link in expired {
+            self.drop_learner(link, "Read timed out", ctx);
+        }
+        if self.phase != Phase::Broadcast {
+            if now >= self.phase_deadline {
+                return Err(Abdicate(match self.phase {
+                    Phase::Discovery => "Timeout while waiting for epoch from quorum".into(),
+                    Phase::EpochAcks => "Timeout while waiting for epoch to be acked by quorum".into(),
+                    _ => format!(
+                        "Timeout while waiting for NEWLEADER to be acked by quorum, only synced with sids: {:?}",
+                        self.newleader_acks
+                    ),
+                }));
+            }
+            return Ok(());
+        }
+        if now < self.next_ping {
+            return Ok(());
+        }
+        self.next_ping = now + (self.timing.tick_ms / 2).max(1);
+        let timing = self.timing;
+        let mut timed_out = Vec::new();
+        for (link, h) in self.learners.iter() {
+            if !h.pinged {
+                continue;
+            }
+            if !h.within_sync_limit(now, &timing) {
+                timed_out.push(*link);
+                continue;
+            }
+            ctx.out.push(Action::Send {
+                link: *link,
+                packet: QuorumPacket::new(PacketType::Ping, self.last_proposed, None),
+            });
+        }
+        for link in timed_out {
+            self.drop_learner(
+                link,
+                "Closing connection to peer due to transaction timeout.",
+                ctx,
+            );
+        }
+        self.tick_skip = !self.tick_skip;
+        if !self.tick_skip {
+            let mut synced: BTreeSet<Sid> = self
+                .learners
+                .values()
+                .filter_map(|h| h.alive_voter(now))
+                .collect();
+            synced.insert(self.me);
+            if !self.view.is_quorum(&synced) {
+                return Err(Abdicate(format!(
+                    "Not sufficient followers synced, only synced with sids: {synced:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

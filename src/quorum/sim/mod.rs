@@ -1,0 +1,719 @@
+//! A seeded, deterministic simulation of an ensemble: the real `Member` state machines on an
+//! in-memory network (delays, partitions, broken connections), with simulated fsync latency,
+//! crashes that keep only fsynced state, and a client load. Invariants (in `checks`) are
+//! checked after every event; a failure names the seed that reproduces it.
+
+mod checks;
+mod node;
+#[cfg(test)]
+mod tests;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
+
+use bytes::Bytes;
+
+use super::action::{Action, Input, LinkId};
+use super::wire::{Notification, QuorumPacket};
+use super::{Mode, QuorumView, Sid, Timing};
+use checks::Checker;
+pub use checks::Violation;
+use node::{decode_state, encode_state, fake_txn, SimNode};
+
+/// SplitMix64: small, seeded, good enough for schedules.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Event {
+    Tick(Sid),
+    Input {
+        to: Sid,
+        inc: u64,
+        input: Input,
+    },
+    /// A packet on a connection, dropped if the connection broke meanwhile.
+    ConnInput {
+        conn: usize,
+        to: Sid,
+        input: Input,
+    },
+    Fsynced {
+        node: Sid,
+        inc: u64,
+        upto: usize,
+    },
+    ClientWrite(Sid),
+}
+
+/// A quorum-port connection between a learner's link and a leader's link.
+#[derive(Debug, Clone)]
+struct Conn {
+    ends: [(Sid, LinkId); 2],
+    alive: bool,
+    /// Deliveries keep TCP order: never before the previous one on the same direction.
+    last_delivery: [u64; 2],
+}
+
+/// Simulation parameters.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub voters: u64,
+    pub observers: u64,
+    pub timing: Timing,
+    /// Milliseconds of simulated time.
+    pub duration_ms: u64,
+    /// Faults on (crash, partition, broken links) during the first part of the run.
+    pub faults: bool,
+    /// Client writes per second, spread over all members.
+    pub write_rate: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            voters: 3,
+            observers: 0,
+            timing: Timing {
+                tick_ms: 100,
+                init_limit: 10,
+                sync_limit: 5,
+                min_notification_ms: 200,
+                max_notification_ms: 1600,
+                finalize_wait_ms: 200,
+            },
+            duration_ms: 30_000,
+            faults: true,
+            write_rate: 50,
+        }
+    }
+}
+
+/// What a run exercised, so tests can insist the faults did something.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub diffs: u64,
+    pub truncs: u64,
+    pub snaps: u64,
+    pub crashes: u64,
+    pub partitions: u64,
+    /// Logged txns applied when leaving a role (never committed while that role ran).
+    pub applied_on_leave: u64,
+    /// Leaders that stopped serving.
+    pub abdications: u64,
+    pub pauses: u64,
+}
+
+pub struct World {
+    cfg: Config,
+    rng: Rng,
+    now: u64,
+    seq: u64,
+    events: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    payloads: HashMap<usize, Event>,
+    next_payload: usize,
+    view: QuorumView,
+    nodes: Vec<SimNode>,
+    conns: Vec<Conn>,
+    /// Pairs that cannot talk.
+    cut: BTreeSet<(Sid, Sid)>,
+    /// Paused nodes (SIGSTOP) and when they resume: their events wait until then.
+    paused: HashMap<Sid, u64>,
+    /// Members that were elected leader and have not stopped serving since.
+    leading: BTreeSet<Sid>,
+    /// The last notification each member sent each peer: a new election connection starts by
+    /// re-sending it (`QuorumCnxManager`'s lastMessageSent), e.g. after a partition heals.
+    last_sent: HashMap<(Sid, Sid), Notification>,
+    /// FIFO order of election messages per (from, to).
+    election_last: HashMap<(Sid, Sid), u64>,
+    next_txn_id: u64,
+    pub checker: Checker,
+    pub stats: Stats,
+    pub log: Vec<String>,
+}
+
+impl World {
+    pub fn new(seed: u64, cfg: Config) -> World {
+        let voters: Vec<Sid> = (1..=cfg.voters).collect();
+        let observers: Vec<Sid> = (cfg.voters + 1..=cfg.voters + cfg.observers).collect();
+        let view = QuorumView::new(voters, observers, Bytes::from_static(b"version=0"));
+        let nodes = (1..=cfg.voters + cfg.observers)
+            .map(|sid| SimNode::new(sid, &view, view.is_observer(sid), cfg.timing))
+            .collect();
+        let mut w = World {
+            rng: Rng::new(seed),
+            cfg,
+            now: 0,
+            seq: 0,
+            events: BinaryHeap::new(),
+            payloads: HashMap::new(),
+            next_payload: 0,
+            view,
+            nodes,
+            conns: Vec::new(),
+            cut: BTreeSet::new(),
+            paused: HashMap::new(),
+            leading: BTreeSet::new(),
+            election_last: HashMap::new(),
+            last_sent: HashMap::new(),
+            next_txn_id: 1,
+            checker: Checker::default(),
+            stats: Stats::default(),
+            log: Vec::new(),
+        };
+        for sid in 1..=w.nodes.len() as Sid {
+            let start = w.rng.range(0, 300);
+            w.schedule(start, Event::Tick(sid));
+            let out = w.node(sid).member.start(start);
+            w.perform(sid, out);
+        }
+        let first = w.write_gap();
+        w.schedule(first, Event::ClientWrite(1));
+        w
+    }
+
+    fn node(&mut self, sid: Sid) -> &mut SimNode {
+        &mut self.nodes[(sid - 1) as usize]
+    }
+
+    fn schedule(&mut self, at: u64, e: Event) {
+        self.seq += 1;
+        let id = self.next_payload;
+        self.next_payload += 1;
+        self.payloads.insert(id, e);
+        self.events.push(Reverse((at, self.seq, id)));
+    }
+
+    fn write_gap(&mut self) -> u64 {
+        let rate = self.cfg.write_rate.max(1);
+        self.now + self.rng.range(1, 2000 / rate)
+    }
+
+    fn connected(&self, a: Sid, b: Sid) -> bool {
+        !self.cut.contains(&(a.min(b), a.max(b)))
+    }
+
+    /// Runs until `until` (ms of simulated time); stops at the first violation.
+    pub fn run_until(&mut self, until: u64) -> Result<(), Violation> {
+        while let Some(Reverse((at, _, id))) = self.events.peek().copied() {
+            if at > until {
+                break;
+            }
+            self.events.pop();
+            self.now = at;
+            let Some(e) = self.payloads.remove(&id) else {
+                continue;
+            };
+            if let Some(until) = self.target(&e).and_then(|s| self.paused.get(&s).copied()) {
+                if at < until {
+                    // A stopped process handles nothing; its socket buffers hold the input.
+                    self.seq += 1;
+                    self.payloads.insert(id, e);
+                    self.events.push(Reverse((until, self.seq, id)));
+                    continue;
+                }
+            }
+            self.handle(e);
+            self.checker.check_states(&self.nodes, self.now)?;
+            if let Some(v) = self.checker.take_violation() {
+                return Err(v);
+            }
+        }
+        self.now = until;
+        Ok(())
+    }
+
+    fn target(&self, e: &Event) -> Option<Sid> {
+        match e {
+            Event::Tick(s) | Event::ClientWrite(s) => Some(*s),
+            Event::Input { to, .. } | Event::ConnInput { to, .. } => Some(*to),
+            Event::Fsynced { node, .. } => Some(*node),
+        }
+    }
+
+    fn handle(&mut self, e: Event) {
+        match e {
+            Event::Tick(sid) => {
+                let next = self.now + 50;
+                self.schedule(next, Event::Tick(sid));
+                if self.node(sid).up {
+                    self.feed(sid, Input::Tick);
+                }
+            }
+            Event::Input { to, inc, input } => {
+                if self.node(to).up && self.node(to).incarnation == inc {
+                    self.feed(to, input);
+                }
+            }
+            Event::ConnInput { conn, to, input } => {
+                if self.conns[conn].alive && self.node(to).up {
+                    self.feed(to, input);
+                }
+            }
+            Event::Fsynced { node, inc, upto } => {
+                let n = self.node(node);
+                if !n.up || n.incarnation != inc {
+                    return;
+                }
+                n.fsync_upto = None;
+                let upto = upto.min(n.disk.log.len());
+                n.disk.durable = n.disk.durable.max(upto);
+                let zxid = n.disk.log.get(upto.wrapping_sub(1)).map(|(z, _)| *z);
+                if let Some(z) = zxid {
+                    self.feed(node, Input::Persisted { zxid: z });
+                }
+                self.start_fsync(node);
+            }
+            Event::ClientWrite(sid) => {
+                // The last seconds are quiet so that the final state can settle.
+                if self.now + 3000 >= self.cfg.duration_ms {
+                    return;
+                }
+                let next = self.write_gap();
+                let target = self.rng.range(1, self.nodes.len() as u64);
+                self.schedule(next, Event::ClientWrite(target));
+                self.client_write(sid);
+            }
+        }
+    }
+
+    fn feed(&mut self, sid: Sid, input: Input) {
+        let now = self.now;
+        let SimNode { member, disk, .. } = &mut self.nodes[(sid - 1) as usize];
+        let out = member.step(now, input, &*disk);
+        self.perform(sid, out);
+    }
+
+    /// A client write on `sid`: the leader proposes it; a learner forwards it.
+    fn client_write(&mut self, sid: Sid) {
+        if !self.node(sid).up {
+            return;
+        }
+        let id = self.next_txn_id;
+        self.next_txn_id += 1;
+        let now = self.now;
+        match self.node(sid).member.mode() {
+            Mode::Leading => self.leader_propose(sid, id),
+            Mode::Following | Mode::Observing if self.node(sid).member.is_serving() => {
+                let req = crate::quorum::wire::payload::ForwardedRequest {
+                    session: 1,
+                    cxid: 1,
+                    op: 5,
+                    body: Bytes::copy_from_slice(&id.to_be_bytes()),
+                };
+                let out = self.node(sid).member.forward(now, &req, Vec::new());
+                self.perform(sid, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn leader_propose(&mut self, sid: Sid, id: u64) {
+        let now = self.now;
+        let Some(zxid) = self.node(sid).member.next_zxid() else {
+            return;
+        };
+        let txn = fake_txn(zxid, id);
+        let SimNode { member, disk, .. } = &mut self.nodes[(sid - 1) as usize];
+        let out = member.propose(now, zxid, txn, &*disk);
+        self.perform(sid, out);
+    }
+
+    fn perform(&mut self, sid: Sid, actions: Vec<Action>) {
+        for a in actions {
+            self.perform_one(sid, a);
+        }
+    }
+
+    fn perform_one(&mut self, sid: Sid, a: Action) {
+        let now = self.now;
+        match a {
+            Action::Notify { to, n } => self.send_notification(sid, to, n),
+            Action::Send { link, packet } => {
+                match packet.packet_type() {
+                    Some(super::wire::PacketType::Diff) => self.stats.diffs += 1,
+                    Some(super::wire::PacketType::Trunc) => self.stats.truncs += 1,
+                    _ => {}
+                }
+                self.send_packet(sid, link, packet)
+            }
+            Action::SendSnapshot { link } => {
+                self.stats.snaps += 1;
+                let n = self.node(sid);
+                let body = encode_state(&n.state);
+                let zxid = n.applied;
+                self.send_on_conn(sid, link, |other| Input::Snapshot {
+                    link: other,
+                    zxid,
+                    body: body.clone(),
+                });
+            }
+            Action::Close { link, .. } => {
+                if let Some(c) = self.conn_of(sid, link) {
+                    self.close_conn(c);
+                }
+            }
+            Action::ConnectToLeader { link, leader } => self.connect(sid, link, leader),
+            Action::PersistAcceptedEpoch(e) => self.node(sid).disk.accepted_epoch = e,
+            Action::PersistCurrentEpoch(e) => self.node(sid).disk.current_epoch = e,
+            Action::Append { zxid, txn } => {
+                let last = self.node(sid).disk.last_logged();
+                if last >= zxid {
+                    let what = format!("node {sid} appended 0x{zxid:x} after 0x{last:x}");
+                    self.checker.fail(now, what);
+                    return;
+                }
+                self.node(sid).disk.log.push((zxid, txn));
+                self.start_fsync(sid);
+            }
+            Action::TruncateLog { zxid } => {
+                self.node(sid).truncate(zxid);
+                self.checker.reset(sid);
+            }
+            Action::LoadSnapshot { zxid, body } => {
+                self.node(sid).load(zxid, decode_state(&body));
+                self.checker.reset(sid);
+            }
+            Action::TakeSnapshot => {
+                let n = self.node(sid);
+                let (z, s) = (n.applied, n.state.clone());
+                n.disk.snapshots.insert(z, s);
+            }
+            Action::Apply { zxid, txn } => self.apply(sid, zxid, txn),
+            Action::ApplyLogged { txns } => {
+                self.stats.applied_on_leave += txns.len() as u64;
+                self.node(sid).flush();
+                for (z, t) in txns {
+                    if z > self.node(sid).applied {
+                        self.apply(sid, z, t);
+                    }
+                }
+            }
+            Action::Forwarded { request, .. } => {
+                if self.node(sid).member.is_serving() {
+                    let id = u64::from_be_bytes(request.body[..8].try_into().unwrap_or([0; 8]));
+                    self.leader_propose(sid, id);
+                }
+            }
+            Action::PingReply { link, zxid } => {
+                let p = QuorumPacket::new(super::wire::PacketType::Ping, zxid, Some(Bytes::new()));
+                self.send_packet(sid, link, p);
+            }
+            Action::Revalidate { link, session, .. } => {
+                let out = self.node(sid).member.revalidated(now, link, session, true);
+                self.perform(sid, out);
+            }
+            Action::StartServing => {
+                let n = &self.nodes[(sid - 1) as usize];
+                if n.member.mode() == Mode::Leading {
+                    let applied = n.member.last_applied();
+                    self.node(sid).applied = self.node(sid).applied.max(applied);
+                    let n = &self.nodes[(sid - 1) as usize];
+                    self.checker.leader_established(n, now);
+                }
+            }
+            Action::StateChanged { state, leader } => {
+                if state == super::ServerState::Leading {
+                    self.leading.insert(sid);
+                }
+                self.log.push(format!(
+                    "{now:>6} node {sid} {} leader {leader:?}",
+                    state.name()
+                ));
+            }
+            Action::TouchSessions(_) | Action::Revalidated { .. } | Action::SyncDone => {}
+            Action::StopServing { .. } => {
+                if self.leading.remove(&sid) {
+                    self.stats.abdications += 1;
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, sid: Sid, zxid: i64, txn: Bytes) {
+        let leading = self.node(sid).member.mode() == Mode::Leading;
+        if !self.node(sid).apply(zxid, txn.clone()) {
+            let applied = self.node(sid).applied;
+            self.checker.fail(self.now, format!("node {sid} applied 0x{zxid:x} after 0x{applied:x} (or a txn naming another zxid)"));
+            return;
+        }
+        self.checker.applied(sid, zxid, &txn, leading, self.now);
+    }
+
+    fn start_fsync(&mut self, sid: Sid) {
+        let delay = self.rng.range(1, 25);
+        let n = self.node(sid);
+        if n.fsync_upto.is_some() || n.disk.durable >= n.disk.log.len() {
+            return;
+        }
+        let upto = n.disk.log.len();
+        n.fsync_upto = Some(upto);
+        let inc = n.incarnation;
+        let at = self.now + delay;
+        self.schedule(
+            at,
+            Event::Fsynced {
+                node: sid,
+                inc,
+                upto,
+            },
+        );
+    }
+
+    fn send_notification(&mut self, from: Sid, to: Sid, n: Notification) {
+        self.last_sent.insert((from, to), n.clone());
+        if to as usize > self.nodes.len() || !self.connected(from, to) || !self.node(to).up {
+            return;
+        }
+        let delay = self.rng.range(1, 10);
+        let last = self.election_last.get(&(from, to)).copied().unwrap_or(0);
+        let at = (self.now + delay).max(last);
+        self.election_last.insert((from, to), at);
+        let inc = self.node(to).incarnation;
+        self.schedule(
+            at,
+            Event::Input {
+                to,
+                inc,
+                input: Input::Notification { from, n },
+            },
+        );
+    }
+
+    fn conn_of(&self, sid: Sid, link: LinkId) -> Option<usize> {
+        self.conns
+            .iter()
+            .position(|c| c.alive && c.ends.contains(&(sid, link)))
+    }
+
+    fn send_packet(&mut self, sid: Sid, link: LinkId, packet: QuorumPacket) {
+        self.send_on_conn(sid, link, |other| Input::Packet {
+            link: other,
+            packet: packet.clone(),
+        });
+    }
+
+    fn send_on_conn(&mut self, sid: Sid, link: LinkId, make: impl Fn(LinkId) -> Input) {
+        let Some(c) = self.conn_of(sid, link) else {
+            return;
+        };
+        let dir = usize::from(self.conns[c].ends[0] != (sid, link));
+        let (to, other) = self.conns[c].ends[1 - dir];
+        if !self.connected(sid, to) {
+            // A partition breaks the TCP stream; neither end is told (timeouts find out).
+            self.conns[c].alive = false;
+            return;
+        }
+        let delay = self.rng.range(1, 5);
+        let at = (self.now + delay).max(self.conns[c].last_delivery[dir]);
+        self.conns[c].last_delivery[dir] = at;
+        let input = make(other);
+        self.schedule(at, Event::ConnInput { conn: c, to, input });
+    }
+
+    fn close_conn(&mut self, c: usize) {
+        if !self.conns[c].alive {
+            return;
+        }
+        self.conns[c].alive = false;
+        let ends = self.conns[c].ends;
+        for (s, l) in ends {
+            if self.node(s).up && self.connected(ends[0].0, ends[1].0) {
+                let inc = self.node(s).incarnation;
+                let at = self.now + self.rng.range(1, 5);
+                self.schedule(
+                    at,
+                    Event::Input {
+                        to: s,
+                        inc,
+                        input: Input::LinkClosed { link: l },
+                    },
+                );
+            }
+        }
+    }
+
+    fn connect(&mut self, learner: Sid, link: LinkId, leader: Sid) {
+        let inc = self.node(learner).incarnation;
+        let reachable = leader as usize <= self.nodes.len()
+            && self.connected(learner, leader)
+            && self.node(leader).up
+            && self.node(leader).member.mode() == Mode::Leading;
+        let at = self.now + self.rng.range(1, 5);
+        if !reachable {
+            self.schedule(
+                at,
+                Event::Input {
+                    to: learner,
+                    inc,
+                    input: Input::LinkClosed { link },
+                },
+            );
+            return;
+        }
+        let leader_link = self.node(leader).next_link;
+        self.node(leader).next_link += 1;
+        let c = self.conns.len();
+        self.conns.push(Conn {
+            ends: [(learner, link), (leader, leader_link)],
+            alive: true,
+            last_delivery: [at, at],
+        });
+        self.schedule(
+            at,
+            Event::ConnInput {
+                conn: c,
+                to: leader,
+                input: Input::LearnerConnected { link: leader_link },
+            },
+        );
+        self.schedule(
+            at,
+            Event::ConnInput {
+                conn: c,
+                to: learner,
+                input: Input::LeaderConnected { link },
+            },
+        );
+    }
+
+    // --- faults ---
+
+    pub fn crash(&mut self, sid: Sid) {
+        self.log.push(format!("{:>6} CRASH node {sid}", self.now));
+        self.stats.crashes += 1;
+        self.node(sid).crash();
+        self.checker.reset(sid);
+        self.last_sent.retain(|(from, _), _| *from != sid);
+        let conns: Vec<usize> = (0..self.conns.len())
+            .filter(|&c| self.conns[c].alive && self.conns[c].ends.iter().any(|(s, _)| *s == sid))
+            .collect();
+        for c in conns {
+            self.close_conn(c);
+        }
+    }
+
+    pub fn restart(&mut self, sid: Sid) {
+        self.log.push(format!("{:>6} RESTART node {sid}", self.now));
+        let (view, timing) = (self.view.clone(), self.cfg.timing);
+        let observer = view.is_observer(sid);
+        self.node(sid).restart(&view, observer, timing);
+        let now = self.now;
+        let out = self.node(sid).member.start(now);
+        self.perform(sid, out);
+        // Peers accept its connections and re-send what they last sent it.
+        for other in 1..=self.nodes.len() as Sid {
+            if other != sid && self.connected(other, sid) {
+                self.reconnect_election(other, sid);
+            }
+        }
+    }
+
+    pub fn partition(&mut self, side: &[Sid]) {
+        self.log.push(format!("{:>6} PARTITION {side:?}", self.now));
+        self.stats.partitions += 1;
+        let all: Vec<Sid> = (1..=self.nodes.len() as Sid).collect();
+        for &a in side {
+            for &b in &all {
+                if !side.contains(&b) {
+                    self.cut.insert((a.min(b), a.max(b)));
+                }
+            }
+        }
+    }
+
+    /// SIGSTOP for `ms`: the node handles nothing until then, then everything at once.
+    pub fn pause(&mut self, sid: Sid, ms: u64) {
+        self.log
+            .push(format!("{:>6} PAUSE node {sid} for {ms} ms", self.now));
+        self.stats.pauses += 1;
+        self.paused.insert(sid, self.now + ms);
+    }
+
+    /// Every quorum connection of `sid` resets (as after a TCP RST): both ends see it close.
+    pub fn reset_links(&mut self, sid: Sid) {
+        self.log
+            .push(format!("{:>6} RESET links of node {sid}", self.now));
+        let conns: Vec<usize> = (0..self.conns.len())
+            .filter(|&c| self.conns[c].alive && self.conns[c].ends.iter().any(|(s, _)| *s == sid))
+            .collect();
+        for c in conns {
+            self.close_conn(c);
+        }
+    }
+
+    pub fn heal(&mut self) {
+        self.log.push(format!("{:>6} HEAL", self.now));
+        let healed = std::mem::take(&mut self.cut);
+        for (a, b) in healed {
+            self.reconnect_election(a, b);
+            self.reconnect_election(b, a);
+        }
+    }
+
+    /// A fresh election connection from `from` to `to` re-sends the last notification.
+    fn reconnect_election(&mut self, from: Sid, to: Sid) {
+        if !self.node(from).up {
+            return;
+        }
+        if let Some(n) = self.last_sent.get(&(from, to)).cloned() {
+            self.send_notification(from, to, n);
+        }
+    }
+
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    pub fn node_count(&self) -> u64 {
+        self.nodes.len() as u64
+    }
+
+    pub fn is_up(&self, sid: Sid) -> bool {
+        self.nodes[(sid - 1) as usize].up
+    }
+
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// After faults heal: one leader, every member serving the same history, holding every
+    /// acknowledged write.
+    pub fn check_converged(&self) -> Result<(), Violation> {
+        self.checker.converged(&self.nodes, self.now)
+    }
+
+    pub fn modes(&self) -> Vec<(Sid, Mode, bool, i64)> {
+        self.nodes
+            .iter()
+            .map(|n| (n.sid, n.member.mode(), n.member.is_serving(), n.applied))
+            .collect()
+    }
+}

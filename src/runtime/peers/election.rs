@@ -1,0 +1,368 @@
+//! The election port, as Apache's `QuorumCnxManager` runs it: one connection per peer pair,
+//! and only one initiated by the LARGER sid survives (a smaller dialler announces itself and
+//! hangs up; the receiver dials back). Each connection starts with the initial message
+//! (`long -65536, long sid, int len, "host:port"`), then carries `int length`-framed
+//! notifications. Only the latest notification per peer is kept while unsent (Apache's
+//! capacity-1 queue), and a fresh connection re-sends the last one, so duplicates are normal.
+//!
+//! One manager task owns the table of connections; socket tasks report to it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use super::{resolve, PeerAddrs};
+use crate::quorum::wire::election::{
+    decode_election_frame, encode_election_frame, split_host_port, InitialMessage,
+};
+use crate::quorum::wire::Notification;
+use crate::quorum::{Input, Sid};
+use crate::runtime::{CoreMsg, CoreTx};
+
+/// `zookeeper.cnxTimeout`: how long a dial may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Commands to the manager.
+enum Cmd {
+    Send {
+        to: Sid,
+        frame: Bytes,
+    },
+    /// A connection to keep for `sid` (accepted from a larger sid, or dialled to a smaller),
+    /// with any bytes already read past the initial message.
+    Install {
+        sid: Sid,
+        stream: TcpStream,
+        leftover: BytesMut,
+    },
+    /// A smaller sid dialled us: dial it back at `addr` (from its initial message).
+    DialBack {
+        sid: Sid,
+        addr: Option<String>,
+    },
+    DialDone {
+        sid: Sid,
+    },
+    Closed {
+        sid: Sid,
+        conn: u64,
+    },
+}
+
+/// The core's handle: send a notification to a peer.
+#[derive(Clone)]
+pub struct ElectionNet {
+    tx: mpsc::UnboundedSender<Cmd>,
+}
+
+impl ElectionNet {
+    pub fn send(&self, to: Sid, n: &Notification) {
+        let mut frame = BytesMut::new();
+        encode_election_frame(&mut frame, &n.encode());
+        let _ = self.tx.send(Cmd::Send {
+            to,
+            frame: frame.freeze(),
+        });
+    }
+}
+
+#[derive(Default)]
+struct Peer {
+    conn: Option<(u64, mpsc::UnboundedSender<Bytes>)>,
+    /// The latest notification not yet handed to a connection.
+    pending: Option<Bytes>,
+    /// Re-sent when a connection (re)starts with nothing pending (`lastMessageSent`).
+    last: Option<Bytes>,
+    dialing: bool,
+    /// The election address a peer announced, used to dial it back.
+    announced: Option<String>,
+}
+
+struct Manager {
+    me: Sid,
+    announce: String,
+    addrs: Arc<PeerAddrs>,
+    core: CoreTx,
+    tx: mpsc::UnboundedSender<Cmd>,
+    peers: HashMap<Sid, Peer>,
+    next_conn: u64,
+}
+
+/// Starts the election port: the listener and the manager.
+pub fn start(
+    me: Sid,
+    listener: TcpListener,
+    addrs: Arc<PeerAddrs>,
+    core: CoreTx,
+    handshake_timeout: Duration,
+) -> ElectionNet {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let manager = Manager {
+        me,
+        announce: addrs.announce(me),
+        addrs,
+        core,
+        tx: tx.clone(),
+        peers: HashMap::new(),
+        next_conn: 1,
+    };
+    tokio::spawn(accept_loop(listener, me, tx.clone(), handshake_timeout));
+    tokio::spawn(manager.run(rx));
+    ElectionNet { tx }
+}
+
+impl Manager {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
+        while let Some(cmd) = rx.recv().await {
+            match cmd {
+                Cmd::Send { to, frame } => self.send(to, frame),
+                Cmd::Install {
+                    sid,
+                    stream,
+                    leftover,
+                } => self.install(sid, stream, leftover),
+                Cmd::DialBack { sid, addr } => {
+                    let p = self.peers.entry(sid).or_default();
+                    if addr.is_some() {
+                        p.announced = addr;
+                    }
+                    // Finish whatever connection we had: the larger sid's dial replaces it.
+                    p.conn = None;
+                    self.dial(sid);
+                }
+                Cmd::DialDone { sid } => {
+                    let p = self.peers.entry(sid).or_default();
+                    p.dialing = false;
+                    // A notification queued while the dial failed waits for the next send
+                    // or election timeout, as in Apache (connectAll on timeout).
+                }
+                Cmd::Closed { sid, conn } => {
+                    tracing::debug!(sid, conn, "election connection closed");
+                    if let Some(p) = self.peers.get_mut(&sid) {
+                        if p.conn.as_ref().is_some_and(|(c, _)| *c == conn) {
+                            p.conn = None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, to: Sid, frame: Bytes) {
+        let p = self.peers.entry(to).or_default();
+        tracing::debug!(
+            to,
+            connected = p.conn.is_some(),
+            dialing = p.dialing,
+            "election send"
+        );
+        p.last = Some(frame.clone());
+        match &p.conn {
+            Some((_, tx)) if tx.send(frame.clone()).is_ok() => {}
+            _ => {
+                p.conn = None;
+                p.pending = Some(frame);
+                self.dial(to);
+            }
+        }
+    }
+
+    fn dial(&mut self, sid: Sid) {
+        let p = self.peers.entry(sid).or_default();
+        if p.dialing || p.conn.is_some() {
+            return;
+        }
+        let target = match (&p.announced, self.addrs.election.get(&sid)) {
+            (_, Some((h, port))) => Some((h.clone(), *port)),
+            (Some(a), None) => split_host_port(a).map(|(h, port)| (h.to_string(), port)),
+            (None, None) => None,
+        };
+        let Some((host, port)) = target else {
+            return;
+        };
+        p.dialing = true;
+        let (me, announce, tx) = (self.me, self.announce.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            match dial(&host, port, me, &announce).await {
+                Ok(stream) if sid < me => {
+                    let leftover = BytesMut::new();
+                    let _ = tx.send(Cmd::Install {
+                        sid,
+                        stream,
+                        leftover,
+                    });
+                }
+                // To a larger sid we only announce ourselves; it dials back.
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(sid, %host, port, "Cannot open channel to {sid} at election address {host}:{port}: {e}")
+                }
+            }
+            let _ = tx.send(Cmd::DialDone { sid });
+        });
+    }
+
+    fn install(&mut self, sid: Sid, stream: TcpStream, leftover: BytesMut) {
+        tracing::debug!(sid, "election connection up");
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        let _ = stream.set_nodelay(true);
+        let (rd, wr) = stream.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let p = self.peers.entry(sid).or_default();
+        if let Some(frame) = p.pending.take().or_else(|| p.last.clone()) {
+            let _ = tx.send(frame);
+        }
+        p.conn = Some((conn, tx));
+        tokio::spawn(write_loop(wr, rx));
+        let (core, manager) = (self.core.clone(), self.tx.clone());
+        tokio::spawn(read_loop(rd, leftover, sid, conn, core, manager));
+    }
+}
+
+async fn dial(host: &str, port: u16, me: Sid, announce: &str) -> std::io::Result<TcpStream> {
+    let addr = resolve(host, port).await?;
+    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    // One write: Apache reads the address with a single read() call.
+    stream
+        .write_all(&InitialMessage::encode_v1(me as i64, announce))
+        .await?;
+    Ok(stream)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    me: Sid,
+    tx: mpsc::UnboundedSender<Cmd>,
+    timeout: Duration,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("election port accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            match tokio::time::timeout(timeout, handshake(stream, me, &tx)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(%peer, "dropping election connection: {e}"),
+                Err(_) => {
+                    tracing::warn!(%peer, "dropping election connection: no initial message in time")
+                }
+            }
+        });
+    }
+}
+
+/// Reads a dialler's initial message and applies the "larger sid keeps it" rule.
+async fn handshake(
+    mut stream: TcpStream,
+    me: Sid,
+    tx: &mpsc::UnboundedSender<Cmd>,
+) -> Result<(), String> {
+    let mut buf = BytesMut::with_capacity(256);
+    let (msg, used) = loop {
+        if let Some(done) = InitialMessage::parse(&buf).map_err(|e| e.to_string())? {
+            break done;
+        }
+        let n = stream.read_buf(&mut buf).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("closed before the initial message".into());
+        }
+    };
+    // Notifications may follow the initial message in the same read.
+    let leftover = buf.split_off(used);
+    let Ok(sid) = Sid::try_from(msg.sid) else {
+        return Err(format!("negative sid {}", msg.sid));
+    };
+    if sid == me {
+        tracing::warn!(sid, "election connection from a server with my own id");
+        return Ok(());
+    }
+    if sid < me {
+        // Only the larger sid keeps a connection: hang up and dial it back.
+        drop(stream);
+        let addr = msg.addrs.into_iter().find(|a| {
+            split_host_port(a).is_some_and(|(h, _)| h != "0.0.0.0" && h != "::" && h != "[::]")
+        });
+        let _ = tx.send(Cmd::DialBack { sid, addr });
+        return Ok(());
+    }
+    let _ = tx.send(Cmd::Install {
+        sid,
+        stream,
+        leftover,
+    });
+    Ok(())
+}
+
+/// Writes notifications, keeping only the newest of those waiting.
+async fn write_loop(
+    mut wr: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Bytes>,
+) {
+    while let Some(mut frame) = rx.recv().await {
+        while let Ok(newer) = rx.try_recv() {
+            frame = newer;
+        }
+        if wr.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+}
+
+async fn read_loop(
+    mut rd: tokio::net::tcp::OwnedReadHalf,
+    mut buf: BytesMut,
+    sid: Sid,
+    conn: u64,
+    core: CoreTx,
+    manager: mpsc::UnboundedSender<Cmd>,
+) {
+    'outer: loop {
+        loop {
+            match decode_election_frame(&mut buf) {
+                Ok(Some(payload)) => match Notification::decode(&payload) {
+                    Ok(n) => {
+                        if core
+                            .send(CoreMsg::Quorum(Input::Notification { from: sid, n }))
+                            .is_err()
+                        {
+                            break 'outer;
+                        }
+                    }
+                    Err(e) => tracing::warn!(
+                        sid,
+                        "Skipping the processing of a malformed notification: {e}"
+                    ),
+                },
+                Ok(None) => break,
+                Err(len) => {
+                    tracing::warn!(
+                        sid,
+                        len,
+                        "election frame length out of range; closing the connection"
+                    );
+                    break 'outer;
+                }
+            }
+        }
+        match rd.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    let _ = manager.send(Cmd::Closed { sid, conn });
+}

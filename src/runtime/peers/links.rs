@@ -1,0 +1,227 @@
+//! Quorum-port connections ("links"): the leader accepts learners, a learner dials its leader.
+//! Each link has a writer task (everything queued goes out in one write per wake-up) and a
+//! reader task that turns the byte stream into `QuorumPacket`s — and, on a learner, the
+//! database body that follows a SNAP packet into one `Input::Snapshot`, found by scanning its
+//! structure since it has no length prefix.
+//!
+//! A link's reader starts only once the core has adopted it, so no packet arrives for a link
+//! the core does not know.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+
+use super::resolve;
+use crate::quorum::wire::{decode_packet, PacketType};
+use crate::quorum::{Input, LinkId};
+use crate::runtime::{CoreMsg, CoreTx};
+use crate::tree::apache_snap::check_signature;
+use crate::tree::snap_scan::{ScanStatus, SnapScanner};
+
+/// The core's end of a link.
+#[derive(Debug)]
+pub struct LinkHandle {
+    tx: mpsc::UnboundedSender<Bytes>,
+    reader: AbortHandle,
+    start: Option<oneshot::Sender<()>>,
+}
+
+impl LinkHandle {
+    /// Queues encoded bytes for the peer.
+    pub fn send(&self, bytes: Bytes) {
+        let _ = self.tx.send(bytes);
+    }
+
+    /// Lets the reader deliver packets (the core has adopted the link).
+    pub fn start(&mut self) {
+        if let Some(s) = self.start.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+impl Drop for LinkHandle {
+    fn drop(&mut self) {
+        // Dropping the sender ends the writer, which shuts the socket down.
+        self.reader.abort();
+    }
+}
+
+/// Accepts learners on the quorum port forever; each connection is offered to the core.
+pub async fn accept_learners(
+    listener: TcpListener,
+    core: CoreTx,
+    next_link: Arc<AtomicU64>,
+    max_packet: usize,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("quorum port accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let link = next_link.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(%peer, link, "learner connection");
+        let handle = spawn_link(stream, link, core.clone(), false, max_packet);
+        if core.send(CoreMsg::LinkAccepted { link, handle }).is_err() {
+            return;
+        }
+    }
+}
+
+/// Dials the leader for `link`; the core hears `LinkConnected` or `LinkClosed`.
+pub fn connect_leader(
+    link: LinkId,
+    host: String,
+    port: u16,
+    core: CoreTx,
+    timeout: Duration,
+    max_packet: usize,
+) {
+    tokio::spawn(async move {
+        let connected = async {
+            let addr = resolve(&host, port).await?;
+            tokio::time::timeout(timeout, TcpStream::connect(addr))
+                .await
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"))?
+        }
+        .await;
+        match connected {
+            Ok(stream) => {
+                let handle = spawn_link(stream, link, core.clone(), true, max_packet);
+                let _ = core.send(CoreMsg::LinkConnected { link, handle });
+            }
+            Err(e) => {
+                tracing::warn!(%host, port, "Failed to connect to leader: {e}");
+                let _ = core.send(CoreMsg::Quorum(Input::LinkClosed { link }));
+            }
+        }
+    });
+}
+
+fn spawn_link(
+    stream: TcpStream,
+    link: LinkId,
+    core: CoreTx,
+    learner_side: bool,
+    max_packet: usize,
+) -> LinkHandle {
+    let _ = stream.set_nodelay(true);
+    let (rd, wr) = stream.into_split();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (start_tx, start_rx) = oneshot::channel();
+    tokio::spawn(write_loop(wr, rx));
+    let reader = tokio::spawn(async move {
+        if start_rx.await.is_err() {
+            return;
+        }
+        if let Err(e) = read_loop(rd, link, &core, learner_side, max_packet).await {
+            tracing::warn!(link, "quorum link closed: {e}");
+        }
+        let _ = core.send(CoreMsg::Quorum(Input::LinkClosed { link }));
+    })
+    .abort_handle();
+    LinkHandle {
+        tx,
+        reader,
+        start: Some(start_tx),
+    }
+}
+
+/// Coalesces everything queued into one write.
+async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Bytes>) {
+    let mut batch = BytesMut::with_capacity(64 * 1024);
+    while let Some(first) = rx.recv().await {
+        batch.extend_from_slice(&first);
+        while let Ok(more) = rx.try_recv() {
+            batch.extend_from_slice(&more);
+            if batch.len() > 4 << 20 {
+                break;
+            }
+        }
+        if wr.write_all(&batch).await.is_err() {
+            break;
+        }
+        batch.clear();
+    }
+    let _ = wr.shutdown().await;
+}
+
+async fn fill(rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<(), String> {
+    match rd.read_buf(buf).await {
+        Ok(0) => Err("closed by peer".into()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn read_loop(
+    mut rd: OwnedReadHalf,
+    link: LinkId,
+    core: &CoreTx,
+    learner_side: bool,
+    max_packet: usize,
+) -> Result<(), String> {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        while let Some(packet) = decode_packet(&mut buf, max_packet).map_err(|e| e.to_string())? {
+            let input = if learner_side && packet.packet_type() == Some(PacketType::Snap) {
+                let body = read_snap_body(&mut rd, &mut buf, max_packet).await?;
+                Input::Snapshot {
+                    link,
+                    zxid: packet.zxid,
+                    body,
+                }
+            } else {
+                Input::Packet { link, packet }
+            };
+            if core.send(CoreMsg::Quorum(input)).is_err() {
+                return Ok(());
+            }
+        }
+        fill(&mut rd, &mut buf).await?;
+    }
+}
+
+/// Reads Apache's database serialization that follows SNAP, then its "BenWasHere".
+async fn read_snap_body(
+    rd: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    max_len: usize,
+) -> Result<Bytes, String> {
+    let mut scanner = SnapScanner::new(max_len);
+    let mut fed = 0;
+    let len = loop {
+        match scanner
+            .feed(&buf[fed..])
+            .map_err(|e| format!("bad SNAP body: {e}"))?
+        {
+            ScanStatus::Complete { len } => break len as usize,
+            ScanStatus::NeedMore => {
+                fed = buf.len();
+                fill(rd, buf).await?;
+            }
+        }
+    };
+    let body = buf.split_to(len).freeze();
+    loop {
+        match check_signature(buf) {
+            Ok(Some(n)) => {
+                buf.advance(n);
+                return Ok(body);
+            }
+            Ok(None) => fill(rd, buf).await?,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}

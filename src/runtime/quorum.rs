@@ -1,0 +1,276 @@
+//! Carrying out the quorum core's actions, in the order it gives them: sends go to the peer
+//! transport, storage actions complete (durably) before the next one, committed txns are
+//! applied, and role changes open or close the client service.
+
+use std::time::Instant;
+
+use bytes::{BufMut, BytesMut};
+
+use super::core::{Core, SessionOwner};
+use super::peers::links::{connect_leader, LinkHandle};
+use crate::quorum::wire::payload::encode_touched;
+use crate::quorum::wire::{PacketType, QuorumPacket};
+use crate::quorum::{Action, Input, LinkId, Mode, ServerState};
+use crate::storage::EpochFile;
+use crate::tree::apache_snap::write_signature;
+
+impl Core {
+    /// Feeds one input to the member and carries out what it asks.
+    pub(super) fn quorum_input(&mut self, input: Input) {
+        let now = self.quorum_now();
+        let actions = self.member.step(now, input, &self.store);
+        self.execute(actions);
+    }
+
+    pub(super) fn execute(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            self.perform(a);
+        }
+    }
+
+    fn perform(&mut self, action: Action) {
+        match action {
+            Action::Notify { to, n } => {
+                if let Some(e) = &self.ensemble {
+                    e.election.send(to, &n);
+                }
+            }
+            Action::Send { link, packet } => self.send_packet(link, &packet),
+            Action::SendSnapshot { link } => self.send_snapshot(link),
+            Action::Close { link, reason } => {
+                if let Some(e) = self.ensemble.as_mut() {
+                    if e.links.remove(&link).is_some() {
+                        tracing::debug!(link, reason, "closing quorum link");
+                    }
+                }
+            }
+            Action::ConnectToLeader { link, leader } => self.connect_to_leader(link, leader),
+            Action::PersistAcceptedEpoch(e) => self.store.write_epoch(EpochFile::Accepted, e),
+            Action::PersistCurrentEpoch(e) => self.store.write_epoch(EpochFile::Current, e),
+            Action::Append { zxid, txn } => self.store.append(zxid, txn),
+            Action::TruncateLog { zxid } => {
+                self.tree = self.store.truncate(zxid, self.cfg.quorum.digest_enabled);
+                self.after_state_replaced();
+            }
+            Action::LoadSnapshot { zxid, body } => self.load_snapshot(zxid, &body),
+            Action::TakeSnapshot => self.store.snapshot_now(&self.tree),
+            Action::Apply { zxid, txn } => self.apply_committed(zxid, txn),
+            Action::ApplyLogged { txns } => {
+                // Apache reloads its database from disk here: everything logged counts.
+                self.store.flush();
+                for (zxid, txn) in txns {
+                    if zxid > self.tree.last_zxid() {
+                        self.apply_committed(zxid, txn);
+                    }
+                }
+            }
+            Action::TouchSessions(list) => {
+                let now = super::core::now_ms();
+                for (id, _) in list {
+                    let _ = self.sessions.touch(id, now);
+                }
+            }
+            Action::Revalidate {
+                link,
+                sid,
+                session,
+                timeout_ms,
+            } => {
+                let valid = self.sessions.touch(session, super::core::now_ms()).is_ok();
+                if valid {
+                    let _ = self
+                        .sessions
+                        .set_timeout(session, timeout_ms, super::core::now_ms());
+                    self.owners.insert(session, SessionOwner::Learner(sid));
+                }
+                let now = self.quorum_now();
+                let out = self.member.revalidated(now, link, session, valid);
+                self.execute(out);
+            }
+            Action::Revalidated { session, valid } => self.revalidated(session, valid),
+            Action::Forwarded {
+                link: _,
+                sid,
+                request,
+                auth,
+            } => self.forwarded(sid, request, auth),
+            Action::SyncDone => self.sync_done(),
+            Action::PingReply { link, zxid } => {
+                let touched: Vec<(i64, i32)> = self.touched.drain().collect();
+                let packet =
+                    QuorumPacket::new(PacketType::Ping, zxid, Some(encode_touched(&touched)));
+                self.send_packet(link, &packet);
+            }
+            Action::StateChanged { state, leader } => self.state_changed(state, leader),
+            Action::StartServing => self.start_serving(),
+            Action::StopServing { reason } => self.stop_serving(&reason),
+        }
+    }
+
+    fn send_packet(&mut self, link: LinkId, packet: &QuorumPacket) {
+        if let Some(h) = self.ensemble.as_ref().and_then(|e| e.links.get(&link)) {
+            h.send(packet.to_bytes());
+        }
+    }
+
+    /// SNAP(zxid) + Apache's database serialization + "BenWasHere", as one write.
+    fn send_snapshot(&mut self, link: LinkId) {
+        let started = Instant::now();
+        let zxid = self.tree.last_zxid();
+        let mut out = BytesMut::new();
+        QuorumPacket::new(PacketType::Snap, zxid, None).encode(&mut out);
+        let mut body = out.writer();
+        if let Err(e) = self.tree.write_apache_snap(&mut body) {
+            tracing::error!("cannot serialize the database for a SNAP: {e}");
+            return;
+        }
+        let mut bytes = body.into_inner().to_vec();
+        write_signature(&mut bytes);
+        tracing::info!(
+            zxid = format_args!("0x{zxid:x}"),
+            bytes = bytes.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "Sending snapshot"
+        );
+        if let Some(h) = self.ensemble.as_ref().and_then(|e| e.links.get(&link)) {
+            h.send(bytes.into());
+        }
+    }
+
+    fn connect_to_leader(&mut self, link: LinkId, leader: crate::quorum::Sid) {
+        let Some(e) = &self.ensemble else { return };
+        let Some((host, port)) = e.addrs.quorum.get(&leader).cloned() else {
+            tracing::error!(leader, "leader is not in the server list");
+            let now = self.quorum_now();
+            let out = self
+                .member
+                .step(now, Input::LinkClosed { link }, &self.store);
+            self.execute(out);
+            return;
+        };
+        let timeout = std::time::Duration::from_millis(
+            u64::from(self.cfg.tick_time_ms) * u64::from(self.cfg.init_limit),
+        );
+        connect_leader(
+            link,
+            host,
+            port,
+            e.core_tx.clone(),
+            timeout,
+            self.cfg.quorum.max_packet,
+        );
+    }
+
+    /// SNAP: the leader's database replaces ours; our log's history no longer applies.
+    fn load_snapshot(&mut self, zxid: i64, body: &[u8]) {
+        let loaded = crate::tree::DataTree::read_apache_snap(
+            body,
+            self.cfg.quorum.max_packet,
+            self.cfg.quorum.digest_enabled,
+        );
+        match loaded {
+            Ok(l) => {
+                self.tree = l.tree;
+                self.tree.set_last_zxid(zxid);
+                self.store.clear_log();
+                self.after_state_replaced();
+            }
+            Err(e) => {
+                // The member is already past the point of no return for this sync; the
+                // leader's data cannot be read, so leave rather than serve a wrong tree.
+                tracing::error!("cannot load the SNAP from the leader: {e}; exiting");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    /// The tree was rebuilt (TRUNC, SNAP): drop everything derived from the old one.
+    fn after_state_replaced(&mut self) {
+        self.pending = Default::default();
+        self.inflight.clear();
+        self.watches = Default::default();
+        if let Some(e) = &self.ensemble {
+            self.tree
+                .init_config_node(e.config_text.as_bytes(), super::core::now_ms());
+        }
+    }
+
+    fn state_changed(&mut self, state: ServerState, leader: Option<crate::quorum::Sid>) {
+        tracing::info!(state = state.name(), leader = ?leader, "peer state");
+        let Some(e) = self.ensemble.as_mut() else {
+            return;
+        };
+        let parked = std::mem::take(&mut e.parked);
+        if state != ServerState::Leading {
+            return;
+        }
+        for (link, handle, _) in parked {
+            self.adopt_learner(link, handle);
+        }
+    }
+
+    pub(super) fn link_accepted(&mut self, link: LinkId, handle: LinkHandle) {
+        if self.member.mode() == Mode::Leading {
+            self.adopt_learner(link, handle);
+        } else if let Some(e) = self.ensemble.as_mut() {
+            // A learner may decide before we do; hold it until we lead (or do not).
+            let now = self.clock.elapsed().as_millis() as u64;
+            let limit = u64::from(self.cfg.tick_time_ms) * u64::from(self.cfg.init_limit);
+            e.parked
+                .retain(|(_, _, at)| now.saturating_sub(*at) < limit);
+            e.parked.push((link, handle, now));
+        }
+    }
+
+    fn adopt_learner(&mut self, link: LinkId, mut handle: LinkHandle) {
+        handle.start();
+        if let Some(e) = self.ensemble.as_mut() {
+            e.links.insert(link, handle);
+        }
+        self.quorum_input(Input::LearnerConnected { link });
+    }
+
+    pub(super) fn link_connected(&mut self, link: LinkId, mut handle: LinkHandle) {
+        handle.start();
+        if let Some(e) = self.ensemble.as_mut() {
+            e.links.insert(link, handle);
+        }
+        self.quorum_input(Input::LeaderConnected { link });
+    }
+
+    fn start_serving(&mut self) {
+        let mode = self.member.mode();
+        if mode == Mode::Leading {
+            // The new epoch's first zxid: what clients see until the first write.
+            let z = self.member.last_applied();
+            if z > self.tree.last_zxid() {
+                self.tree.set_last_zxid(z);
+            }
+            self.reset_session_tracker();
+        }
+        tracing::info!(
+            mode = mode.name(),
+            zxid = format_args!("0x{:x}", self.tree.last_zxid()),
+            "serving clients"
+        );
+    }
+
+    fn stop_serving(&mut self, reason: &str) {
+        tracing::warn!(reason, "not serving clients until a leader is established");
+        for c in self.conns.values() {
+            let _ = c.out.send(super::Outbound::Close);
+        }
+        self.conns.clear();
+        self.owner.clear();
+        self.queues.clear();
+        self.connecting.clear();
+        self.pending_syncs.clear();
+        self.sync_waiters.clear();
+        self.touched.clear();
+        self.watches = Default::default();
+        self.pending = Default::default();
+        // Prepared txns that were never proposed are void; proposed ones come back through
+        // `ApplyLogged` and are decoded from their bytes.
+        self.inflight.clear();
+    }
+}

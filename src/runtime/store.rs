@@ -1,0 +1,165 @@
+//! The core's handle on durable storage: append txns (the group committer reports them durable
+//! through `CoreMsg::Durable`), flush, TRUNC, clear the log after a SNAP, snapshots taken
+//! during sync, the epoch files, and reading old txns back for a learner's DIFF.
+//!
+//! Enforces: *a failed write or fsync is fatal* — every storage error here logs the file and
+//! exits with status 2; the server never serves on after losing durability.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::proto::txn::Txn;
+use crate::quorum::LogSource;
+use crate::storage::{
+    read_segments_from, write_epoch, CommitMetrics, CommitSender, EpochFile, FileSnapshotStore,
+    SnapshotStore, StorageError,
+};
+use crate::tree::DataTree;
+
+pub struct Store {
+    pub log: CommitSender,
+    pub metrics: Arc<CommitMetrics>,
+    pub snapshots: Arc<FileSnapshotStore>,
+    pub data_dir: PathBuf,
+    /// `<dataLogDir>/version-2`, where the log segments are.
+    pub log_segments: PathBuf,
+}
+
+fn fatal(what: &str, e: &StorageError) -> ! {
+    tracing::error!(error = %e, "{what} failed; exiting (never serve on after a storage failure)");
+    std::process::exit(2)
+}
+
+/// Runs blocking storage work on the core's thread without starving the runtime.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+impl Store {
+    pub fn append(&self, zxid: i64, txn: Bytes) {
+        if let Err(e) = self.log.submit(zxid, txn) {
+            fatal("appending to the txn log", &e);
+        }
+    }
+
+    /// (fsyncs, txns logged) for `mntr`.
+    pub fn counters(&self) -> (u64, u64) {
+        (self.metrics.fsync_count(), self.metrics.txn_count())
+    }
+
+    /// Blocks until every appended txn is durable.
+    pub fn flush(&self) {
+        if let Err(e) = blocking(|| self.log.flush()) {
+            fatal("flushing the txn log", &e);
+        }
+    }
+
+    /// TRUNC to `zxid`: cut the log, set newer snapshots aside, and rebuild the tree from disk.
+    pub fn truncate(&self, zxid: i64, digest_enabled: bool) -> DataTree {
+        let started = Instant::now();
+        if let Err(e) = blocking(|| self.log.truncate_after(zxid)) {
+            fatal("truncating the txn log", &e);
+        }
+        if let Err(e) = self.snapshots.set_aside_after(zxid) {
+            fatal("setting aside snapshots newer than the truncation", &e);
+        }
+        let tree = self.reload(zxid, digest_enabled);
+        tracing::warn!(
+            zxid = format_args!("0x{zxid:x}"),
+            ms = started.elapsed().as_millis() as u64,
+            "log truncated and database reloaded"
+        );
+        tree
+    }
+
+    /// After a SNAP: the log's history is replaced by the snapshot's, so it restarts empty.
+    pub fn clear_log(&self) {
+        if let Err(e) = blocking(|| self.log.truncate_after(i64::MIN)) {
+            fatal("clearing the txn log after a SNAP", &e);
+        }
+    }
+
+    /// Writes a snapshot of `tree` now and waits for it to be durable (sync phase).
+    pub fn snapshot_now(&self, tree: &DataTree) {
+        let zxid = tree.last_zxid();
+        let written = blocking(|| {
+            self.snapshots
+                .write(zxid, &mut |w| tree.write_snapshot(w))
+                .and_then(|_| self.log.roll())
+        });
+        match written {
+            Ok(()) => tracing::info!(
+                zxid = format_args!("0x{zxid:x}"),
+                "snapshot taken for synchronization"
+            ),
+            Err(e) => fatal("writing the sync snapshot", &e),
+        }
+    }
+
+    pub fn write_epoch(&self, which: EpochFile, epoch: i64) {
+        if let Err(e) = blocking(|| write_epoch(&self.data_dir, which, epoch)) {
+            fatal("writing an epoch file", &e);
+        }
+    }
+
+    /// The newest valid snapshot, then every logged txn after it up to `upto`.
+    fn reload(&self, upto: i64, digest_enabled: bool) -> DataTree {
+        let loaded = blocking(|| -> Result<DataTree, String> {
+            let mut tree = match self.snapshots.newest_valid().map_err(|e| e.to_string())? {
+                Some((z, body)) => {
+                    DataTree::read_snapshot(body).map_err(|e| format!("snapshot 0x{z:x}: {e}"))?
+                }
+                None => DataTree::with_digest(digest_enabled),
+            };
+            let from = tree.last_zxid().saturating_add(1);
+            for (z, bytes) in
+                read_segments_from(&self.log_segments, from).map_err(|e| e.to_string())?
+            {
+                if z > upto {
+                    break;
+                }
+                let txn = Txn::decode(bytes).map_err(|e| format!("txn 0x{z:x}: {e}"))?;
+                tree.apply(&txn);
+            }
+            tree.set_last_zxid(upto);
+            Ok(tree)
+        });
+        match loaded {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("cannot reload the database after TRUNC: {e}; exiting");
+                std::process::exit(2)
+            }
+        }
+    }
+}
+
+impl LogSource for Store {
+    fn txns_between(&self, after: i64, upto: i64) -> Option<Vec<(i64, Bytes)>> {
+        let records = match blocking(|| read_segments_from(&self.log_segments, after)) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("cannot read the txn log for a DIFF: {e}");
+                return None;
+            }
+        };
+        if records.first().map(|(z, _)| *z) != Some(after) {
+            return None;
+        }
+        Some(
+            records
+                .into_iter()
+                .skip(1)
+                .take_while(|(z, _)| *z <= upto)
+                .collect(),
+        )
+    }
+}
