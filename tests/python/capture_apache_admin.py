@@ -1,6 +1,8 @@
 """Captures Apache ZooKeeper's AdminServer answers into tests/fixtures/apache-admin.json.
 
-    .venv/bin/python tests/python/capture_apache_admin.py
+    .venv/bin/python tests/python/capture_apache_admin.py              # standalone
+    .venv/bin/python tests/python/capture_apache_admin.py --ensemble   # 3 servers, leader +
+                                                      # follower -> apache-ensemble-admin.json
 
 Starts Apache ZooKeeper (Debian's 3.8 package, Jetty AdminServer on a free port), opens a kazoo
 session that leaves one ephemeral node, one data watch and one exists watch, then records for
@@ -72,5 +74,63 @@ def main():
         srv.cleanup()
 
 
+def four(port, word):
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(word.encode())
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out.decode()
+            out += b
+
+
+def ensemble():
+    """Three Apache servers on 127.0.0.1; records what a leader and a follower answer."""
+    import subprocess
+    import time
+    ids = (1, 2, 3)
+    peer = {i: (conftest.free_port(), conftest.free_port()) for i in ids}
+    servers = []
+    for i in ids:
+        srv = conftest.Server("apache", name="ens%d" % i, tick_time=500, cfg=dict(
+            {"admin.enableServer": "true", "admin.serverAddress": "127.0.0.1",
+             "admin.serverPort": str(conftest.free_port()), "initLimit": "10", "syncLimit": "5"},
+            **{"server.%d" % j: "127.0.0.1:%d:%d" % peer[j] for j in ids}))
+        with open(os.path.join(srv.data_dir, "myid"), "w") as f:
+            f.write(str(i))
+        srv.log = open(srv.log_path, "ab")
+        srv.proc = subprocess.Popen(srv.command(), stdout=srv.log, stderr=subprocess.STDOUT,
+                                    cwd=srv.tmp, start_new_session=True)
+        servers.append(srv)
+    try:
+        for srv in servers:
+            srv.wait_ready()
+        time.sleep(2)
+        out = {}
+        for srv in servers:
+            status, _, body = fetch(srv.admin_url("/leader"))
+            role = "leader" if json.loads(body).get("is_leader") else "follower"
+            if role in out:
+                continue
+            out[role] = {c: json.loads(fetch(srv.admin_url("/" + c))[2])
+                         for c in ("zabstate", "leader", "voting_view", "observers",
+                                   "server_stats", "monitor")}
+            out[role + "_mntr"] = four(srv.port, "mntr")
+            out[role + "_srvr"] = four(srv.port, "srvr")
+        version = out["leader"]["server_stats"]["version"]
+        out = dict({"captured_from": "Apache ZooKeeper %s, a 3-server ensemble on 127.0.0.1 "
+                    "(tests/python/capture_apache_admin.py --ensemble)" % version}, **out)
+        path = os.path.join(HERE, "..", "fixtures", "apache-ensemble-admin.json")
+        with open(path, "w") as f:
+            json.dump(out, f, indent=1)
+            f.write("\n")
+        print("wrote", os.path.normpath(path))
+    finally:
+        for srv in servers:
+            srv.cleanup()
+
+
 if __name__ == "__main__":
-    main()
+    ensemble() if "--ensemble" in sys.argv else main()

@@ -234,3 +234,74 @@ fn quorum_fields_render_when_present() {
         assert_eq!(mntr[k], v, "{k}");
     }
 }
+
+const ENSEMBLE: &str = include_str!("../../../tests/fixtures/apache-ensemble-admin.json");
+
+#[test]
+fn ensemble_answers_have_apaches_fields_and_types() {
+    let fx: Value = serde_json::from_str(ENSEMBLE).unwrap();
+    let mut snap = snapshot();
+    snap.zxid = 0x1_0000_0000;
+    let mut leader = sample::leader();
+    leader.leader.as_mut().unwrap().observers.clear();
+    leader.voting_view.truncate(1);
+    snap.quorum = Some(leader.clone());
+    for cmd in [
+        "zabstate",
+        "leader",
+        "voting_view",
+        "observers",
+        "server_stats",
+    ] {
+        let theirs = &fx["leader"][cmd];
+        let mine = render_for_test(cmd, &snap).into_value();
+        assert_eq!(
+            shape(&mine),
+            shape(theirs),
+            "leader {cmd}: ours {mine:#}\napache {theirs:#}"
+        );
+    }
+    let mut follower = leader;
+    follower.state = crate::status::quorum::PeerState::Following;
+    follower.leader = None;
+    snap.quorum = Some(follower);
+    for cmd in ["zabstate", "leader", "observers", "server_stats"] {
+        let theirs = &fx["follower"][cmd];
+        let mine = render_for_test(cmd, &snap).into_value();
+        assert_eq!(
+            shape(&mine),
+            shape(theirs),
+            "follower {cmd}: ours {mine:#}\napache {theirs:#}"
+        );
+    }
+    assert_eq!(
+        render_for_test("zabstate", &snap).into_value()["is_leader"],
+        false
+    );
+}
+
+#[test]
+fn ensemble_monitor_keys_are_apaches() {
+    let fx: Value = serde_json::from_str(ENSEMBLE).unwrap();
+    let mut snap = snapshot();
+    snap.quorum = Some(sample::leader());
+    let theirs = fx["leader"]["monitor"].as_object().unwrap();
+    let mine = render_for_test("monitor", &snap).into_value();
+    for (k, v) in mine.as_object().unwrap() {
+        let t = theirs
+            .get(k)
+            .unwrap_or_else(|| panic!("leader monitor key {k} is not Apache's"));
+        assert_eq!(shape(v), shape(t), "{k}");
+    }
+    for k in [
+        "peer_state",
+        "learners",
+        "synced_followers",
+        "pending_syncs",
+        "leader_uptime",
+        "quorum_size",
+        "min_proposal_size",
+    ] {
+        assert!(mine.get(k).is_some() && theirs.contains_key(k), "{k}");
+    }
+}

@@ -328,8 +328,8 @@ fn zabstate(o: &mut Object, s: &Snapshot) {
         Some(q) => {
             o.put("myid", s.config.server_id)
                 .put("is_leader", q.state == PeerState::Leading)
-                .put("quorum_address", q.quorum_address.clone())
-                .put("election_address", q.election_address.clone())
+                .put("quorum_address", multiple_addresses(&q.quorum_address))
+                .put("election_address", multiple_addresses(&q.election_address))
                 .put("client_address", q.client_address.clone())
                 .put("voting", q.voting)
                 .put("last_zxid", format!("0x{:x}", s.zxid))
@@ -341,4 +341,24 @@ fn zabstate(o: &mut Object, s: &Snapshot) {
             o.put("voting", false).put("zabstate", "");
         }
     }
+}
+
+/// ZooKeeper's `MultipleAddresses` as Jackson writes it (every getter becomes a field), for
+/// this server's own `host:port` (so "reachable" is itself).
+fn multiple_addresses(addr: &str) -> Value {
+    let (host, port) = addr.rsplit_once(':').unwrap_or((addr, ""));
+    let port: Value = port.parse::<u16>().map_or(Value::Null, Value::from);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    json!({
+        "empty": addr.is_empty(),
+        "all_addresses": [addr],
+        "all_reachable_addresses": [addr],
+        "one": addr,
+        "reachable_address": addr,
+        "wildcard_addresses": [format!("0.0.0.0:{port}")],
+        "all_ports": [port],
+        "all_host_strings": [host],
+        "all_reachable_addresses_or_all": [addr],
+        "reachable_or_one": addr,
+    })
 }
