@@ -269,9 +269,7 @@ impl Core {
             CoreMsg::Quorum(input) => self.quorum_input(input),
             CoreMsg::LinkAccepted { link, handle } => self.link_accepted(link, handle),
             CoreMsg::LinkConnected { link, handle } => self.link_connected(link, handle),
-            CoreMsg::FourLetter { cmd, reply } => {
-                let _ = reply.send(self.four_letter(&cmd));
-            }
+            CoreMsg::Status(q) => self.status(q),
             CoreMsg::Shutdown { .. } => {}
         }
     }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::proto::txn::Txn;
+use crate::status::ServerMetrics;
 use crate::storage::{FileSnapshotStore, SnapshotStore, Storage, StorageOptions};
 use crate::tree::DataTree;
 
@@ -49,6 +50,9 @@ pub fn open(
     tree.set_digest_enabled(cfg.quorum.digest_enabled);
     let mut recent = std::collections::VecDeque::with_capacity(keep_recent.min(4096));
     let snapshot_zxid = tree.last_zxid();
+    let metrics = ServerMetrics::global();
+    metrics.startup_snap_load_time.observe(started.elapsed());
+    let replay_started = Instant::now();
     let mut replayed = 0u64;
     for (zxid, bytes) in recovered.txns_after_snapshot {
         if zxid <= tree.last_zxid() {
@@ -67,6 +71,11 @@ pub fn open(
             recent.push_back((zxid, bytes));
         }
     }
+    metrics
+        .startup_txns_load_time
+        .observe(replay_started.elapsed());
+    metrics.startup_txns_loaded.observe_count(replayed);
+    metrics.db_init_time.observe(started.elapsed());
     tracing::info!(
         snapshot_zxid = format_args!("{snapshot_zxid:#x}"),
         replayed,
