@@ -42,7 +42,7 @@ impl Core {
         c.stats.packets_received += 1;
         if req.last_zxid_seen > self.tree.last_zxid() {
             // The client has seen a newer state than ours: it must try another server.
-            tracing::info!(
+            crate::info_limited!(
                 client = %addr,
                 client_zxid = format_args!("{:#x}", req.last_zxid_seen),
                 our_zxid = format_args!("{:#x}", self.tree.last_zxid()),
@@ -82,7 +82,7 @@ impl Core {
                     );
                 }
                 Err(e) => {
-                    tracing::info!(client = %addr, error = %e, "refusing reconnect");
+                    crate::info_limited!(client = %addr, error = %e, "refusing reconnect");
                     // Apache also drops the session's live connection on a bad password.
                     if matches!(e, crate::session::SessionError::BadPassword(_)) {
                         if let Some(&live) = self.owner.get(&req.session_id) {
@@ -178,7 +178,7 @@ impl Core {
     /// Issues closeSession txns for sessions whose deadline passed.
     pub(super) fn expire_sessions(&mut self) {
         for id in self.sessions.take_expired(now_ms()) {
-            tracing::info!(session = format_args!("{id:#x}"), "expiring session");
+            crate::info_limited!(session = format_args!("{id:#x}"), "expiring session");
             self.close_session(id, None);
         }
     }

@@ -58,7 +58,7 @@ pub async fn run(
                 Ok(_) => {}
             },
             Err(e) => {
-                tracing::warn!(client = %peer, "closing connection before handshake: {e}");
+                crate::warn_limited!(client = %peer, "closing connection before handshake: {e}");
                 return;
             }
         }
@@ -66,7 +66,7 @@ pub async fn run(
     let req = match ConnectRequest::from_bytes(handshake) {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(client = %peer, "malformed ConnectRequest, closing: {e}");
+            crate::warn_limited!(client = %peer, "malformed ConnectRequest, closing: {e}");
             return;
         }
     };
@@ -96,7 +96,7 @@ pub async fn run(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!(client = %peer, "closing connection: {e}");
+                    crate::warn_limited!(client = %peer, "closing connection: {e}");
                     let _ = core.send(CoreMsg::Disconnected { conn: id });
                     return;
                 }
@@ -117,7 +117,7 @@ pub async fn run(
 fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
     let mut r = Reader::new(frame);
     let Ok(header) = RequestHeader::read(&mut r) else {
-        tracing::warn!(client = %peer, "request shorter than its header; closing");
+        crate::warn_limited!(client = %peer, "request shorter than its header; closing");
         return false;
     };
     let msg = match Request::decode(header.op, r.rest()) {
@@ -127,7 +127,7 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
             req,
         },
         Err(RequestError::Unimplemented(op)) => {
-            tracing::warn!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");
+            crate::warn_limited!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");
             CoreMsg::Reject {
                 conn: id,
                 xid: header.xid,
@@ -136,7 +136,7 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
             }
         }
         Err(RequestError::Malformed(e)) => {
-            tracing::warn!(client = %peer, op = header.op, "malformed request: {e}");
+            crate::warn_limited!(client = %peer, op = header.op, "malformed request: {e}");
             CoreMsg::Reject {
                 conn: id,
                 xid: header.xid,
