@@ -156,19 +156,14 @@ async fn write_loop(
     share: ConnShare,
 ) {
     let mut batch = BytesMut::with_capacity(64 * 1024);
-    let mut handshake_sent = false;
     'outer: while let Some(first) = rx.recv().await {
         let mut close = false;
         let mut next = Some(first);
         while let Some(msg) = next {
             match msg {
-                Outbound::Frame(b) => {
-                    // The first frame is the handshake answer; later ones with an xid other
-                    // than -1 (notifications) answer a request.
-                    if handshake_sent && b.get(4..8) != Some(&[0xff, 0xff, 0xff, 0xff][..]) {
-                        share.release();
-                    }
-                    handshake_sent = true;
+                Outbound::Frame(b) => batch.extend_from_slice(&b),
+                Outbound::Reply(b) => {
+                    share.release();
                     batch.extend_from_slice(&b)
                 }
                 Outbound::Close => {
