@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use zkserver::config::Config;
+use zkserver::logging::LogFormat;
 use zkserver::runtime::recover;
 
 #[derive(Parser)]
@@ -45,13 +46,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ZKSERVER_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    match LogFormat::from_env() {
+        Ok(format) => zkserver::logging::init(format),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    }
     match (cli.command, cli.config) {
         (Some(Command::Run { config }), _) | (None, Some(config)) => run_server(&config),
         (Some(Command::LogDump { file }), _) => tool(|| {

@@ -350,7 +350,7 @@ impl Core {
         let latency = received.elapsed();
         c.stats.sent(xid, zxid, latency, out.len());
         self.stats.sent(latency, out.len());
-        let _ = c.out.send(Outbound::Frame(out.freeze()));
+        let _ = c.out.send(Outbound::Reply(out.freeze()));
         if close {
             let _ = c.out.send(Outbound::Close);
         }

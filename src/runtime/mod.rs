@@ -39,7 +39,12 @@ pub type ConnId = u64;
 /// What the core sends to a connection's writer.
 #[derive(Debug)]
 pub enum Outbound {
+    /// A frame that answers no request: the ConnectResponse or a watch notification.
     Frame(Bytes),
+    /// The answer to one request; once written it frees that request's
+    /// `globalOutstandingLimit` permit. Tagged here rather than recognised by its xid,
+    /// because a reply echoes whatever xid the client chose, -1 included.
+    Reply(Bytes),
     /// Flush what was queued, then close the socket.
     Close,
 }

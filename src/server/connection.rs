@@ -61,7 +61,7 @@ pub async fn run(
                 Ok(n) => ServerMetrics::global().bytes_received_count.add(n as u64),
             },
             Err(e) => {
-                tracing::warn!(client = %peer, "closing connection before handshake: {e}");
+                crate::warn_limited!(client = %peer, "closing connection before handshake: {e}");
                 return;
             }
         }
@@ -75,7 +75,7 @@ pub async fn run(
     let req = match ConnectRequest::from_bytes(handshake) {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(client = %peer, "malformed ConnectRequest, closing: {e}");
+            crate::warn_limited!(client = %peer, "malformed ConnectRequest, closing: {e}");
             return;
         }
     };
@@ -105,7 +105,7 @@ pub async fn run(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!(client = %peer, "closing connection: {e}");
+                    crate::warn_limited!(client = %peer, "closing connection: {e}");
                     let _ = core.send(CoreMsg::Disconnected { conn: id });
                     return;
                 }
@@ -126,7 +126,7 @@ pub async fn run(
 fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
     let mut r = Reader::new(frame);
     let Ok(header) = RequestHeader::read(&mut r) else {
-        tracing::warn!(client = %peer, "request shorter than its header; closing");
+        crate::warn_limited!(client = %peer, "request shorter than its header; closing");
         return false;
     };
     let body = r.rest();
@@ -138,7 +138,7 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
             body,
         },
         Err(RequestError::Unimplemented(op)) => {
-            tracing::warn!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");
+            crate::warn_limited!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");
             CoreMsg::Reject {
                 conn: id,
                 xid: header.xid,
@@ -147,7 +147,7 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
             }
         }
         Err(RequestError::Malformed(e)) => {
-            tracing::warn!(client = %peer, op = header.op, "malformed request: {e}");
+            crate::warn_limited!(client = %peer, op = header.op, "malformed request: {e}");
             CoreMsg::Reject {
                 conn: id,
                 xid: header.xid,
@@ -167,19 +167,14 @@ async fn write_loop(
     share: ConnShare,
 ) {
     let mut batch = BytesMut::with_capacity(64 * 1024);
-    let mut handshake_sent = false;
     'outer: while let Some(first) = rx.recv().await {
         let mut close = false;
         let mut next = Some(first);
         while let Some(msg) = next {
             match msg {
-                Outbound::Frame(b) => {
-                    // The first frame is the handshake answer; later ones with an xid other
-                    // than -1 (notifications) answer a request.
-                    if handshake_sent && b.get(4..8) != Some(&[0xff, 0xff, 0xff, 0xff][..]) {
-                        share.release();
-                    }
-                    handshake_sent = true;
+                Outbound::Frame(b) => batch.extend_from_slice(&b),
+                Outbound::Reply(b) => {
+                    share.release();
                     batch.extend_from_slice(&b)
                 }
                 Outbound::Close => {

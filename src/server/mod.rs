@@ -35,7 +35,7 @@ pub async fn serve(listener: TcpListener, cfg: Arc<Config>, core: CoreTx) {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
+                crate::warn_limited!(error = %e, "accept failed");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
@@ -44,7 +44,7 @@ pub async fn serve(listener: TcpListener, cfg: Arc<Config>, core: CoreTx) {
             crate::status::ServerMetrics::global()
                 .connection_rejected
                 .inc();
-            tracing::warn!(
+            crate::warn_limited!(
                 "Too many connections from {} - max is {}",
                 peer.ip(),
                 cfg.max_client_cnxns
