@@ -1,0 +1,400 @@
+//! Apache ZooKeeper's on-disk files loaded by zkserver, and zkserver's `export-apache` loaded by
+//! Apache, with real servers on both sides.
+//!
+//! * `apache_datadir_fixture_loads`: a dataDir written by a real Apache 3.8 (committed in
+//!   tests/fixtures/apache-datadir/, no Java needed) is served by zkserver with the tree, stats,
+//!   ACLs, ephemerals and digests Apache reported for it (recorded next to it), then zkserver
+//!   carries on from the same zxid, restarts over the mixed files, and leaves Apache's files
+//!   byte-identical.
+//! * `apache_datadir_live_round_trip` (needs java): a one-member Apache ensemble writes every txn
+//!   type (create modes incl. container/TTL, multi with an error, error txns, setACL, sessions
+//!   and ephemerals, closeSession, a reconfig, container/TTL sweeps), several snapshots and log
+//!   segments; zkserver loads the dataDir and answers exactly as Apache did; `export-apache` of
+//!   zkserver's dataDir then starts a real Apache with the same tree and a matching digest.
+//!   With `ZK_REGEN_APACHE_DATADIR=1` it rewrites the fixture of the first test.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::datadir::*;
+use common::jute::{op, Enc};
+use common::raw::RawConn;
+use zookeeper_client::{Acl, Acls, AuthId, Client, CreateMode, EnsembleUpdate, Error, Permission};
+
+const MNTR_KEYS: [&str; 2] = ["zk_znode_count", "zk_ephemerals_count"];
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apache-datadir")
+}
+
+/// What a client saw of one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct View {
+    walk: Vec<String>,
+    hash: Vec<(i64, i64)>,
+    ephemerals: Vec<String>,
+    mntr: Vec<String>,
+}
+
+async fn view(p: &Proc) -> View {
+    let c = p.client(true, false).await;
+    let walk = walk(&c).await;
+    drop(c);
+    View {
+        walk,
+        hash: hash_lines(&p.four("hash")),
+        ephemerals: dump_ephemerals(&p.four("dump")),
+        mntr: mntr_values(&p.four("mntr"), &MNTR_KEYS),
+    }
+}
+
+/// zkserver's view must be Apache's: the same walk, ephemerals and counts, and every `hash` line
+/// zkserver has (it logs digests only for the txns it replayed) equal to Apache's for that zxid,
+/// including the last txn's.
+fn assert_same(apache: &View, ours: &View, last_zxid: i64) {
+    assert_eq!(apache.walk.len(), ours.walk.len(), "znode count");
+    for (a, o) in apache.walk.iter().zip(&ours.walk) {
+        assert_eq!(a, o, "znode differs (Apache first, zkserver second)");
+    }
+    assert_eq!(apache.ephemerals, ours.ephemerals, "dump: ephemerals");
+    assert_eq!(apache.mntr, ours.mntr, "mntr counts");
+    let theirs: BTreeMap<i64, i64> = apache.hash.iter().copied().collect();
+    assert!(
+        ours.hash.iter().any(|(z, _)| *z == last_zxid),
+        "zkserver's hash lacks the last zxid {last_zxid:#x}: {:?}",
+        ours.hash
+    );
+    for (z, d) in &ours.hash {
+        assert_eq!(theirs.get(z), Some(d), "hash at zxid {z:#x}");
+    }
+}
+
+/// Bytes of every file under `dir`, by relative path.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for (rel, bytes) in files(from) {
+        let dst = to.join(rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::write(dst, bytes).unwrap();
+    }
+}
+
+/// A temp dir, kept (and named on stderr) with `ZK_KEEP_TMP=1` for a look at the files.
+fn workdir() -> tempfile::TempDir {
+    let mut dir = tempfile::tempdir().unwrap();
+    if std::env::var("ZK_KEEP_TMP").as_deref() == Ok("1") {
+        dir.disable_cleanup(true);
+        eprintln!("keeping {}", dir.path().display());
+    }
+    dir
+}
+
+fn open_acl() -> Acls<'static> {
+    Acls::anyone_all()
+}
+
+/// Polls until `path` is gone (the container/TTL sweep).
+async fn wait_gone(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.check_stat(path).await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "{path} was not swept");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// setData on `/load` until the last zxid is a multiple of 128, so `hash` lists it.
+async fn pad_to_hash_interval(c: &Client) -> i64 {
+    loop {
+        let stat = c.set_data("/load", b"pad", None).await.unwrap();
+        if stat.mzxid % 128 == 0 {
+            return stat.mzxid;
+        }
+    }
+}
+
+/// Every kind of txn Apache logs; returns the last zxid. `observer` is a server line to add by
+/// reconfig (ensemble only).
+async fn write_history(p: &Proc, observer: Option<&str>) -> i64 {
+    // Both sessions outlive the server (detached): their ephemerals stay in the data.
+    let keeper = p.client(false, true).await;
+    let admin = p.client(true, true).await;
+    let persistent = CreateMode::Persistent.with_acls(open_acl());
+    admin.create("/app", b"v0", &persistent).await.unwrap();
+    for _ in 0..3 {
+        let seq = CreateMode::PersistentSequential.with_acls(open_acl());
+        admin.create("/app/seq-", b"", &seq).await.unwrap();
+    }
+    let eph = CreateMode::Ephemeral.with_acls(open_acl());
+    keeper.create("/app/eph", b"e", &eph).await.unwrap();
+    let eseq = CreateMode::EphemeralSequential.with_acls(open_acl());
+    keeper.create("/app/eseq-", b"", &eseq).await.unwrap();
+    let container = CreateMode::Container.with_acls(open_acl());
+    admin.create("/cont", b"", &container).await.unwrap();
+    admin.create("/cont/c", b"", &persistent).await.unwrap();
+    admin.delete("/cont/c", None).await.unwrap();
+    admin.create("/cont2", b"c", &container).await.unwrap();
+    admin.create("/cont2/kid", b"k", &persistent).await.unwrap();
+    let hour = Duration::from_secs(3600);
+    let ttl = CreateMode::Persistent.with_acls(open_acl()).with_ttl(hour);
+    admin.create("/ttl", b"t", &ttl).await.unwrap();
+    let ttl_seq = CreateMode::PersistentSequential
+        .with_acls(open_acl())
+        .with_ttl(hour);
+    admin.create("/ttl-seq-", b"", &ttl_seq).await.unwrap();
+    let short = CreateMode::Persistent
+        .with_acls(open_acl())
+        .with_ttl(Duration::from_millis(1));
+    admin.create("/ttl-short", b"", &short).await.unwrap();
+    admin.set_data("/app", b"v1", Some(0)).await.unwrap();
+    admin.set_data("/app", b"v2", None).await.unwrap();
+    let mixed = [
+        Acl::new(Permission::ALL, AuthId::new("digest", U_DIGEST)),
+        Acl::new(Permission::READ, AuthId::anyone()),
+    ];
+    let acl_opts = CreateMode::Persistent.with_acls(Acls::new(&mixed));
+    admin.create("/acl", b"a", &acl_opts).await.unwrap();
+    let wider = [
+        Acl::new(Permission::ALL, AuthId::new("digest", U_DIGEST)),
+        Acl::new(Permission::READ | Permission::WRITE, AuthId::anyone()),
+    ];
+    admin.set_acl("/acl", &wider, Some(0)).await.unwrap();
+    let mut w = admin.new_multi_writer();
+    w.add_create("/multi", b"m", &persistent).unwrap();
+    w.add_create("/multi/a", b"", &persistent).unwrap();
+    w.add_set_data("/multi", b"m2", Some(0)).unwrap();
+    w.add_check_version("/multi/a", 0).unwrap();
+    w.add_delete("/multi/a", Some(0)).unwrap();
+    w.commit().await.unwrap();
+    // A multi that fails: logged as a multi of error txns.
+    let mut w = admin.new_multi_writer();
+    w.add_create("/never", b"", &persistent).unwrap();
+    w.add_set_data("/missing", b"x", None).unwrap();
+    assert!(w.commit().await.is_err());
+    // Failed single writes are logged as error txns.
+    let exists = admin.create("/app", b"", &persistent).await;
+    assert!(matches!(exists, Err(Error::NodeExists)), "{exists:?}");
+    let bad = admin.set_data("/app", b"x", Some(99)).await;
+    assert!(matches!(bad, Err(Error::BadVersion)), "{bad:?}");
+    let busy = admin.delete("/cont2", None).await;
+    assert!(matches!(busy, Err(Error::NotEmpty)), "{busy:?}");
+    // Plain `create` (opcode 1, not create2), an ephemeral, then closeSession deleting it.
+    let (mut raw, _) = RawConn::session(p.port).await;
+    let create =
+        |path: &str, flags: i32| Enc::new().str(path).buf(b"r").open_acl().int(flags).bytes();
+    assert_eq!(raw.call(op::CREATE, &create("/raw", 0)).await.err, 0);
+    assert_eq!(raw.call(op::CREATE, &create("/raw-eph", 1)).await.err, 0);
+    assert_eq!(raw.call(op::CLOSE_SESSION, &[]).await.err, 0);
+    if let Some(server) = observer {
+        let joining = [server];
+        let update = EnsembleUpdate::Incremental {
+            joinings: joining.iter().copied(),
+            leavings: joining[..0].iter().copied(),
+        };
+        admin.update_ensemble(update, None).await.unwrap();
+    }
+    wait_gone(&admin, "/cont").await;
+    wait_gone(&admin, "/ttl-short").await;
+    // Enough txns for several snapshots (snapCount=100) and log segments.
+    admin.create("/load", b"", &persistent).await.unwrap();
+    for i in 0..260 {
+        admin
+            .set_data("/load", format!("{i}").as_bytes(), None)
+            .await
+            .unwrap();
+    }
+    pad_to_hash_interval(&admin).await
+}
+
+fn write_apache_ensemble_cfg(dir: &Path, data: &Path, port: u16) -> (PathBuf, String) {
+    let (quorum, election) = (free_port(), free_port());
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(data.join("myid"), "1").unwrap();
+    let cfg = dir.join("apache.cfg");
+    write_cfg(
+        &cfg,
+        data,
+        port,
+        &[
+            "standaloneEnabled=false".into(),
+            "reconfigEnabled=true".into(),
+            "snapCount=100".into(),
+            "preAllocSize=16".into(),
+            format!("server.1=127.0.0.1:{quorum}:{election}:participant;127.0.0.1:{port}"),
+        ],
+    );
+    let observer = format!(
+        "server.2=127.0.0.1:{}:{}:observer;127.0.0.1:{}",
+        free_port(),
+        free_port(),
+        free_port()
+    );
+    (cfg, observer)
+}
+
+/// Starts zkserver (standalone) on `data` and returns it with its view.
+async fn zkserver_on(dir: &Path, data: &Path, name: &str) -> (Proc, View) {
+    let port = free_port();
+    let cfg = dir.join(format!("{name}.cfg"));
+    write_cfg(&cfg, data, port, &[]);
+    let p = Proc::start(Kind::ZkServer, &cfg, port, &dir.join(format!("{name}.log")));
+    let v = view(&p).await;
+    (p, v)
+}
+
+fn save_expected(dir: &Path, v: &View, last_zxid: i64) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("walk.txt"), v.walk.join("\n") + "\n").unwrap();
+    let hash: Vec<String> = v.hash.iter().map(|(z, d)| format!("{z:x}: {d}")).collect();
+    std::fs::write(dir.join("hash.txt"), hash.join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("ephemerals.txt"), v.ephemerals.join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("mntr.txt"), v.mntr.join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("last_zxid.txt"), format!("{last_zxid:x}\n")).unwrap();
+}
+
+fn load_expected(dir: &Path) -> (View, i64) {
+    let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
+    let lines = |n: &str| -> Vec<String> { read(n).lines().map(str::to_string).collect() };
+    let view = View {
+        walk: lines("walk.txt"),
+        hash: hash_lines(&read("hash.txt")),
+        ephemerals: lines("ephemerals.txt"),
+        mntr: lines("mntr.txt"),
+    };
+    let last = i64::from_str_radix(read("last_zxid.txt").trim(), 16).unwrap();
+    (view, last)
+}
+
+/// zkserver continues on a dataDir that started as Apache's: the next txn takes the next zxid,
+/// a restart recovers across both formats, Apache's files are untouched.
+async fn carry_on(dir: &Path, data: &Path, mut zk: Proc, last_zxid: i64) -> View {
+    let apache_files = files(&data.join("version-2"));
+    let c = zk.client(true, false).await;
+    let persistent = CreateMode::Persistent.with_acls(open_acl());
+    let (stat, _) = c.create("/after", b"zk", &persistent).await.unwrap();
+    assert_eq!(
+        stat.czxid,
+        last_zxid + 1,
+        "zkserver carries on from Apache's zxid"
+    );
+    let padded = pad_to_hash_interval(&c).await;
+    drop(c);
+    let before = view(&zk).await;
+    assert!(before.hash.iter().any(|(z, _)| *z == padded));
+    zk.stop();
+    let (_zk, after) = zkserver_on(dir, data, "zkserver-restart").await;
+    assert_eq!(
+        before.walk, after.walk,
+        "tree after a restart over mixed files"
+    );
+    assert_eq!(before.ephemerals, after.ephemerals);
+    let now = files(&data.join("version-2"));
+    for (name, bytes) in &apache_files {
+        if name.starts_with("log.") || name.starts_with("snapshot.") {
+            assert_eq!(now.get(name), Some(bytes), "Apache's {name} changed");
+        }
+    }
+    assert!(
+        now.keys()
+            .any(|n| !apache_files.contains_key(n) && n.starts_with("log.")),
+        "zkserver wrote a segment of its own: {:?}",
+        now.keys()
+    );
+    before
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apache_datadir_fixture_loads() {
+    let dir = workdir();
+    let data = dir.path().join("data");
+    copy_dir(&fixture().join("data"), &data);
+    let (expected, last_zxid) = load_expected(&fixture().join("expected"));
+    let (zk, ours) = zkserver_on(dir.path(), &data, "zkserver").await;
+    assert_same(&expected, &ours, last_zxid);
+    carry_on(dir.path(), &data, zk, last_zxid).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apache_datadir_live_round_trip() {
+    if !java_or_skip("apache_datadir_live_round_trip") {
+        return;
+    }
+    let dir = workdir();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let (cfg, observer) = write_apache_ensemble_cfg(dir.path(), &data, port);
+    let mut apache = Proc::start(Kind::Apache, &cfg, port, &dir.path().join("apache.log"));
+    let last_zxid = write_history(&apache, Some(&observer)).await;
+    let theirs = view(&apache).await;
+    apache.kill();
+    if std::env::var("ZK_REGEN_APACHE_DATADIR").as_deref() == Ok("1") {
+        let fx = fixture();
+        let _ = std::fs::remove_dir_all(&fx);
+        for (rel, bytes) in files(&data) {
+            if rel.starts_with("version-2/") || rel == "myid" {
+                let dst = fx.join("data").join(rel);
+                std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+                std::fs::write(dst, bytes).unwrap();
+            }
+        }
+        save_expected(&fx.join("expected"), &theirs, last_zxid);
+    }
+    let (zk, ours) = zkserver_on(dir.path(), &data, "zkserver").await;
+    assert_same(&theirs, &ours, last_zxid);
+    let served = carry_on(dir.path(), &data, zk, last_zxid).await;
+    // Roll back: export zkserver's dataDir and start Apache (standalone) on it.
+    let out = dir.path().join("exported");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_zkserver"))
+        .arg("export-apache")
+        .arg(&data)
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let port = free_port();
+    let cfg = dir.path().join("apache-exported.cfg");
+    write_cfg(&cfg, &out, port, &[]);
+    let log = dir.path().join("apache-exported.log");
+    let apache = Proc::start(Kind::Apache, &cfg, port, &log);
+    let back = view(&apache).await;
+    assert_eq!(served.walk.len(), back.walk.len());
+    for (o, a) in served.walk.iter().zip(&back.walk) {
+        assert_eq!(o, a, "exported znode (zkserver first, Apache second)");
+    }
+    assert_eq!(served.ephemerals, back.ephemerals);
+    let mntr = apache.four("mntr");
+    assert!(
+        mntr.lines().any(|l| l == "zk_digest_mismatches_count\t0"),
+        "Apache compared the exported digest: {mntr}"
+    );
+    let (last, digest) = *served.hash.last().unwrap();
+    let loaded = format!("with zxid as 0x{last:x}, and digest value as {digest}");
+    assert!(apache.log_text().contains(&loaded), "{}", apache.log_text());
+    let c = apache.client(true, false).await;
+    let persistent = CreateMode::Persistent.with_acls(open_acl());
+    let (stat, _) = c.create("/back", b"", &persistent).await.unwrap();
+    assert_eq!(
+        stat.czxid,
+        last + 1,
+        "Apache carries on from zkserver's zxid"
+    );
+}
