@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README points here):
 #   1. installs what is missing (as root on Debian: Apache ZooKeeper + JRE via apt if
-#      /usr/share/java/zookeeper.jar is absent, a JDK if javac is; a venv at <repo>/.venv
-#      with kazoo + pytest if they are not importable),
+#      /usr/share/java/zookeeper.jar is absent, a JDK if javac is, curl; a venv at
+#      <repo>/.venv with kazoo, pytest and prometheus-client if they are not importable),
 #   2. cargo build --release (the Python suite runs the release binary),
 #   3. cargo test --release (all Rust tests),
 #   4. pytest -q tests/python with ZK_IMPL=zkserver.
@@ -45,9 +45,20 @@ if ! command -v javac >/dev/null 2>&1; then
   fi
 fi
 
+if ! command -v curl >/dev/null 2>&1 && is_root && have_apt; then
+  log "installing curl (AdminServer and /metrics tests)"
+  apt_install curl
+fi
+
 PY=python3
-if ! "$PY" -c 'import kazoo, pytest' 2>/dev/null; then
-  if [ -x .venv/bin/python ] && .venv/bin/python -c 'import kazoo, pytest' 2>/dev/null; then
+PY_MODS='import kazoo, pytest, prometheus_client'
+PIP_PKGS="kazoo pytest prometheus-client"
+if ! "$PY" -c "$PY_MODS" 2>/dev/null; then
+  if [ -x .venv/bin/python ] && .venv/bin/python -c "$PY_MODS" 2>/dev/null; then
+    PY="$ROOT/.venv/bin/python"
+  elif [ -x .venv/bin/python ] && .venv/bin/python -c 'import kazoo, pytest' 2>/dev/null; then
+    log "adding prometheus-client to .venv"
+    .venv/bin/python -m pip install -q --disable-pip-version-check $PIP_PKGS
     PY="$ROOT/.venv/bin/python"
   else
     log "creating .venv with kazoo and pytest"
@@ -61,7 +72,7 @@ if ! "$PY" -c 'import kazoo, pytest' 2>/dev/null; then
         exit 1
       fi
     fi
-    .venv/bin/python -m pip install -q --disable-pip-version-check kazoo pytest
+    .venv/bin/python -m pip install -q --disable-pip-version-check $PIP_PKGS
     PY="$ROOT/.venv/bin/python"
   fi
 fi

@@ -11,5 +11,6 @@ pub mod quorum;
 pub mod runtime;
 pub mod server;
 pub mod session;
+pub mod status;
 pub mod storage;
 pub mod tree;

@@ -272,6 +272,11 @@ impl Member {
                 }
                 self.role_step(now, Input::Tick, log, &mut out);
             }
+            Input::PeerUp { sid } => self.election.peer_up(sid),
+            Input::PeerDown { sid } => {
+                let d = self.election.peer_down(&self.view, sid);
+                self.decided(d, now, &mut out);
+            }
             Input::LearnerConnected { link } if !matches!(self.role, Role::Leading(_)) => {
                 // Apache listens on the quorum port only while leading; a link accepted at any
                 // other time would leave the learner waiting initLimit for a LEADERINFO.
@@ -508,9 +513,9 @@ impl Member {
             "leaving the current role"
         );
         let was_observer = matches!(&self.role, Role::Learning(l) if l.is_observer());
-        let logged = match std::mem::replace(&mut self.role, Role::Looking) {
-            Role::Looking => Vec::new(),
-            Role::Leading(mut l) => l.shutdown(reason, out),
+        let (logged, reload) = match std::mem::replace(&mut self.role, Role::Looking) {
+            Role::Looking => (Vec::new(), None),
+            Role::Leading(mut l) => (l.shutdown(reason, out), None),
             Role::Learning(mut l) => l.shutdown(reason, out),
         };
         if self.serving {
@@ -518,6 +523,12 @@ impl Member {
             out.push(Action::StopServing {
                 reason: reason.to_string(),
             });
+        }
+        if let Some(zxid) = reload {
+            // The sync loaded a SNAP it never made durable: go back to what is on disk.
+            let action = Action::TruncateLog { zxid };
+            self.track(std::slice::from_ref(&action));
+            out.push(action);
         }
         if !logged.is_empty() {
             let action = Action::ApplyLogged { txns: logged };

@@ -91,10 +91,8 @@ pub enum CoreMsg {
         link: crate::quorum::LinkId,
         handle: peers::links::LinkHandle,
     },
-    FourLetter {
-        cmd: String,
-        reply: oneshot::Sender<String>,
-    },
+    /// A four-letter word, AdminServer command or metrics scrape wants status.
+    Status(crate::status::StatusQuery),
     /// Close every connection and hand back the tree (for the final snapshot).
     Shutdown {
         done: oneshot::Sender<crate::tree::DataTree>,

@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::config::Config;
 use crate::proto::txn::{Txn, DIGEST_VERSION};
+use crate::status::ServerMetrics;
 use crate::storage::{
     ApacheZxidDigest, FileSnapshotStore, LoadedSnapshot, SnapshotFormat, Storage, StorageOptions,
 };
@@ -165,6 +166,9 @@ pub fn open(
     )?;
     let mut recent = std::collections::VecDeque::with_capacity(keep_recent.min(4096));
     let snapshot_zxid = rebuild.tree().last_zxid();
+    let metrics = ServerMetrics::global();
+    metrics.startup_snap_load_time.observe(started.elapsed());
+    let replay_started = Instant::now();
     let mut replayed = 0u64;
     for (zxid, bytes) in recovered.txns_after_snapshot {
         if !rebuild.apply(zxid, bytes.clone())? {
@@ -179,6 +183,11 @@ pub fn open(
         }
     }
     let tree = rebuild.finish();
+    metrics
+        .startup_txns_load_time
+        .observe(replay_started.elapsed());
+    metrics.startup_txns_loaded.observe_count(replayed);
+    metrics.db_init_time.observe(started.elapsed());
     tracing::info!(
         snapshot_zxid = format_args!("{snapshot_zxid:#x}"),
         replayed,

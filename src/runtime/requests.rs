@@ -268,7 +268,11 @@ impl Core {
                     received,
                     done: Some((result, close)),
                     ..
-                } => self.send_reply(conn, xid, &result, close, received),
+                } => {
+                    // A request with a txn (failed writes are error txns): updatelatency.
+                    self.stats.next_reply_is_update();
+                    self.send_reply(conn, xid, &result, close, received)
+                }
                 Item::Write { .. } => {}
             }
         }

@@ -85,10 +85,10 @@ impl Store {
         tree
     }
 
-    /// After a SNAP: the log's history is replaced by the snapshot's, so it restarts empty.
-    pub fn clear_log(&self) {
-        if let Err(e) = blocking(|| self.log.truncate_after(i64::MIN)) {
-            fatal("clearing the txn log after a SNAP", &e);
+    /// Drops logged txns above `zxid` (after a SNAP, before its snapshot is written).
+    pub fn truncate_log(&self, zxid: i64) {
+        if let Err(e) = blocking(|| self.log.truncate_after(zxid)) {
+            fatal("truncating the txn log", &e);
         }
     }
 
@@ -145,7 +145,13 @@ impl Store {
 }
 
 impl LogSource for Store {
+    /// Only from the newest snapshot on: older records may include txns a SNAP replaced (a
+    /// divergent history that stays in the log), and the SNAP itself is the history there.
     fn txns_between(&self, after: i64, upto: i64) -> Option<Vec<(i64, Bytes)>> {
+        let newest_snapshot = self.snapshots.list().ok()?.last().map_or(0, |s| s.zxid);
+        if after < newest_snapshot {
+            return None;
+        }
         let records = match blocking(|| read_segments_from(&self.log_segments, after)) {
             Ok(r) => r,
             Err(e) => {
@@ -156,12 +162,11 @@ impl LogSource for Store {
         if records.first().map(|(z, _)| *z) != Some(after) {
             return None;
         }
-        Some(
-            records
-                .into_iter()
-                .skip(1)
-                .take_while(|(z, _)| *z <= upto)
-                .collect(),
-        )
+        let txns: Vec<(i64, Bytes)> = records
+            .into_iter()
+            .skip(1)
+            .take_while(|(z, _)| *z <= upto)
+            .collect();
+        crate::quorum::history::contiguous(after, &txns).then_some(txns)
     }
 }

@@ -10,6 +10,8 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::status::ServerMetrics;
+
 use super::throttle::{ConnShare, ReleaseOnDrop};
 use crate::config::{Config, ALL_FOUR_LETTER_WORDS};
 use crate::proto::frame::{decode_frame, peek_len};
@@ -45,6 +47,7 @@ pub async fn run(
             Ok(_) => {}
         }
     }
+    let first_read = buf.len();
     if let Some(cmd) = peek_len(&buf).and_then(four_letter_word) {
         four_letter(cmd, wr, &cfg, &core).await;
         return;
@@ -55,7 +58,7 @@ pub async fn run(
             Ok(Some(frame)) => break frame,
             Ok(None) => match rd.read_buf(&mut buf).await {
                 Ok(0) | Err(_) => return,
-                Ok(_) => {}
+                Ok(n) => ServerMetrics::global().bytes_received_count.add(n as u64),
             },
             Err(e) => {
                 tracing::warn!(client = %peer, "closing connection before handshake: {e}");
@@ -63,6 +66,12 @@ pub async fn run(
             }
         }
     };
+    // The bytes before the handshake (the first read) are counted here, once we know this
+    // is a client session and not a four-letter word.
+    ServerMetrics::global()
+        .bytes_received_count
+        .add(first_read as u64);
+    ServerMetrics::global().connection_request_count.inc();
     let req = match ConnectRequest::from_bytes(handshake) {
         Ok(r) => r,
         Err(e) => {
@@ -105,7 +114,7 @@ pub async fn run(
         tokio::select! {
             read = rd.read_buf(&mut buf) => match read {
                 Ok(0) | Err(_) => break,
-                Ok(_) => {}
+                Ok(n) => ServerMetrics::global().bytes_received_count.add(n as u64),
             },
             _ = &mut closed_rx => break,
         }
@@ -199,19 +208,9 @@ async fn four_letter(cmd: &str, mut wr: OwnedWriteHalf, cfg: &Config, core: &Cor
     let text = if !cfg.four_letter_words.allows(cmd) {
         format!("{cmd} is not executed because it is not in the whitelist.\n")
     } else {
-        let (tx, rx) = oneshot::channel();
-        if core
-            .send(CoreMsg::FourLetter {
-                cmd: cmd.to_string(),
-                reply: tx,
-            })
-            .is_err()
-        {
-            return;
-        }
-        match rx.await {
-            Ok(text) => text,
-            Err(_) => return,
+        match crate::admin::fourlw::run(cmd, &crate::runtime::status::handle(core.clone())).await {
+            Some(text) => text,
+            None => return,
         }
     };
     let _ = wr.write_all(text.as_bytes()).await;

@@ -41,6 +41,9 @@ pub async fn serve(listener: TcpListener, cfg: Arc<Config>, core: CoreTx) {
             }
         };
         let Some(permit) = limits.admit(peer.ip()) else {
+            crate::status::ServerMetrics::global()
+                .connection_rejected
+                .inc();
             tracing::warn!(
                 "Too many connections from {} - max is {}",
                 peer.ip(),

@@ -358,10 +358,20 @@ impl World {
                     Some(super::wire::PacketType::Trunc) => self.stats.truncs += 1,
                     _ => {}
                 }
+                if matches!(
+                    packet.packet_type(),
+                    Some(super::wire::PacketType::Diff | super::wire::PacketType::Trunc)
+                ) {
+                    let d = packet.describe();
+                    self.log.push(format!("{now:>6} node {sid} sends {d}"));
+                }
                 self.send_packet(sid, link, packet)
             }
             Action::SendSnapshot { link } => {
                 self.stats.snaps += 1;
+                let applied = self.node(sid).applied;
+                self.log
+                    .push(format!("{now:>6} node {sid} sends SNAP at 0x{applied:x}"));
                 let n = self.node(sid);
                 let body = encode_state(&n.state);
                 let zxid = n.applied;
@@ -391,16 +401,24 @@ impl World {
             }
             Action::TruncateLog { zxid } => {
                 self.node(sid).truncate(zxid);
+                let n = self.node(sid);
+                let (first, len) = (n.state.first().map(|(z, _)| *z).unwrap_or(0), n.state.len());
+                let snaps: Vec<i64> = n.disk.snapshots.keys().copied().collect();
+                self.log.push(format!("{now:>6} node {sid} TRUNC 0x{zxid:x}: state {len} txns from 0x{first:x}, snapshots {snaps:x?}"));
                 self.checker.reset(sid);
             }
             Action::LoadSnapshot { zxid, body } => {
+                self.log
+                    .push(format!("{now:>6} node {sid} loads SNAP at 0x{zxid:x}"));
                 self.node(sid).load(zxid, decode_state(&body));
                 self.checker.reset(sid);
             }
             Action::TakeSnapshot => {
                 let n = self.node(sid);
-                let (z, s) = (n.applied, n.state.clone());
-                n.disk.snapshots.insert(z, s);
+                n.take_snapshot();
+                let z = n.applied;
+                self.log
+                    .push(format!("{now:>6} node {sid} snapshot at 0x{z:x}"));
             }
             Action::Apply { zxid, txn } => self.apply(sid, zxid, txn),
             Action::ApplyLogged { txns } => {
@@ -608,6 +626,22 @@ impl World {
         self.node(sid).crash();
         self.checker.reset(sid);
         self.last_sent.retain(|(from, _), _| *from != sid);
+        // Its sockets reset and dials to it are refused: peers' election ports see it go.
+        for other in 1..=self.nodes.len() as Sid {
+            if other != sid && self.node(other).up && self.connected(other, sid) {
+                let inc = self.node(other).incarnation;
+                let at = self.now + self.rng.range(1, 5);
+                let input = Input::PeerDown { sid };
+                self.schedule(
+                    at,
+                    Event::Input {
+                        to: other,
+                        inc,
+                        input,
+                    },
+                );
+            }
+        }
         let conns: Vec<usize> = (0..self.conns.len())
             .filter(|&c| self.conns[c].alive && self.conns[c].ends.iter().any(|(s, _)| *s == sid))
             .collect();
@@ -621,12 +655,31 @@ impl World {
         let (view, timing) = (self.view.clone(), self.cfg.timing);
         let observer = view.is_observer(sid);
         self.node(sid).restart(&view, observer, timing);
+        let n = self.node(sid);
+        let (first, len, last) = (
+            n.state.first().map(|(z, _)| *z).unwrap_or(0),
+            n.state.len(),
+            n.applied,
+        );
+        let snaps: Vec<i64> = n.disk.snapshots.keys().copied().collect();
+        let logged = (n.disk.log.first().map(|(z, _)| *z), n.disk.log.len());
+        self.log.push(format!("{:>6} node {sid} recovered {len} txns 0x{first:x}..0x{last:x}, snapshots {snaps:x?}, log {logged:x?}", self.now));
         let now = self.now;
         let out = self.node(sid).member.start(now);
         self.perform(sid, out);
         // Peers accept its connections and re-send what they last sent it.
         for other in 1..=self.nodes.len() as Sid {
-            if other != sid && self.connected(other, sid) {
+            if other != sid && self.connected(other, sid) && self.node(other).up {
+                let inc = self.node(other).incarnation;
+                let input = Input::PeerUp { sid };
+                self.schedule(
+                    now,
+                    Event::Input {
+                        to: other,
+                        inc,
+                        input,
+                    },
+                );
                 self.reconnect_election(other, sid);
             }
         }
