@@ -251,27 +251,31 @@ fn write_apache_ensemble_cfg(dir: &Path, data: &Path, port: u16) -> (PathBuf, St
     (cfg, observer)
 }
 
-/// Starts zkserver (standalone) on `data` and returns it with its view.
-async fn zkserver_on(dir: &Path, data: &Path, name: &str) -> (Proc, View) {
+/// Starts zkserver (standalone) on `data` and returns it with its view and the zxid it
+/// started at (before any client made a txn).
+async fn zkserver_on(dir: &Path, data: &Path, name: &str) -> (Proc, View, i64) {
     let port = free_port();
     let cfg = dir.join(format!("{name}.cfg"));
     write_cfg(&cfg, data, port, &[]);
     let p = Proc::start(Kind::ZkServer, &cfg, port, &dir.join(format!("{name}.log")));
+    let zxid = p.zxid();
     let v = view(&p).await;
-    (p, v)
+    (p, v, zxid)
 }
 
-fn save_expected(dir: &Path, v: &View, last_zxid: i64) {
+/// `zxids`: the last zxid `hash` lists, and the last zxid.
+fn save_expected(dir: &Path, v: &View, zxids: (i64, i64)) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("walk.txt"), v.walk.join("\n") + "\n").unwrap();
     let hash: Vec<String> = v.hash.iter().map(|(z, d)| format!("{z:x}: {d}")).collect();
     std::fs::write(dir.join("hash.txt"), hash.join("\n") + "\n").unwrap();
     std::fs::write(dir.join("ephemerals.txt"), v.ephemerals.join("\n") + "\n").unwrap();
     std::fs::write(dir.join("mntr.txt"), v.mntr.join("\n") + "\n").unwrap();
-    std::fs::write(dir.join("last_zxid.txt"), format!("{last_zxid:x}\n")).unwrap();
+    let text = format!("last_hashed {:x}\nlast {:x}\n", zxids.0, zxids.1);
+    std::fs::write(dir.join("zxids.txt"), text).unwrap();
 }
 
-fn load_expected(dir: &Path) -> (View, i64) {
+fn load_expected(dir: &Path) -> (View, (i64, i64)) {
     let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
     let lines = |n: &str| -> Vec<String> { read(n).lines().map(str::to_string).collect() };
     let view = View {
@@ -280,28 +284,33 @@ fn load_expected(dir: &Path) -> (View, i64) {
         ephemerals: lines("ephemerals.txt"),
         mntr: lines("mntr.txt"),
     };
-    let last = i64::from_str_radix(read("last_zxid.txt").trim(), 16).unwrap();
-    (view, last)
+    let zxids = read("zxids.txt");
+    let get = |key: &str| {
+        let v = zxids.lines().find_map(|l| l.strip_prefix(key)).unwrap();
+        i64::from_str_radix(v.trim(), 16).unwrap()
+    };
+    (view, (get("last_hashed "), get("last ")))
 }
 
-/// zkserver continues on a dataDir that started as Apache's: the next txn takes the next zxid,
-/// a restart recovers across both formats, Apache's files are untouched.
-async fn carry_on(dir: &Path, data: &Path, mut zk: Proc, last_zxid: i64) -> View {
-    let apache_files = files(&data.join("version-2"));
+/// zkserver continues on a dataDir that started as Apache's (at `start_zxid`): new txns follow
+/// it in the same epoch, a restart recovers across both formats, Apache's files are untouched.
+async fn carry_on(dir: &Path, data: &Path, mut zk: Proc, start_zxid: i64) -> View {
+    let apache_files: BTreeMap<String, Vec<u8>> = files(&data.join("version-2"))
+        .into_iter()
+        .filter(|(_, b)| b.starts_with(b"ZKLG") || b.starts_with(b"ZKSN"))
+        .collect();
+    assert!(apache_files.keys().any(|n| n.starts_with("log.")));
+    assert!(apache_files.keys().any(|n| n.starts_with("snapshot.")));
     let c = zk.client(true, false).await;
     let persistent = CreateMode::Persistent.with_acls(open_acl());
     let (stat, _) = c.create("/after", b"zk", &persistent).await.unwrap();
-    assert_eq!(
-        stat.czxid,
-        last_zxid + 1,
-        "zkserver carries on from Apache's zxid"
-    );
+    assert!(stat.czxid > start_zxid && stat.czxid >> 32 == start_zxid >> 32);
     let padded = pad_to_hash_interval(&c).await;
     drop(c);
     let before = view(&zk).await;
     assert!(before.hash.iter().any(|(z, _)| *z == padded));
     zk.stop();
-    let (_zk, after) = zkserver_on(dir, data, "zkserver-restart").await;
+    let (_zk, after, _) = zkserver_on(dir, data, "zkserver-restart").await;
     assert_eq!(
         before.walk, after.walk,
         "tree after a restart over mixed files"
@@ -309,9 +318,7 @@ async fn carry_on(dir: &Path, data: &Path, mut zk: Proc, last_zxid: i64) -> View
     assert_eq!(before.ephemerals, after.ephemerals);
     let now = files(&data.join("version-2"));
     for (name, bytes) in &apache_files {
-        if name.starts_with("log.") || name.starts_with("snapshot.") {
-            assert_eq!(now.get(name), Some(bytes), "Apache's {name} changed");
-        }
+        assert!(now.get(name) == Some(bytes), "Apache's {name} changed");
     }
     assert!(
         now.keys()
@@ -327,10 +334,11 @@ async fn apache_datadir_fixture_loads() {
     let dir = workdir();
     let data = dir.path().join("data");
     copy_dir(&fixture().join("data"), &data);
-    let (expected, last_zxid) = load_expected(&fixture().join("expected"));
-    let (zk, ours) = zkserver_on(dir.path(), &data, "zkserver").await;
-    assert_same(&expected, &ours, last_zxid);
-    carry_on(dir.path(), &data, zk, last_zxid).await;
+    let (expected, (last_hashed, apache_zxid)) = load_expected(&fixture().join("expected"));
+    let (zk, ours, zxid) = zkserver_on(dir.path(), &data, "zkserver").await;
+    assert_eq!(zxid, apache_zxid, "zkserver starts at Apache's last zxid");
+    assert_same(&expected, &ours, last_hashed);
+    carry_on(dir.path(), &data, zk, zxid).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -343,8 +351,9 @@ async fn apache_datadir_live_round_trip() {
     let port = free_port();
     let (cfg, observer) = write_apache_ensemble_cfg(dir.path(), &data, port);
     let mut apache = Proc::start(Kind::Apache, &cfg, port, &dir.path().join("apache.log"));
-    let last_zxid = write_history(&apache, Some(&observer)).await;
+    let last_hashed = write_history(&apache, Some(&observer)).await;
     let theirs = view(&apache).await;
+    let apache_zxid = apache.settled_zxid();
     apache.kill();
     if std::env::var("ZK_REGEN_APACHE_DATADIR").as_deref() == Ok("1") {
         let fx = fixture();
@@ -356,25 +365,43 @@ async fn apache_datadir_live_round_trip() {
                 std::fs::write(dst, bytes).unwrap();
             }
         }
-        save_expected(&fx.join("expected"), &theirs, last_zxid);
+        save_expected(&fx.join("expected"), &theirs, (last_hashed, apache_zxid));
     }
-    let (zk, ours) = zkserver_on(dir.path(), &data, "zkserver").await;
-    assert_same(&theirs, &ours, last_zxid);
-    let served = carry_on(dir.path(), &data, zk, last_zxid).await;
+    let (zk, ours, zxid) = zkserver_on(dir.path(), &data, "zkserver").await;
+    assert_eq!(zxid, apache_zxid, "zkserver starts at Apache's last zxid");
+    assert_same(&theirs, &ours, last_hashed);
+    let served = carry_on(dir.path(), &data, zk, zxid).await;
     // Roll back: export zkserver's dataDir and start Apache (standalone) on it.
     let out = dir.path().join("exported");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_zkserver"))
+    let export = std::process::Command::new(env!("CARGO_BIN_EXE_zkserver"))
         .arg("export-apache")
         .arg(&data)
         .arg(&out)
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    let said = String::from_utf8_lossy(&export.stdout).into_owned();
+    assert!(export.status.success(), "{said}");
+    // "wrote <file> (zxid 0x<hex>, <n> znodes, <n> sessions, digest <n>)"
+    let zxid = said
+        .split("(zxid 0x")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    let digest = said
+        .split("digest ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
     let port = free_port();
     let cfg = dir.path().join("apache-exported.cfg");
     write_cfg(&cfg, &out, port, &[]);
     let log = dir.path().join("apache-exported.log");
     let apache = Proc::start(Kind::Apache, &cfg, port, &log);
+    let start_zxid = apache.zxid();
     let back = view(&apache).await;
     assert_eq!(served.walk.len(), back.walk.len());
     for (o, a) in served.walk.iter().zip(&back.walk) {
@@ -386,15 +413,77 @@ async fn apache_datadir_live_round_trip() {
         mntr.lines().any(|l| l == "zk_digest_mismatches_count\t0"),
         "Apache compared the exported digest: {mntr}"
     );
-    let (last, digest) = *served.hash.last().unwrap();
-    let loaded = format!("with zxid as 0x{last:x}, and digest value as {digest}");
-    assert!(apache.log_text().contains(&loaded), "{}", apache.log_text());
+    // Apache read zkserver's digest trailer and computed the same digest over the tree.
+    let log = apache.log_text();
+    let trailer = format!("with zxid as 0x{zxid}, and digest value as {digest}");
+    let computed = format!("highest zxid is 0x{zxid}, digest is {digest}");
+    assert!(log.contains(&trailer) && log.contains(&computed), "{log}");
+    assert_eq!(
+        start_zxid,
+        i64::from_str_radix(zxid, 16).unwrap(),
+        "Apache starts at zkserver's last zxid"
+    );
     let c = apache.client(true, false).await;
     let persistent = CreateMode::Persistent.with_acls(open_acl());
     let (stat, _) = c.create("/back", b"", &persistent).await.unwrap();
-    assert_eq!(
-        stat.czxid,
-        last + 1,
-        "Apache carries on from zkserver's zxid"
+    assert!(stat.czxid > start_zxid && stat.czxid >> 32 == start_zxid >> 32);
+}
+
+/// A damaged Apache log gets zkserver's own precise error (file, offset, zxid, the repair
+/// command), and that command makes the dataDir start again.
+#[tokio::test(flavor = "multi_thread")]
+async fn damaged_apache_log_names_the_repair_and_repair_log_fixes_it() {
+    let dir = workdir();
+    let data = dir.path().join("data");
+    copy_dir(&fixture().join("data"), &data);
+    let (_, (_, apache_zxid)) = load_expected(&fixture().join("expected"));
+    // The newest log: the txns after the newest snapshot, which recovery needs.
+    let newest = files(&data.join("version-2"))
+        .into_keys()
+        .filter(|n| n.starts_with("log."))
+        .max_by_key(|n| i64::from_str_radix(&n[4..], 16).unwrap())
+        .unwrap();
+    let log = data.join("version-2").join(&newest);
+    let mut bytes = std::fs::read(&log).unwrap();
+    // Inside the third entry's txn bytes (entries: long checksum, int length, txn, 'B').
+    let mut at = 16usize;
+    for _ in 0..2 {
+        let len = i32::from_be_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += 12 + len + 1;
+    }
+    bytes[at + 12 + 20] ^= 0x40;
+    std::fs::write(&log, &bytes).unwrap();
+    let cfg = dir.path().join("zk.cfg");
+    write_cfg(&cfg, &data, free_port(), &[]);
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_zkserver"))
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(!run.status.success(), "{said}");
+    let repair = format!("zkserver repair-log {} --offset {at}", log.display());
+    for want in [
+        format!("txn log {} is corrupt at byte offset {at}", log.display()),
+        "Adler32 mismatch".into(),
+        "(record zxid 0x1000001".into(),
+        repair.clone(),
+    ] {
+        assert!(said.contains(&want), "{want:?} missing from: {said}");
+    }
+    let fixed = std::process::Command::new(env!("CARGO_BIN_EXE_zkserver"))
+        .args([
+            "repair-log",
+            &log.display().to_string(),
+            "--offset",
+            &at.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(fixed.status.success(), "{fixed:?}");
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), at as u64);
+    let (_zk, _, zxid) = zkserver_on(dir.path(), &data, "repaired").await;
+    assert!(
+        zxid < apache_zxid,
+        "the txns after the cut are gone: {zxid:#x}"
     );
 }

@@ -80,6 +80,10 @@ mod snapshot;
 mod snapshot_io;
 mod tools;
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod apache_tests;
+
 pub use apache_format::encode_apache_entry;
 pub use apache_snapshot::{write_apache_snapshot, ApacheSnapInfo, ApacheZxidDigest};
 pub use api::{LoadedSnapshot, SnapshotFormat, SnapshotInfo, SnapshotStore, TxnLog};

@@ -178,7 +178,7 @@ impl TxnHeader {
 }
 
 fn has_path(kind: i32) -> bool {
-    matches!(kind, 1 | 2 | 5 | 7 | 13 | 15 | 19 | 20 | 21)
+    matches!(kind, 1 | 2 | 5 | 7 | 13 | 15 | 16 | 19 | 20 | 21)
 }
 
 /// ZooKeeper's names for `OpCode` values found in txn headers.

@@ -151,6 +151,29 @@ impl Proc {
         }
     }
 
+    /// The last zxid, from `srvr`.
+    pub fn zxid(&self) -> i64 {
+        let out = self.four("srvr");
+        out.lines()
+            .find_map(|l| l.strip_prefix("Zxid: 0x"))
+            .and_then(|h| i64::from_str_radix(h.trim(), 16).ok())
+            .unwrap_or_else(|| panic!("no Zxid in srvr: {out}"))
+    }
+
+    /// The last zxid once it stops moving (a dropped client's closeSession is applied after
+    /// the client is gone).
+    pub fn settled_zxid(&self) -> i64 {
+        let mut last = self.zxid();
+        loop {
+            std::thread::sleep(Duration::from_millis(300));
+            let now = self.zxid();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+    }
+
     pub fn four(&self, cmd: &str) -> String {
         try_4lw(self.port, cmd).expect("four-letter word")
     }
