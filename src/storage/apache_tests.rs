@@ -233,3 +233,22 @@ fn no_valid_snapshot_and_a_partial_log_refuses_to_start() {
     assert!(rec.snapshot.is_none());
     assert_eq!(rec.txns_after_snapshot.len(), 2);
 }
+
+#[test]
+fn an_entry_far_behind_the_end_marker_is_found_at_its_exact_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let gap = (1 << 20) + (1 << 19) + 5;
+    let mut tail = vec![0u8; gap];
+    encode_apache_entry(&mut tail, &txn(3));
+    let path = apache_log(dir.path(), &[1, 2], &tail);
+    let Err(err) = FileTxnLog::open(dir.path(), OPTS) else {
+        panic!("a valid entry after the end marker is corruption");
+    };
+    let at = entry_at(2) + gap as u64;
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("valid record (zxid 0x3) follows at offset {at}")),
+        "{msg}"
+    );
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}

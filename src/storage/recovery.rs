@@ -213,6 +213,30 @@ fn inspect_after(path: &Path, format: LogFormat, offset: u64, last_good: i64) ->
     let mut f = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
     f.seek(SeekFrom::Start(offset))
         .map_err(|e| StorageError::io("seek", path, e))?;
+    // The usual case is a preallocated tail of zeros (up to 64 MiB, and in every one of
+    // Apache's segments): check it in chunks before holding anything.
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut scanned = 0u64;
+    loop {
+        let n = f
+            .read(&mut chunk)
+            .map_err(|e| StorageError::io("read", path, e))?;
+        if n == 0 {
+            return Ok(After {
+                valid: None,
+                nonzero: false,
+            });
+        }
+        if chunk[..n].iter().any(|b| *b != 0) {
+            break;
+        }
+        scanned += n as u64;
+    }
+    // Entries can start up to a header's length before the first non-zero byte.
+    let back = scanned.min(RECORD_HEADER_LEN as u64);
+    let offset = offset + scanned - back;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| StorageError::io("seek", path, e))?;
     let mut rest = Vec::new();
     f.read_to_end(&mut rest)
         .map_err(|e| StorageError::io("read", path, e))?;

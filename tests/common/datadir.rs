@@ -68,6 +68,11 @@ impl Proc {
     /// Starts `kind` on `cfg` (whose clientPort is `port`), output to `log`, and waits until it
     /// serves (`srvr` answers with a mode).
     pub fn start(kind: Kind, cfg: &Path, port: u16, log: &Path) -> Proc {
+        Self::start_with(kind, cfg, port, log, &[])
+    }
+
+    /// `start` with more `-D` flags for Apache (zkserver ignores them).
+    pub fn start_with(kind: Kind, cfg: &Path, port: u16, log: &Path, flags: &[&str]) -> Proc {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -79,6 +84,7 @@ impl Proc {
                 c.arg("-Xmx256m")
                     .arg("-Dzookeeper.root.logger=INFO,CONSOLE")
                     .args(jvm_flags())
+                    .args(flags)
                     .args(["-cp", APACHE_CP])
                     .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain");
                 c
