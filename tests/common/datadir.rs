@@ -1,13 +1,17 @@
 //! Helpers for tests that hand one dataDir from one server implementation to the other: start
 //! a real Apache ZooKeeper 3.8 (Debian's jar, standalone or a one-member ensemble) or zkserver on
 //! a given zoo.cfg, and record what a client sees: a full tree walk (data, stat, ACL of every
-//! znode, read as super), `hash`, the ephemeral part of `dump` and `mntr` counts.
+//! znode, read as super), `hash`, the ephemeral part of `dump` and `mntr` counts. And the
+//! history `write_history` writes: every kind of txn Apache logs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use zookeeper_client::{Acl, Client};
+use zookeeper_client::{Acl, Acls, AuthId, Client, CreateMode, EnsembleUpdate, Error, Permission};
+
+use super::jute::{op, Enc};
+use super::raw::RawConn;
 
 /// `super:secret`, the superDigest both servers get, so the walk can read every node.
 pub const SUPER: &[u8] = b"super:secret";
@@ -314,4 +318,120 @@ pub fn mntr_values(text: &str, keys: &[&str]) -> Vec<String> {
                 .to_string()
         })
         .collect()
+}
+
+pub fn open_acl() -> Acls<'static> {
+    Acls::anyone_all()
+}
+
+/// Polls until `path` is gone (the container/TTL sweep).
+pub async fn wait_gone(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.check_stat(path).await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "{path} was not swept");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// setData on `/load` until the last zxid is a multiple of 128, so `hash` lists it.
+pub async fn pad_to_hash_interval(c: &Client) -> i64 {
+    loop {
+        let stat = c.set_data("/load", b"pad", None).await.unwrap();
+        if stat.mzxid % 128 == 0 {
+            return stat.mzxid;
+        }
+    }
+}
+
+/// Every kind of txn Apache logs; returns the last zxid. `observer` is a server line to add by
+/// reconfig (ensemble only).
+pub async fn write_history(p: &Proc, observer: Option<&str>) -> i64 {
+    // Both sessions outlive the server (detached): their ephemerals stay in the data.
+    let keeper = p.client(false, true).await;
+    let admin = p.client(true, true).await;
+    let persistent = CreateMode::Persistent.with_acls(open_acl());
+    admin.create("/app", b"v0", &persistent).await.unwrap();
+    for _ in 0..3 {
+        let seq = CreateMode::PersistentSequential.with_acls(open_acl());
+        admin.create("/app/seq-", b"", &seq).await.unwrap();
+    }
+    let eph = CreateMode::Ephemeral.with_acls(open_acl());
+    keeper.create("/app/eph", b"e", &eph).await.unwrap();
+    let eseq = CreateMode::EphemeralSequential.with_acls(open_acl());
+    keeper.create("/app/eseq-", b"", &eseq).await.unwrap();
+    let container = CreateMode::Container.with_acls(open_acl());
+    admin.create("/cont", b"", &container).await.unwrap();
+    admin.create("/cont/c", b"", &persistent).await.unwrap();
+    admin.delete("/cont/c", None).await.unwrap();
+    admin.create("/cont2", b"c", &container).await.unwrap();
+    admin.create("/cont2/kid", b"k", &persistent).await.unwrap();
+    let hour = Duration::from_secs(3600);
+    let ttl = CreateMode::Persistent.with_acls(open_acl()).with_ttl(hour);
+    admin.create("/ttl", b"t", &ttl).await.unwrap();
+    let ttl_seq = CreateMode::PersistentSequential
+        .with_acls(open_acl())
+        .with_ttl(hour);
+    admin.create("/ttl-seq-", b"", &ttl_seq).await.unwrap();
+    let short = CreateMode::Persistent
+        .with_acls(open_acl())
+        .with_ttl(Duration::from_millis(1));
+    admin.create("/ttl-short", b"", &short).await.unwrap();
+    admin.set_data("/app", b"v1", Some(0)).await.unwrap();
+    admin.set_data("/app", b"v2", None).await.unwrap();
+    let mixed = [
+        Acl::new(Permission::ALL, AuthId::new("digest", U_DIGEST)),
+        Acl::new(Permission::READ, AuthId::anyone()),
+    ];
+    let acl_opts = CreateMode::Persistent.with_acls(Acls::new(&mixed));
+    admin.create("/acl", b"a", &acl_opts).await.unwrap();
+    let wider = [
+        Acl::new(Permission::ALL, AuthId::new("digest", U_DIGEST)),
+        Acl::new(Permission::READ | Permission::WRITE, AuthId::anyone()),
+    ];
+    admin.set_acl("/acl", &wider, Some(0)).await.unwrap();
+    let mut w = admin.new_multi_writer();
+    w.add_create("/multi", b"m", &persistent).unwrap();
+    w.add_create("/multi/a", b"", &persistent).unwrap();
+    w.add_set_data("/multi", b"m2", Some(0)).unwrap();
+    w.add_check_version("/multi/a", 0).unwrap();
+    w.add_delete("/multi/a", Some(0)).unwrap();
+    w.commit().await.unwrap();
+    // A multi that fails: logged as a multi of error txns.
+    let mut w = admin.new_multi_writer();
+    w.add_create("/never", b"", &persistent).unwrap();
+    w.add_set_data("/missing", b"x", None).unwrap();
+    assert!(w.commit().await.is_err());
+    // Failed single writes are logged as error txns.
+    let exists = admin.create("/app", b"", &persistent).await;
+    assert!(matches!(exists, Err(Error::NodeExists)), "{exists:?}");
+    let bad = admin.set_data("/app", b"x", Some(99)).await;
+    assert!(matches!(bad, Err(Error::BadVersion)), "{bad:?}");
+    let busy = admin.delete("/cont2", None).await;
+    assert!(matches!(busy, Err(Error::NotEmpty)), "{busy:?}");
+    // Plain `create` (opcode 1, not create2), an ephemeral, then closeSession deleting it.
+    let (mut raw, _) = RawConn::session(p.port).await;
+    let create =
+        |path: &str, flags: i32| Enc::new().str(path).buf(b"r").open_acl().int(flags).bytes();
+    assert_eq!(raw.call(op::CREATE, &create("/raw", 0)).await.err, 0);
+    assert_eq!(raw.call(op::CREATE, &create("/raw-eph", 1)).await.err, 0);
+    assert_eq!(raw.call(op::CLOSE_SESSION, &[]).await.err, 0);
+    if let Some(server) = observer {
+        let joining = [server];
+        let update = EnsembleUpdate::Incremental {
+            joinings: joining.iter().copied(),
+            leavings: joining[..0].iter().copied(),
+        };
+        admin.update_ensemble(update, None).await.unwrap();
+    }
+    wait_gone(&admin, "/cont").await;
+    wait_gone(&admin, "/ttl-short").await;
+    // Enough txns for several snapshots (snapCount=100) and log segments.
+    admin.create("/load", b"", &persistent).await.unwrap();
+    for i in 0..260 {
+        admin
+            .set_data("/load", format!("{i}").as_bytes(), None)
+            .await
+            .unwrap();
+    }
+    pad_to_hash_interval(&admin).await
 }
