@@ -498,4 +498,6 @@ impl Election {
 }
 
 #[cfg(test)]
+mod down_tests;
+#[cfg(test)]
 mod tests;

@@ -161,6 +161,10 @@ pub struct Core {
     pub(super) clock: Instant,
     /// The zxid of a SNAP loaded in memory and not yet written as a snapshot.
     pub(super) snap_base: Option<i64>,
+    /// When this member's current leadership was established (`zk_leader_uptime`).
+    pub(super) leader_since: Option<Instant>,
+    /// Sizes of the proposals this leader sent (`Proposal sizes last/min/max`).
+    pub(super) proposal_sizes: crate::status::stats::BufferStats,
 }
 
 impl Core {
@@ -198,6 +202,8 @@ impl Core {
             snapshots: None,
             clock: Instant::now(),
             snap_base: None,
+            leader_since: None,
+            proposal_sizes: Default::default(),
         };
         if core.member.is_serving() {
             core.reset_session_tracker();

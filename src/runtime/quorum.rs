@@ -254,6 +254,8 @@ impl Core {
                 self.tree.set_last_zxid(z);
             }
             self.reset_session_tracker();
+            self.leader_since = Some(Instant::now());
+            self.proposal_sizes = Default::default();
         }
         tracing::info!(
             mode = mode.name(),
@@ -263,6 +265,7 @@ impl Core {
     }
 
     fn stop_serving(&mut self, reason: &str) {
+        self.leader_since = None;
         tracing::warn!(reason, "not serving clients until a leader is established");
         for c in self.conns.values() {
             let _ = c.out.send(super::Outbound::Close);

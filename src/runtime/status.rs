@@ -229,8 +229,36 @@ impl Core {
             client_address: me.map(client).unwrap_or_default(),
             quorum_size: self.member.view().voter_count(),
             voting_view,
-            leader: None,
+            leader: self.leader_status(),
             follower_observers: None,
+        })
+    }
+
+    /// What a leader reports about its learners (`mntr`'s leader gauges, `srvr`'s proposal
+    /// sizes); `None` unless leading.
+    fn leader_status(&self) -> Option<crate::status::quorum::LeaderStatus> {
+        if self.member.mode() != crate::quorum::member::Mode::Leading {
+            return None;
+        }
+        let learners = self.member.learners();
+        let view = self.member.view();
+        let synced = |f: &dyn Fn(&crate::quorum::leader::LearnerStatus) -> bool| {
+            learners.iter().filter(|l| l.synced && f(l)).count()
+        };
+        let voter = |l: &crate::quorum::leader::LearnerStatus| {
+            !l.observer && l.sid.is_some_and(|s| view.is_voter(s))
+        };
+        Some(crate::status::quorum::LeaderStatus {
+            learners: learners.len(),
+            synced_followers: synced(&|l| voter(l)),
+            synced_non_voting_followers: synced(&|l| !l.observer && !voter(l)),
+            synced_observers: synced(&|l| l.observer),
+            pending_syncs: self.member.pending_syncs(),
+            uptime_ms: self
+                .leader_since
+                .map_or(0, |t| t.elapsed().as_millis() as u64),
+            proposal_sizes: self.proposal_sizes,
+            observers: Vec::new(),
         })
     }
 }

@@ -58,7 +58,7 @@ impl Default for BufferStats {
 }
 
 impl BufferStats {
-    fn add(&mut self, size: usize) {
+    pub fn add(&mut self, size: usize) {
         let size = i64::try_from(size).unwrap_or(i64::MAX);
         self.last = size;
         self.min = if self.min < 0 {
