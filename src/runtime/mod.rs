@@ -12,6 +12,7 @@ mod auth;
 pub mod boot;
 mod commit;
 mod core;
+pub mod export;
 mod forward;
 pub mod peers;
 pub mod persist;

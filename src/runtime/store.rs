@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::proto::txn::Txn;
+use super::recover::Rebuild;
 use crate::quorum::LogSource;
 use crate::storage::{
     read_segments_from, write_epoch, CommitMetrics, CommitSender, EpochFile, FileSnapshotStore,
@@ -27,6 +27,11 @@ pub struct Store {
     /// `<dataLogDir>/version-2`, where the log segments are.
     pub log_segments: PathBuf,
 }
+
+/// Longest string/buffer a TRUNC reload accepts in an Apache snapshot: the file was already
+/// loaded at startup (with `jute.maxbuffer`) or is older, so lengths are only checked against
+/// the bytes present.
+const RELOAD_MAX_LEN: usize = i32::MAX as usize;
 
 fn fatal(what: &str, e: &StorageError) -> ! {
     tracing::error!(error = %e, "{what} failed; exiting (never serve on after a storage failure)");
@@ -113,22 +118,19 @@ impl Store {
     /// The newest valid snapshot, then every logged txn after it up to `upto`.
     fn reload(&self, upto: i64, digest_enabled: bool) -> DataTree {
         let loaded = blocking(|| -> Result<DataTree, String> {
-            let mut tree = match self.snapshots.newest_valid().map_err(|e| e.to_string())? {
-                Some((z, body)) => {
-                    DataTree::read_snapshot(body).map_err(|e| format!("snapshot 0x{z:x}: {e}"))?
-                }
-                None => DataTree::with_digest(digest_enabled),
-            };
-            let from = tree.last_zxid().saturating_add(1);
+            let snapshot = self.snapshots.newest_valid().map_err(|e| e.to_string())?;
+            let mut rebuild = Rebuild::start(snapshot, RELOAD_MAX_LEN, digest_enabled)
+                .map_err(|e| e.to_string())?;
+            let from = rebuild.tree().last_zxid().saturating_add(1);
             for (z, bytes) in
                 read_segments_from(&self.log_segments, from).map_err(|e| e.to_string())?
             {
                 if z > upto {
                     break;
                 }
-                let txn = Txn::decode(bytes).map_err(|e| format!("txn 0x{z:x}: {e}"))?;
-                tree.apply(&txn);
+                rebuild.apply(z, bytes).map_err(|e| e.to_string())?;
             }
+            let mut tree = rebuild.finish();
             tree.set_last_zxid(upto);
             Ok(tree)
         });
