@@ -12,4 +12,5 @@ pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod storage;
+pub mod tls;
 pub mod tree;
