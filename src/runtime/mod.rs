@@ -56,7 +56,7 @@ pub enum CoreMsg {
         req: ConnectRequest,
         out: Outbox,
         /// Ids the transport established before the handshake (x509 from a TLS client
-        /// certificate), added after the connection's `ip` id.
+        /// certificate), added after the connection's `ip` id as Apache adds them.
         auth: Vec<crate::proto::records::Id>,
     },
     Request {

@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use base64::Engine;
 use p12_keystore::Pkcs12Archive;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -67,6 +68,9 @@ fn java_only(spec: &StoreSpec) -> TlsError {
 
 /// Loads `…keyStore.*`.
 pub fn load_key_store(spec: &StoreSpec) -> Result<KeyMaterial, TlsError> {
+    if matches!(spec.store_type, StoreType::Jks | StoreType::Bcfks) {
+        return Err(java_only(spec));
+    }
     let data = read(spec)?;
     let password = password(spec)?;
     match spec.store_type {
@@ -78,6 +82,9 @@ pub fn load_key_store(spec: &StoreSpec) -> Result<KeyMaterial, TlsError> {
 
 /// Loads `…trustStore.*` into the roots that peer certificates must chain to.
 pub fn load_trust_store(spec: &StoreSpec) -> Result<RootCertStore, TlsError> {
+    if matches!(spec.store_type, StoreType::Jks | StoreType::Bcfks) {
+        return Err(java_only(spec));
+    }
     let data = read(spec)?;
     let certs = match spec.store_type {
         StoreType::Pem => pem_certs(&data),
@@ -137,32 +144,77 @@ fn pem_private_key(data: &[u8], password: &str) -> Result<PrivateKeyDer<'static>
             _ => {}
         }
     }
-    // pki-types does not know "ENCRYPTED PRIVATE KEY"; find it by its label.
+    // pki-types does not parse "ENCRYPTED PRIVATE KEY"; find it by its label.
     let text = String::from_utf8_lossy(data);
-    let (label, der) = pkcs8::der::pem::decode_vec(encrypted_block(&text).unwrap_or("").as_bytes())
-        .map_err(|_| "did not find a private key".to_string())?;
-    if label != "ENCRYPTED PRIVATE KEY" {
+    let Some(b64) = encrypted_block(&text) else {
         return Err("did not find a private key".into());
-    }
+    };
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64.split_whitespace().collect::<String>())
+        .map_err(|e| format!("bad base64 in the encrypted private key: {e}"))?;
     if password.is_empty() {
         return Err(
             "the private key is encrypted; set the key store password (…keyStore.password or …keyStore.passwordPath)"
                 .into(),
         );
     }
-    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
-        .map_err(|e| format!("bad encrypted private key: {e}"))?;
-    let plain = info
-        .decrypt(password)
-        .map_err(|e| format!("cannot decrypt the private key (wrong password?): {e}"))?;
-    Ok(PrivatePkcs8KeyDer::from(plain.as_bytes().to_vec()).into())
+    decrypt_pkcs8(&der, password).map(|k| PrivatePkcs8KeyDer::from(k).into())
 }
 
+/// Decrypts an `EncryptedPrivateKeyInfo` — PBES2 (what OpenSSL writes by default) or the
+/// PKCS#12 PBE schemes (`PBEWithSHA1AndDESede`, what Apache's PemReader can read on Java 17).
+/// It is exactly the content of a PKCS#12 "shrouded key bag", so it is wrapped in a minimal
+/// MAC-less PKCS#12 archive and decrypted by the PKCS#12 reader rather than by hand.
+fn decrypt_pkcs8(encrypted: &[u8], password: &str) -> Result<Vec<u8>, String> {
+    const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    const SHROUDED_KEY_BAG: &[u8] = &[
+        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x02,
+    ];
+    let oid = |o: &[u8]| der(0x06, o);
+    let bag = der(
+        0x30,
+        &[oid(SHROUDED_KEY_BAG), der(0xa0, encrypted)].concat(),
+    );
+    let safe_contents = der(0x30, &bag);
+    let content_info =
+        |inner: &[u8]| der(0x30, &[oid(DATA), der(0xa0, &der(0x04, inner))].concat());
+    let auth_safe = der(0x30, &content_info(&safe_contents));
+    let pfx = der(0x30, &[der(0x02, &[3]), content_info(&auth_safe)].concat());
+    let archive = Pkcs12Archive::from_pkcs12(&pfx, password)
+        .map_err(|e| format!("cannot decrypt the private key (wrong password?): {e}"))?;
+    archive
+        .keys
+        .first()
+        .map(|k| k.key.as_der().to_vec())
+        .ok_or_else(|| "cannot decrypt the private key (unsupported encryption)".to_string())
+}
+
+/// One DER element: tag, definite length, content.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// The base64 body of the first `ENCRYPTED PRIVATE KEY` PEM block.
 fn encrypted_block(text: &str) -> Option<&str> {
     const BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
     const END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
-    let start = text.find(BEGIN)?;
-    let end = text[start..].find(END)? + start + END.len();
+    let start = text.find(BEGIN)? + BEGIN.len();
+    let end = text[start..].find(END)? + start;
     Some(&text[start..end])
 }
 

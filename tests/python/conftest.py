@@ -28,6 +28,11 @@ APACHE_JAR = "/usr/share/java/zookeeper.jar"
 APACHE_CP = ["/etc/zookeeper/conf", APACHE_JAR]
 if os.path.exists("/usr/share/java/slf4j-simple.jar"):  # else Apache logs nothing at all
     APACHE_CP.append("/usr/share/java/slf4j-simple.jar")
+# Debian's zookeeper.jar manifest omits two Netty jars that the Netty (TLS) connection code
+# needs (io.netty.resolver / io.netty.handler.codec); add them where present.
+NETTY_EXTRA = [p for p in ("/usr/share/java/netty-resolver.jar", "/usr/share/java/netty-codec.jar")
+               if os.path.exists(p)]
+APACHE_CP += NETTY_EXTRA
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 START_TIMEOUT = float(os.environ.get("ZK_START_TIMEOUT", "60"))
 
@@ -130,7 +135,8 @@ class Server:
             return [b, self.cfg_path]
         pytest.fail("unknown ZK_IMPL=%r (zkserver|apache)" % self.impl)
 
-    def start(self):
+    def start(self, wait=True):
+        """Runs the process; with wait=False the caller waits (ensemble members start together)."""
         env = dict(os.environ)
         env.update(self.extra_env)
         if self.impl == "zkserver" and self.jvm_flags:
@@ -142,7 +148,8 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      cwd=self.tmp, start_new_session=True)
         _LIVE.append(self)
-        self.wait_ready()
+        if wait:
+            self.wait_ready()
         return self
 
     def wait_ready(self, timeout=START_TIMEOUT):
