@@ -287,9 +287,11 @@ mod tests {
 
     /// Expected orders printed by Java 17 iterating a `ConcurrentHashMap`-backed set of
     /// `org.apache.zookeeper.data.Id` (zookeeper-jute 3.8.0), as `ServerCnxn.authInfo` is.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [usize]);
+
     #[test]
     fn who_am_i_lists_ids_in_javas_set_order() {
-        let cases: &[(&[(&str, &str)], &[usize])] = &[
+        let cases: &[Case] = &[
             (
                 &[
                     ("ip", "127.0.0.1"),
