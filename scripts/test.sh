@@ -45,6 +45,16 @@ if ! command -v javac >/dev/null 2>&1; then
   fi
 fi
 
+# openssl makes the throw-away certificates of the TLS suites (tests/python/tlscerts.py).
+if ! command -v openssl >/dev/null 2>&1; then
+  if is_root && have_apt; then
+    log "installing openssl (TLS test certificates)"
+    apt_install openssl
+  else
+    echo "test.sh: openssl is missing; the TLS tests will skip (or fail with CI=true)." >&2
+  fi
+fi
+
 PY=python3
 if ! "$PY" -c 'import kazoo, pytest' 2>/dev/null; then
   if [ -x .venv/bin/python ] && .venv/bin/python -c 'import kazoo, pytest' 2>/dev/null; then
