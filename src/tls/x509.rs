@@ -205,6 +205,86 @@ mod tests {
         assert_eq!(escape("Grüße"), "Grüße");
     }
 
+    fn cert(sans: &[&str], dn: &[(rcgen::DnType, rcgen::DnValue)]) -> Vec<u8> {
+        let mut params =
+            rcgen::CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        let mut name = rcgen::DistinguishedName::new();
+        for (t, v) in dn {
+            name.push(t.clone(), v.clone());
+        }
+        params.distinguished_name = name;
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    /// Expected strings are Java 17's `X500Principal.getName()` for the same subjects (the
+    /// Python suite compares live certificates against Apache's `whoami` as well).
+    #[test]
+    fn subjects_print_as_java_does() {
+        use rcgen::{DnType, DnValue};
+        let printable = |s: &str| DnValue::PrintableString(s.try_into().unwrap());
+        let der = cert(
+            &[],
+            &[
+                (DnType::CountryName, printable("US")),
+                (
+                    DnType::OrganizationName,
+                    DnValue::Utf8String("Acme, Inc.".into()),
+                ),
+                (
+                    DnType::CommonName,
+                    DnValue::Utf8String(" #1 a+b=c;d ".into()),
+                ),
+            ],
+        );
+        assert_eq!(
+            subject_rfc2253(&der).unwrap(),
+            "CN=\\ \\#1 a\\+b\\=c\\;d\\ ,O=Acme\\, Inc.,C=US"
+        );
+        // emailAddress has no RFC 2253 keyword: dotted OID and the DER value in hex.
+        let der = cert(
+            &[],
+            &[
+                (
+                    DnType::CustomDnType(vec![1, 2, 840, 113549, 1, 9, 1]),
+                    DnValue::Ia5String("c3@example.com".try_into().unwrap()),
+                ),
+                (DnType::CommonName, DnValue::Utf8String("Grüße".into())),
+            ],
+        );
+        assert_eq!(
+            subject_rfc2253(&der).unwrap(),
+            "CN=Grüße,1.2.840.113549.1.9.1=#160e6333406578616d706c652e636f6d"
+        );
+        assert!(subject_rfc2253(b"not a certificate").is_err());
+    }
+
+    #[test]
+    fn host_names_follow_zk_hostname_verifier() {
+        use rcgen::{DnType, DnValue};
+        let cn = |s: &str| vec![(DnType::CommonName, DnValue::Utf8String(s.into()))];
+        let sans = cert(
+            &["127.0.0.1", "*.zk.example", "::1"],
+            &cn("ignored.example"),
+        );
+        assert!(verify_host(&sans, "127.0.0.1").is_ok());
+        assert!(verify_host(&sans, "::1").is_ok());
+        assert!(verify_host(&sans, "zk1.zk.example").is_ok());
+        assert!(verify_host(&sans, "ZK1.ZK.EXAMPLE").is_ok());
+        assert!(verify_host(&sans, "10.0.0.1").is_err());
+        // With SANs the CN is never used.
+        let e = verify_host(&sans, "ignored.example").unwrap_err();
+        assert!(e.contains("subject alternative names"), "{e}");
+        // Without SANs, the CN is.
+        let plain = cert(&[], &cn("localhost"));
+        assert!(verify_host(&plain, "localhost").is_ok());
+        assert!(verify_host(&plain, "127.0.0.1").is_err());
+        let none = cert(&[], &[]);
+        let e = verify_host(&none, "localhost").unwrap_err();
+        assert!(e.contains("doesn't contain a common name"), "{e}");
+    }
+
     #[test]
     fn wildcards_are_strict() {
         assert!(wildcard_match("zk1.example.com", "*.example.com"));
