@@ -90,6 +90,9 @@ class Server:
         self.name = name
         self.host = "127.0.0.1"
         self.port = free_port()
+        # Another port in cfg (secureClientPort, ...) may have been picked just before.
+        while str(self.port) in {str(v) for v in (cfg or {}).values()}:
+            self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix="zk-%s-%s-" % (impl, name))
         self.data_dir = os.path.join(self.tmp, "data")
         os.makedirs(self.data_dir)
