@@ -5,12 +5,14 @@
 
 pub mod admin;
 pub mod config;
+pub mod logging;
 pub mod prep;
 pub mod proto;
 pub mod quorum;
 pub mod runtime;
 pub mod server;
 pub mod session;
+pub mod status;
 pub mod storage;
 pub mod tls;
 pub mod tree;

@@ -108,6 +108,8 @@ impl Default for QuorumTuning {
 pub struct Config {
     /// The zoo.cfg it came from, as given.
     pub source: PathBuf,
+    /// zoo.cfg's text as read at startup (AdminServer `initial_configuration`).
+    pub initial_config: String,
     pub tick_time_ms: u32,
     /// Absolute (relative paths are resolved against the working directory).
     pub data_dir: PathBuf,

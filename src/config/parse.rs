@@ -142,6 +142,7 @@ pub(crate) fn parse_text(
     let lines: HashMap<String, usize> = last.iter().map(|(k, e)| (k.to_string(), e.line)).collect();
     let mut props = SysProps::from_jvm_flags(jvm_flags);
     let mut c = settings::defaults(source);
+    c.initial_config = text.to_string();
     let mut data_dir = None;
     let mut data_log_dir = None;
     let mut client_port = None;

@@ -15,6 +15,7 @@ use super::{AdminConfig, Config, MetricsConfig, QuorumTuning, DEFAULT_METRICS_PR
 pub(crate) fn defaults(source: &Path) -> Config {
     Config {
         source: source.to_path_buf(),
+        initial_config: String::new(),
         tick_time_ms: 3000,
         data_dir: PathBuf::new(),
         data_log_dir: PathBuf::new(),

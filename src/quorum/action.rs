@@ -40,6 +40,10 @@ pub enum Input {
     LinkClosed { link: LinkId },
     /// Every appended txn up to `zxid` is durable.
     Persisted { zxid: i64 },
+    /// The election port reached `sid` (a connection is up).
+    PeerUp { sid: Sid },
+    /// The election port lost `sid` (refused, reset or closed): it cannot send a vote now.
+    PeerDown { sid: Sid },
 }
 
 /// Something the host must do.

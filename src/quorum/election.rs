@@ -8,7 +8,7 @@
 //! state it answers LOOKING peers and non-voters with its current vote, as Apache does, so
 //! Apache peers elect and join exactly as they would among themselves.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use super::action::Action;
 use super::view::QuorumView;
@@ -46,6 +46,9 @@ pub struct Election {
     finalize_deadline: Option<u64>,
     /// Notifications addressed to this member by itself, handled before returning.
     loopback: VecDeque<Notification>,
+    /// Voters the election port cannot reach right now: no vote can come from them, so the
+    /// finalize wait need not wait for them (zkserver's only departure from Apache's timing).
+    down: BTreeSet<Sid>,
 }
 
 /// Apache's vote for "no one" (an observer's initial vote).
@@ -82,6 +85,7 @@ impl Election {
             poll_deadline: 0,
             finalize_deadline: None,
             loopback: VecDeque::new(),
+            down: BTreeSet::new(),
         }
     }
 
@@ -189,13 +193,55 @@ impl Election {
         decided.or_else(|| self.drain_loopback(view, now, out))
     }
 
+    /// The election port can reach `sid` again.
+    pub fn peer_up(&mut self, sid: Sid) {
+        self.down.remove(&sid);
+    }
+
+    /// The election port lost `sid`; a standing quorum need not wait for its vote.
+    pub fn peer_down(&mut self, view: &QuorumView, sid: Sid) -> Option<Decision> {
+        self.down.insert(sid);
+        if self.state == ServerState::Looking
+            && self.finalize_deadline.is_some()
+            && self.all_votes_in(view)
+        {
+            return Some(self.decide_proposal(view));
+        }
+        None
+    }
+
+    /// Every voter has voted for our proposal or cannot be reached: waiting longer cannot
+    /// bring a better vote. (Apache always waits `finalizeWait`; a better vote could only
+    /// come from a peer that comes back within it, which then joins the new leader instead.)
+    fn all_votes_in(&self, view: &QuorumView) -> bool {
+        let target = TaggedVote {
+            vote: Vote {
+                election_epoch: self.logical_clock,
+                ..self.proposal
+            },
+            state: ServerState::Looking,
+            version: 0,
+        };
+        view.voters().all(|v| {
+            self.down.contains(&v) || self.recvset.get(&v).is_some_and(|t| t.same(&target))
+        })
+    }
+
+    fn decide_proposal(&mut self, view: &QuorumView) -> Decision {
+        let end = Vote {
+            election_epoch: self.logical_clock,
+            ..self.proposal
+        };
+        self.decide(end, view)
+    }
+
     /// Timers: the finalize wait and the notification timeout with exponential backoff.
     pub fn tick(&mut self, view: &QuorumView, now: u64, out: &mut Vec<Action>) -> Option<Decision> {
         if self.state != ServerState::Looking {
             return None;
         }
         if let Some(deadline) = self.finalize_deadline {
-            if now >= deadline {
+            if now >= deadline || self.all_votes_in(view) {
                 let end = Vote {
                     election_epoch: self.logical_clock,
                     ..self.proposal
@@ -327,6 +373,9 @@ impl Election {
         };
         if self.agreeing(&self.recvset, &target, view) && self.finalize_deadline.is_none() {
             self.finalize_deadline = Some(now + self.timing.finalize_wait_ms);
+            if self.all_votes_in(view) {
+                return Some(self.decide_proposal(view));
+            }
         }
         None
     }
@@ -448,5 +497,7 @@ impl Election {
     }
 }
 
+#[cfg(test)]
+mod down_tests;
 #[cfg(test)]
 mod tests;

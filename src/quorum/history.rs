@@ -73,6 +73,21 @@ impl CommittedLog {
     }
 }
 
+/// Whether `txns` follow `after` without a gap inside any epoch (a new epoch restarts at
+/// counter 1): a log read for a DIFF must not skip txns.
+pub fn contiguous(after: i64, txns: &[(i64, Bytes)]) -> bool {
+    let mut prev = after;
+    for (z, _) in txns {
+        let next_in_epoch = epoch_of(*z) == epoch_of(prev) && *z == prev + 1;
+        let opens_epoch = epoch_of(*z) > epoch_of(prev) && super::zxid::counter_of(*z) == 1;
+        if !(next_in_epoch || opens_epoch) {
+            return false;
+        }
+        prev = *z;
+    }
+    true
+}
+
 /// What to send a learner before NEWLEADER.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncPlan {

@@ -19,6 +19,7 @@ use crate::config::{quorum_verifier_text, Config, PeerType};
 use crate::quorum::history::CommittedLog;
 use crate::quorum::zxid::epoch_of;
 use crate::quorum::{Member, MemberInit, QuorumView, Timing};
+use crate::status::ServerMetrics;
 use crate::storage::{read_epoch, EpochFile, GroupCommitter, Storage, StorageOptions};
 
 /// Runs a server from `cfg` until a shutdown signal; the process exit code.
@@ -26,6 +27,7 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
     if !cfg.force_sync {
         tracing::warn!("forceSync=no: acknowledged writes can be lost on a crash");
     }
+    ServerMetrics::global().set_fsync_warning_ms(fsync_warning_ms(&cfg));
     let opts = StorageOptions {
         pre_alloc_size: cfg.pre_alloc_size_bytes,
         force_sync: cfg.force_sync,
@@ -133,6 +135,7 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
         "listening for clients"
     );
     let servers = crate::server::serve(listeners, cfg.clone(), core_tx.clone(), client_tls);
+    let admin_tasks = crate::admin::start(&cfg, &super::status::handle(core_tx.clone())).await;
     spawn_autopurge(&cfg, data_dir, log_dir, options.snap_retain_count);
     tokio::select! {
         _ = shutdown_signal() => tracing::info!("shutting down"),
@@ -143,6 +146,9 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
     }
     for s in servers {
         s.abort();
+    }
+    for t in admin_tasks {
+        t.abort();
     }
     let (done_tx, done_rx) = oneshot::channel();
     let tree = match core_tx.send(CoreMsg::Shutdown { done: done_tx }) {
@@ -354,4 +360,16 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// ZooKeeper's `zookeeper.fsync.warningthresholdms` (falling back to
+/// `fsync.warningthresholdms`, default 1000 ms): fsyncs slower than this are logged.
+fn fsync_warning_ms(cfg: &Config) -> u64 {
+    [
+        "zookeeper.fsync.warningthresholdms",
+        "fsync.warningthresholdms",
+    ]
+    .iter()
+    .find_map(|k| cfg.properties.get(*k).and_then(|v| v.trim().parse().ok()))
+    .unwrap_or(1000)
 }

@@ -41,7 +41,7 @@ pub(super) fn now_ms() -> i64 {
 }
 
 /// How often the quorum core's timers are checked.
-const QUORUM_TICK: Duration = Duration::from_millis(20);
+const QUORUM_TICK: Duration = Duration::from_millis(10);
 
 /// One client connection as the core knows it.
 pub(super) struct Conn {
@@ -159,6 +159,12 @@ pub struct Core {
     pub(super) snapshots: Option<super::persist::Snapshotter>,
     /// Origin of the quorum core's monotonic clock.
     pub(super) clock: Instant,
+    /// The zxid of a SNAP loaded in memory and not yet written as a snapshot.
+    pub(super) snap_base: Option<i64>,
+    /// When this member's current leadership was established (`zk_leader_uptime`).
+    pub(super) leader_since: Option<Instant>,
+    /// Sizes of the proposals this leader sent (`Proposal sizes last/min/max`).
+    pub(super) proposal_sizes: crate::status::stats::BufferStats,
 }
 
 impl Core {
@@ -195,6 +201,9 @@ impl Core {
             rx,
             snapshots: None,
             clock: Instant::now(),
+            snap_base: None,
+            leader_since: None,
+            proposal_sizes: Default::default(),
         };
         if core.member.is_serving() {
             core.reset_session_tracker();
@@ -209,7 +218,7 @@ impl Core {
     }
 
     /// Runs until shutdown. Session expiry is checked every half tick, the container sweep on
-    /// its own interval, the quorum core's timers every 20 ms.
+    /// its own interval, the quorum core's timers every 10 ms.
     pub async fn run(mut self) {
         let tick = Duration::from_millis(u64::from(self.cfg.tick_time_ms / 2).max(10));
         let mut expiry = tokio::time::interval(tick);
@@ -267,9 +276,7 @@ impl Core {
             CoreMsg::Quorum(input) => self.quorum_input(input),
             CoreMsg::LinkAccepted { link, handle } => self.link_accepted(link, handle),
             CoreMsg::LinkConnected { link, handle } => self.link_connected(link, handle),
-            CoreMsg::FourLetter { cmd, reply } => {
-                let _ = reply.send(self.four_letter(&cmd));
-            }
+            CoreMsg::Status(q) => self.status(q),
             CoreMsg::Shutdown { .. } => {}
         }
     }
@@ -344,7 +351,7 @@ impl Core {
         let latency = received.elapsed();
         c.stats.sent(xid, zxid, latency, out.len());
         self.stats.sent(latency, out.len());
-        let _ = c.out.send(Outbound::Frame(out.freeze()));
+        let _ = c.out.send(Outbound::Reply(out.freeze()));
         if close {
             let _ = c.out.send(Outbound::Close);
         }

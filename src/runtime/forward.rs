@@ -176,6 +176,7 @@ impl Core {
     pub(super) fn propose_txn(&mut self, txn: Txn) -> i64 {
         let zxid = txn.header.zxid;
         let bytes = txn.encode();
+        self.proposal_sizes.add(bytes.len());
         self.inflight.insert(zxid, txn);
         let now = self.quorum_now();
         let actions = self.member.propose(now, zxid, bytes, &self.store);

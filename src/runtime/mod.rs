@@ -12,6 +12,7 @@ mod auth;
 pub mod boot;
 mod commit;
 mod core;
+pub mod export;
 mod forward;
 pub mod peers;
 pub mod persist;
@@ -39,7 +40,12 @@ pub type ConnId = u64;
 /// What the core sends to a connection's writer.
 #[derive(Debug)]
 pub enum Outbound {
+    /// A frame that answers no request: the ConnectResponse or a watch notification.
     Frame(Bytes),
+    /// The answer to one request; once written it frees that request's
+    /// `globalOutstandingLimit` permit. Tagged here rather than recognised by its xid,
+    /// because a reply echoes whatever xid the client chose, -1 included.
+    Reply(Bytes),
     /// Flush what was queued, then close the socket.
     Close,
 }
@@ -93,10 +99,8 @@ pub enum CoreMsg {
         link: crate::quorum::LinkId,
         handle: peers::links::LinkHandle,
     },
-    FourLetter {
-        cmd: String,
-        reply: oneshot::Sender<String>,
-    },
+    /// A four-letter word, AdminServer command or metrics scrape wants status.
+    Status(crate::status::StatusQuery),
     /// Close every connection and hand back the tree (for the final snapshot).
     Shutdown {
         done: oneshot::Sender<crate::tree::DataTree>,

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::status::ServerMetrics;
 use crate::storage::{CommitSender, FileSnapshotStore, SnapshotStore};
 use crate::tree::DataTree;
 
@@ -90,13 +91,17 @@ impl Snapshotter {
                 let started = Instant::now();
                 match (child, copy) {
                     (Some(pid), _) => match wait_child(pid) {
-                        0 => tracing::info!(
-                            zxid = format_args!("{zxid:#x}"),
-                            nodes,
-                            write_ms = started.elapsed().as_millis() as u64,
-                            fork_pause_us = pause.as_micros() as u64,
-                            "snapshot written by a forked writer"
-                        ),
+                        0 => {
+                            let took = pause + started.elapsed();
+                            ServerMetrics::global().snapshot_time.observe(took);
+                            tracing::info!(
+                                zxid = format_args!("{zxid:#x}"),
+                                nodes,
+                                write_ms = started.elapsed().as_millis() as u64,
+                                fork_pause_us = pause.as_micros() as u64,
+                                "snapshot written by a forked writer"
+                            )
+                        }
                         code => tracing::error!(
                             zxid = format_args!("{zxid:#x}"),
                             code,
@@ -159,13 +164,18 @@ fn write(store: &FileSnapshotStore, tree: &DataTree, pause_us: u64) {
     let zxid = tree.last_zxid();
     let started = Instant::now();
     match store.write(zxid, &mut |w| tree.write_snapshot(w)) {
-        Ok(_) => tracing::info!(
-            zxid = format_args!("{zxid:#x}"),
-            nodes = tree.node_count(),
-            write_ms = started.elapsed().as_millis() as u64,
-            copy_pause_us = pause_us,
-            "snapshot written"
-        ),
+        Ok(_) => {
+            ServerMetrics::global()
+                .snapshot_time
+                .observe(started.elapsed());
+            tracing::info!(
+                zxid = format_args!("{zxid:#x}"),
+                nodes = tree.node_count(),
+                write_ms = started.elapsed().as_millis() as u64,
+                copy_pause_us = pause_us,
+                "snapshot written"
+            )
+        }
         // A failed snapshot loses nothing (the log still holds every txn); say so loudly.
         Err(e) => tracing::error!(zxid = format_args!("{zxid:#x}"), "snapshot failed: {e}"),
     }

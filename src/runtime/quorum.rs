@@ -49,11 +49,18 @@ impl Core {
             Action::PersistCurrentEpoch(e) => self.store.write_epoch(EpochFile::Current, e),
             Action::Append { zxid, txn } => self.store.append(zxid, txn),
             Action::TruncateLog { zxid } => {
+                self.snap_base = None;
                 self.tree = self.store.truncate(zxid, self.cfg.quorum.digest_enabled);
                 self.after_state_replaced();
             }
             Action::LoadSnapshot { zxid, body } => self.load_snapshot(zxid, &body),
-            Action::TakeSnapshot => self.store.snapshot_now(&self.tree),
+            Action::TakeSnapshot => {
+                if let Some(z) = self.snap_base.take() {
+                    // Txns we logged above the SNAP's zxid are not in the leader's history.
+                    self.store.truncate_log(z);
+                }
+                self.store.snapshot_now(&self.tree);
+            }
             Action::Apply { zxid, txn } => self.apply_committed(zxid, txn),
             Action::ApplyLogged { txns } => {
                 // Apache reloads its database from disk here: everything logged counts.
@@ -162,7 +169,7 @@ impl Core {
         );
     }
 
-    /// SNAP: the leader's database replaces ours; our log's history no longer applies.
+    /// SNAP: the leader's database replaces ours in memory; disk follows at `TakeSnapshot`.
     fn load_snapshot(&mut self, zxid: i64, body: &[u8]) {
         let loaded = crate::tree::DataTree::read_apache_snap(
             body,
@@ -173,7 +180,7 @@ impl Core {
             Ok(l) => {
                 self.tree = l.tree;
                 self.tree.set_last_zxid(zxid);
-                self.store.clear_log();
+                self.snap_base = Some(zxid);
                 self.after_state_replaced();
             }
             Err(e) => {
@@ -248,6 +255,8 @@ impl Core {
                 self.tree.set_last_zxid(z);
             }
             self.reset_session_tracker();
+            self.leader_since = Some(Instant::now());
+            self.proposal_sizes = Default::default();
         }
         tracing::info!(
             mode = mode.name(),
@@ -257,6 +266,7 @@ impl Core {
     }
 
     fn stop_serving(&mut self, reason: &str) {
+        self.leader_since = None;
         tracing::warn!(reason, "not serving clients until a leader is established");
         for c in self.conns.values() {
             let _ = c.out.send(super::Outbound::Close);

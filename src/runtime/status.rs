@@ -1,171 +1,85 @@
-//! Counters the four-letter words report, and the status snapshot the core hands to
-//! `admin` (which only ever sees that snapshot).
-
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+//! Gathers the status snapshot from the core's state and answers the other status queries
+//! (stat resets, the AdminServer's auth check). The one place that reads core state for
+//! `admin/`; rendering happens elsewhere, off the core task.
+//!
+//! Owns: building [`Snapshot`] from the core. Must not format output.
 
 use super::core::Core;
-use crate::admin::{self, ConnInfo, Snapshot};
-use crate::proto::opcode::OpCode;
+use super::{CoreMsg, CoreTx};
+use crate::status::{
+    AuthOutcome, ConnInfo, Detail, HostFacts, QuorumStatus, ServerMetrics, Snapshot, StatusHandle,
+    StatusQuery,
+};
+pub use crate::status::{ConnStats, ServerStats};
 
-/// Latency in ms, min/avg/max, as ServerStats keeps it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Latency {
-    pub count: u64,
-    pub total_ms: u64,
-    pub min_ms: u64,
-    pub max_ms: u64,
-}
-
-impl Latency {
-    fn add(&mut self, d: Duration) {
-        let ms = d.as_millis() as u64;
-        self.min_ms = if self.count == 0 {
-            ms
-        } else {
-            self.min_ms.min(ms)
-        };
-        self.max_ms = self.max_ms.max(ms);
-        self.total_ms += ms;
-        self.count += 1;
-    }
-
-    pub fn avg(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.total_ms as f64 / self.count as f64
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ServerStats {
-    pub packets_received: u64,
-    pub packets_sent: u64,
-    pub latency: Latency,
-    pub auth_failed: u64,
-    /// Committed txns whose leader-computed digest differed from ours after applying.
-    pub digest_mismatches: u64,
-    pub last_response_size: usize,
-    pub min_response_size: usize,
-    pub max_response_size: usize,
-}
-
-impl ServerStats {
-    pub fn sent(&mut self, latency: Duration, size: usize) {
-        self.packets_sent += 1;
-        self.latency.add(latency);
-        self.last_response_size = size;
-        self.min_response_size = if self.min_response_size == 0 {
-            size
-        } else {
-            self.min_response_size.min(size)
-        };
-        self.max_response_size = self.max_response_size.max(size);
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ConnStats {
-    pub packets_received: u64,
-    pub packets_sent: u64,
-    pub established_ms: i64,
-    pub last_op: &'static str,
-    pub last_cxid: i32,
-    pub last_zxid: i64,
-    pub last_response_ms: i64,
-    pub last_latency_ms: u64,
-    pub latency: Latency,
-}
-
-impl Default for ConnStats {
-    fn default() -> Self {
-        ConnStats {
-            packets_received: 0,
-            packets_sent: 0,
-            established_ms: wall_ms(),
-            last_op: "NA",
-            last_cxid: 0,
-            last_zxid: -1,
-            last_response_ms: 0,
-            last_latency_ms: 0,
-            latency: Latency::default(),
-        }
-    }
-}
-
-fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// ZooKeeper's abbreviations for `lop=` in `cons`.
-fn short_op(op: OpCode) -> &'static str {
-    use OpCode::*;
-    match op {
-        Ping => "PING",
-        Create | Create2 | CreateContainer | CreateTtl => "CREA",
-        Delete => "DELE",
-        Exists => "EXIS",
-        GetData => "GETD",
-        SetData => "SETD",
-        GetAcl => "GETA",
-        SetAcl => "SETA",
-        GetChildren | GetChildren2 => "GETC",
-        Sync => "SYNC",
-        Multi => "MULT",
-        MultiRead => "MLTR",
-        SetWatches | SetWatches2 => "SETW",
-        CloseSession => "CLOS",
-        _ => "UNKN",
-    }
-}
-
-impl ConnStats {
-    pub fn received(&mut self, xid: i32, op: OpCode) {
-        self.packets_received += 1;
-        self.last_op = short_op(op);
-        if xid > 0 {
-            self.last_cxid = xid;
-        }
-    }
-
-    pub fn sent(&mut self, _xid: i32, zxid: i64, latency: Duration, _size: usize) {
-        self.packets_sent += 1;
-        self.last_zxid = zxid;
-        self.last_response_ms = wall_ms();
-        self.last_latency_ms = latency.as_millis() as u64;
-        self.latency.add(latency);
-    }
+/// A status handle that queues queries on the core's channel.
+pub fn handle(core: CoreTx) -> StatusHandle {
+    StatusHandle::new(move |q| core.send(CoreMsg::Status(q)).is_ok())
 }
 
 impl Core {
-    /// Runs a four-letter word (the connection already checked the whitelist).
-    pub(super) fn four_letter(&mut self, cmd: &str) -> String {
-        match cmd {
-            "crst" => {
+    /// Answers one status query.
+    pub(super) fn status(&mut self, q: StatusQuery) {
+        match q {
+            StatusQuery::Snapshot { detail, reply } => {
+                let _ = reply.send(self.snapshot(detail));
+            }
+            StatusQuery::ResetServerStats { reply } => {
+                self.stats.reset();
+                let _ = reply.send(());
+            }
+            StatusQuery::ResetConnStats { reply } => {
                 for c in self.conns.values_mut() {
-                    c.stats = ConnStats {
-                        established_ms: c.stats.established_ms,
-                        ..Default::default()
-                    };
+                    c.stats.reset();
                 }
-                return "Connection stats reset.\n".into();
+                let _ = reply.send(());
             }
-            "srst" => {
-                self.stats = ServerStats::default();
-                return "Server stats reset.\n".into();
+            StatusQuery::Authorize {
+                scheme,
+                auth,
+                client,
+                perm,
+                path,
+                reply,
+            } => {
+                let _ = reply.send(self.authorize(&scheme, &auth, client, perm, &path));
             }
-            _ => {}
         }
-        admin::render(cmd, &self.snapshot(cmd))
     }
 
-    fn snapshot(&self, cmd: &str) -> Snapshot {
-        let detail = matches!(cmd, "cons" | "stat" | "wchc" | "wchp" | "dump");
-        let conns = if detail {
+    /// ZooKeeper's AdminServer auth: the scheme's provider turns the header into ids
+    /// (`ip` takes the client's address), then the node's ACL must grant `perm`.
+    fn authorize(
+        &self,
+        scheme: &str,
+        auth: &[u8],
+        client: std::net::IpAddr,
+        perm: i32,
+        path: &str,
+    ) -> AuthOutcome {
+        let ids = match scheme {
+            "ip" => vec![crate::proto::records::Id {
+                scheme: "ip".into(),
+                id: client.to_string(),
+            }],
+            _ => match super::auth::authenticate(scheme, auth, self.cfg.super_digest.as_deref()) {
+                Some(ids) if !ids.is_empty() => ids,
+                _ => return AuthOutcome::NotAuthenticated,
+            },
+        };
+        let Some(node) = self.tree.get(path) else {
+            return AuthOutcome::NoNode;
+        };
+        if self.cfg.skip_acl || crate::tree::acl::permits(self.tree.acl(node), perm, &ids) {
+            AuthOutcome::Authorized
+        } else {
+            AuthOutcome::NotAuthorized
+        }
+    }
+
+    /// The server's part of a snapshot; `detail` says which lists to copy.
+    fn snapshot(&self, detail: Detail) -> Snapshot {
+        let conns = if detail.connections {
             self.conns
                 .values()
                 .map(|c| ConnInfo {
@@ -187,35 +101,43 @@ impl Core {
             Vec::new()
         };
         let outstanding = self.queues.values().map(|q| q.len()).sum();
+        // wchs/wchc/wchp show ZooKeeper's data-watch table only (child watches are not in it).
+        let (watch_sessions, watch_paths, data_watch_count) = self.watches.data_watch_summary();
+        let data_watches = || {
+            self.watches
+                .data_watches_by_path()
+                .map(|(p, s)| (p.clone(), s))
+        };
         Snapshot {
             config: self.cfg.clone(),
             serving: self.member.is_serving(),
-            mode: self.member.mode().name(),
             conns,
             connection_count: self.conns.len(),
             outstanding,
             zxid: self.tree.last_zxid(),
             node_count: self.tree.node_count(),
-            watch_count: self.watches.watch_count(),
-            watch_paths: self.watches.path_count(),
-            watch_sessions: self.watches.session_count(),
-            watches_by_session: if cmd == "wchc" {
-                self.watches
-                    .by_session()
-                    .map(|(s, p)| (s, p.iter().cloned().collect()))
-                    .collect()
+            watch_count: self.watches.zookeeper_watch_count(),
+            data_watch_count,
+            watch_paths,
+            watch_sessions,
+            watches_by_session: if detail.watches_by_session {
+                let mut by_session: std::collections::BTreeMap<i64, Vec<String>> =
+                    std::collections::BTreeMap::new();
+                for (path, sessions) in data_watches() {
+                    for s in sessions {
+                        by_session.entry(s).or_default().push(path.clone());
+                    }
+                }
+                by_session.into_iter().collect()
             } else {
                 Vec::new()
             },
-            watches_by_path: if cmd == "wchp" {
-                self.watches
-                    .by_path()
-                    .map(|(p, s)| (p.clone(), s))
-                    .collect()
+            watches_by_path: if detail.watches_by_path {
+                data_watches().collect()
             } else {
                 Vec::new()
             },
-            ephemerals: if cmd == "dump" {
+            ephemerals: if detail.sessions {
                 self.sessions
                     .iter()
                     .map(|s| (s.id, self.tree.ephemerals_of(s.id).cloned().collect()))
@@ -223,7 +145,7 @@ impl Core {
             } else {
                 Vec::new()
             },
-            expiry_buckets: if cmd == "dump" {
+            expiry_buckets: if detail.sessions {
                 self.sessions.expiry_buckets()
             } else {
                 Vec::new()
@@ -233,7 +155,110 @@ impl Core {
             global_sessions: self.sessions.len(),
             stats: self.stats.clone(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
-            log_counters: self.store.counters(),
+            metrics: ServerMetrics::global().snapshot(),
+            quorum: self.quorum_status(),
+            digest_enabled: self.tree.digest_enabled(),
+            digests: if detail.digests {
+                self.tree.digest_log().log().copied().collect()
+            } else {
+                Vec::new()
+            },
+            host: HostFacts::default(),
         }
+    }
+
+    /// The ensemble's part of the snapshot (none when standalone): what the quorum member
+    /// knows. The leader's learner counts and proposal sizes (`LeaderStatus`) and the
+    /// learner sync mode are not reported by the member yet.
+    fn quorum_status(&self) -> Option<QuorumStatus> {
+        use crate::quorum::member::Mode;
+        use crate::status::quorum::{PeerState, SyncMode, ViewMember, ZabState};
+        let state = match self.member.mode() {
+            Mode::Standalone => return None,
+            Mode::Looking => PeerState::Looking,
+            Mode::Leading => PeerState::Leading,
+            Mode::Following => PeerState::Following,
+            Mode::Observing => PeerState::Observing,
+        };
+        let zab_state = match self.member.zab_state() {
+            "DISCOVERY" => ZabState::Discovery,
+            "SYNCHRONIZATION" => ZabState::Synchronization,
+            "BROADCAST" => ZabState::Broadcast,
+            _ => ZabState::Election,
+        };
+        let addr = |host: &str, port: u16| {
+            if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            }
+        };
+        let client = |spec: &crate::config::ServerSpec| match spec.client_port {
+            Some(port) => addr(spec.client_host.as_deref().unwrap_or("0.0.0.0"), port),
+            None => String::new(),
+        };
+        let me = self.cfg.me();
+        let leader_id = self.member.leader();
+        let voting_view: Vec<ViewMember> = self
+            .cfg
+            .servers
+            .values()
+            .filter(|s| s.peer_type == crate::config::PeerType::Participant)
+            .map(|s| ViewMember {
+                sid: s.id,
+                server_addresses: vec![addr(&s.host, s.quorum_port)],
+                election_addresses: vec![addr(&s.host, s.election_port)],
+                client_address: client(s),
+                observer: false,
+            })
+            .collect();
+        Some(QuorumStatus {
+            state,
+            zab_state,
+            sync_mode: SyncMode::None,
+            read_only: false,
+            leader_id,
+            leader_address: leader_id
+                .and_then(|id| self.cfg.servers.get(&id))
+                .map(|s| s.host.clone()),
+            voting: me.is_some_and(|s| s.peer_type == crate::config::PeerType::Participant),
+            quorum_address: me.map(|s| addr(&s.host, s.quorum_port)).unwrap_or_default(),
+            election_address: me
+                .map(|s| addr(&s.host, s.election_port))
+                .unwrap_or_default(),
+            client_address: me.map(client).unwrap_or_default(),
+            quorum_size: self.member.view().voter_count(),
+            voting_view,
+            leader: self.leader_status(),
+            follower_observers: None,
+        })
+    }
+
+    /// What a leader reports about its learners (`mntr`'s leader gauges, `srvr`'s proposal
+    /// sizes); `None` unless leading.
+    fn leader_status(&self) -> Option<crate::status::quorum::LeaderStatus> {
+        if self.member.mode() != crate::quorum::member::Mode::Leading {
+            return None;
+        }
+        let learners = self.member.learners();
+        let view = self.member.view();
+        let synced = |f: &dyn Fn(&crate::quorum::leader::LearnerStatus) -> bool| {
+            learners.iter().filter(|l| l.synced && f(l)).count()
+        };
+        let voter = |l: &crate::quorum::leader::LearnerStatus| {
+            !l.observer && l.sid.is_some_and(|s| view.is_voter(s))
+        };
+        Some(crate::status::quorum::LeaderStatus {
+            learners: learners.len(),
+            synced_followers: synced(&|l| voter(l)),
+            synced_non_voting_followers: synced(&|l| !l.observer && !voter(l)),
+            synced_observers: synced(&|l| l.observer),
+            pending_syncs: self.member.pending_syncs(),
+            uptime_ms: self
+                .leader_since
+                .map_or(0, |t| t.elapsed().as_millis() as u64),
+            proposal_sizes: self.proposal_sizes,
+            observers: Vec::new(),
+        })
     }
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::proto::txn::Txn;
+use super::recover::Rebuild;
 use crate::quorum::LogSource;
 use crate::storage::{
     read_segments_from, write_epoch, CommitMetrics, CommitSender, EpochFile, FileSnapshotStore,
@@ -27,6 +27,11 @@ pub struct Store {
     /// `<dataLogDir>/version-2`, where the log segments are.
     pub log_segments: PathBuf,
 }
+
+/// Longest string/buffer a TRUNC reload accepts in an Apache snapshot: the file was already
+/// loaded at startup (with `jute.maxbuffer`) or is older, so lengths are only checked against
+/// the bytes present.
+const RELOAD_MAX_LEN: usize = i32::MAX as usize;
 
 fn fatal(what: &str, e: &StorageError) -> ! {
     tracing::error!(error = %e, "{what} failed; exiting (never serve on after a storage failure)");
@@ -80,10 +85,10 @@ impl Store {
         tree
     }
 
-    /// After a SNAP: the log's history is replaced by the snapshot's, so it restarts empty.
-    pub fn clear_log(&self) {
-        if let Err(e) = blocking(|| self.log.truncate_after(i64::MIN)) {
-            fatal("clearing the txn log after a SNAP", &e);
+    /// Drops logged txns above `zxid` (after a SNAP, before its snapshot is written).
+    pub fn truncate_log(&self, zxid: i64) {
+        if let Err(e) = blocking(|| self.log.truncate_after(zxid)) {
+            fatal("truncating the txn log", &e);
         }
     }
 
@@ -113,22 +118,19 @@ impl Store {
     /// The newest valid snapshot, then every logged txn after it up to `upto`.
     fn reload(&self, upto: i64, digest_enabled: bool) -> DataTree {
         let loaded = blocking(|| -> Result<DataTree, String> {
-            let mut tree = match self.snapshots.newest_valid().map_err(|e| e.to_string())? {
-                Some((z, body)) => {
-                    DataTree::read_snapshot(body).map_err(|e| format!("snapshot 0x{z:x}: {e}"))?
-                }
-                None => DataTree::with_digest(digest_enabled),
-            };
-            let from = tree.last_zxid().saturating_add(1);
+            let snapshot = self.snapshots.newest_valid().map_err(|e| e.to_string())?;
+            let mut rebuild = Rebuild::start(snapshot, RELOAD_MAX_LEN, digest_enabled)
+                .map_err(|e| e.to_string())?;
+            let from = rebuild.tree().last_zxid().saturating_add(1);
             for (z, bytes) in
                 read_segments_from(&self.log_segments, from).map_err(|e| e.to_string())?
             {
                 if z > upto {
                     break;
                 }
-                let txn = Txn::decode(bytes).map_err(|e| format!("txn 0x{z:x}: {e}"))?;
-                tree.apply(&txn);
+                rebuild.apply(z, bytes).map_err(|e| e.to_string())?;
             }
+            let mut tree = rebuild.finish();
             tree.set_last_zxid(upto);
             Ok(tree)
         });
@@ -143,7 +145,13 @@ impl Store {
 }
 
 impl LogSource for Store {
+    /// Only from the newest snapshot on: older records may include txns a SNAP replaced (a
+    /// divergent history that stays in the log), and the SNAP itself is the history there.
     fn txns_between(&self, after: i64, upto: i64) -> Option<Vec<(i64, Bytes)>> {
+        let newest_snapshot = self.snapshots.list().ok()?.last().map_or(0, |s| s.zxid);
+        if after < newest_snapshot {
+            return None;
+        }
         let records = match blocking(|| read_segments_from(&self.log_segments, after)) {
             Ok(r) => r,
             Err(e) => {
@@ -154,12 +162,11 @@ impl LogSource for Store {
         if records.first().map(|(z, _)| *z) != Some(after) {
             return None;
         }
-        Some(
-            records
-                .into_iter()
-                .skip(1)
-                .take_while(|(z, _)| *z <= upto)
-                .collect(),
-        )
+        let txns: Vec<(i64, Bytes)> = records
+            .into_iter()
+            .skip(1)
+            .take_while(|(z, _)| *z <= upto)
+            .collect();
+        crate::quorum::history::contiguous(after, &txns).then_some(txns)
     }
 }

@@ -12,6 +12,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::status::ServerMetrics;
+
 use super::throttle::{ConnShare, ReleaseOnDrop};
 use crate::config::{Config, ALL_FOUR_LETTER_WORDS};
 use crate::proto::frame::{decode_frame, peek_len};
@@ -54,6 +56,7 @@ pub async fn run<R, W>(
             Ok(_) => {}
         }
     }
+    let first_read = buf.len();
     if let Some(cmd) = peek_len(&buf).and_then(four_letter_word) {
         four_letter(cmd, wr, &cfg, &core).await;
         return;
@@ -64,18 +67,24 @@ pub async fn run<R, W>(
             Ok(Some(frame)) => break frame,
             Ok(None) => match rd.read_buf(&mut buf).await {
                 Ok(0) | Err(_) => return,
-                Ok(_) => {}
+                Ok(n) => ServerMetrics::global().bytes_received_count.add(n as u64),
             },
             Err(e) => {
-                tracing::warn!(client = %peer, "closing connection before handshake: {e}");
+                crate::warn_limited!(client = %peer, "closing connection before handshake: {e}");
                 return;
             }
         }
     };
+    // The bytes before the handshake (the first read) are counted here, once we know this
+    // is a client session and not a four-letter word.
+    ServerMetrics::global()
+        .bytes_received_count
+        .add(first_read as u64);
+    ServerMetrics::global().connection_request_count.inc();
     let req = match ConnectRequest::from_bytes(handshake) {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(client = %peer, "malformed ConnectRequest, closing: {e}");
+            crate::warn_limited!(client = %peer, "malformed ConnectRequest, closing: {e}");
             return;
         }
     };
@@ -106,7 +115,7 @@ pub async fn run<R, W>(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!(client = %peer, "closing connection: {e}");
+                    crate::warn_limited!(client = %peer, "closing connection: {e}");
                     let _ = core.send(CoreMsg::Disconnected { conn: id });
                     return;
                 }
@@ -115,7 +124,7 @@ pub async fn run<R, W>(
         tokio::select! {
             read = rd.read_buf(&mut buf) => match read {
                 Ok(0) | Err(_) => break,
-                Ok(_) => {}
+                Ok(n) => ServerMetrics::global().bytes_received_count.add(n as u64),
             },
             _ = &mut closed_rx => break,
         }
@@ -127,7 +136,7 @@ pub async fn run<R, W>(
 fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
     let mut r = Reader::new(frame);
     let Ok(header) = RequestHeader::read(&mut r) else {
-        tracing::warn!(client = %peer, "request shorter than its header; closing");
+        crate::warn_limited!(client = %peer, "request shorter than its header; closing");
         return false;
     };
     let body = r.rest();
@@ -139,7 +148,7 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
             body,
         },
         Err(RequestError::Unimplemented(op)) => {
-            tracing::warn!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");
+            crate::warn_limited!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");
             CoreMsg::Reject {
                 conn: id,
                 xid: header.xid,
@@ -148,7 +157,7 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
             }
         }
         Err(RequestError::Malformed(e)) => {
-            tracing::warn!(client = %peer, op = header.op, "malformed request: {e}");
+            crate::warn_limited!(client = %peer, op = header.op, "malformed request: {e}");
             CoreMsg::Reject {
                 conn: id,
                 xid: header.xid,
@@ -168,19 +177,14 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     share: ConnShare,
 ) {
     let mut batch = BytesMut::with_capacity(64 * 1024);
-    let mut handshake_sent = false;
     'outer: while let Some(first) = rx.recv().await {
         let mut close = false;
         let mut next = Some(first);
         while let Some(msg) = next {
             match msg {
-                Outbound::Frame(b) => {
-                    // The first frame is the handshake answer; later ones with an xid other
-                    // than -1 (notifications) answer a request.
-                    if handshake_sent && b.get(4..8) != Some(&[0xff, 0xff, 0xff, 0xff][..]) {
-                        share.release();
-                    }
-                    handshake_sent = true;
+                Outbound::Frame(b) => batch.extend_from_slice(&b),
+                Outbound::Reply(b) => {
+                    share.release();
                     batch.extend_from_slice(&b)
                 }
                 Outbound::Close => {
@@ -209,19 +213,9 @@ async fn four_letter<W: AsyncWrite + Unpin>(cmd: &str, mut wr: W, cfg: &Config, 
     let text = if !cfg.four_letter_words.allows(cmd) {
         format!("{cmd} is not executed because it is not in the whitelist.\n")
     } else {
-        let (tx, rx) = oneshot::channel();
-        if core
-            .send(CoreMsg::FourLetter {
-                cmd: cmd.to_string(),
-                reply: tx,
-            })
-            .is_err()
-        {
-            return;
-        }
-        match rx.await {
-            Ok(text) => text,
-            Err(_) => return,
+        match crate::admin::fourlw::run(cmd, &crate::runtime::status::handle(core.clone())).await {
+            Some(text) => text,
+            None => return,
         }
     };
     let _ = wr.write_all(text.as_bytes()).await;

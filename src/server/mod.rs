@@ -116,13 +116,16 @@ async fn accept_loop(listener: TcpListener, kind: Kind, shared: Arc<Shared>) {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
+                crate::warn_limited!(error = %e, "accept failed");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
         };
         let Some(permit) = limits.admit(peer.ip()) else {
-            tracing::warn!(
+            crate::status::ServerMetrics::global()
+                .connection_rejected
+                .inc();
+            crate::warn_limited!(
                 "Too many connections from {} - max is {}",
                 peer.ip(),
                 cfg.max_client_cnxns

@@ -64,7 +64,7 @@ pub async fn serve(
             return;
         }
         Some(b) => {
-            tracing::warn!(
+            crate::warn_limited!(
                 client = %peer,
                 "not an SSL/TLS record (first byte 0x{b:02x}): dropping a plaintext client on the secure client port"
             );
@@ -76,11 +76,11 @@ pub async fn serve(
     let stream = match accepted {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            tracing::warn!(client = %peer, "Unsuccessful TLS handshake: {e}");
+            crate::warn_limited!(client = %peer, "Unsuccessful TLS handshake: {e}");
             return;
         }
         Err(_) => {
-            tracing::warn!(client = %peer, "Unsuccessful TLS handshake: timed out after {HANDSHAKE_TIMEOUT:?}");
+            crate::warn_limited!(client = %peer, "Unsuccessful TLS handshake: timed out after {HANDSHAKE_TIMEOUT:?}");
             return;
         }
     };
@@ -91,7 +91,7 @@ pub async fn serve(
             Some(cert) => match x509::subject_rfc2253(cert.as_ref()) {
                 Ok(subject) => x509_ids(subject, cfg.tls.x509_super_user.as_deref()),
                 Err(e) => {
-                    tracing::warn!(client = %peer, "cannot read the client certificate's subject: {e}; closing");
+                    crate::warn_limited!(client = %peer, "cannot read the client certificate's subject: {e}; closing");
                     return;
                 }
             },
@@ -106,7 +106,7 @@ pub async fn serve(
 fn x509_ids(subject: String, super_user: Option<&str>) -> Vec<Id> {
     let mut ids = Vec::with_capacity(2);
     if super_user == Some(subject.as_str()) {
-        tracing::info!("Authenticated Id '{subject}' as super user");
+        crate::info_limited!("Authenticated Id '{subject}' as super user");
         ids.push(Id {
             scheme: "super".into(),
             id: subject.clone(),

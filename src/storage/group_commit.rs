@@ -282,7 +282,9 @@ fn writer_loop(
             }
             let start = Instant::now();
             log.sync()?;
-            let us = start.elapsed().as_micros() as u64;
+            let took = start.elapsed();
+            crate::status::ServerMetrics::global().observe_fsync(took, count);
+            let us = took.as_micros() as u64;
             m.fsyncs.fetch_add(1, Ordering::Relaxed);
             m.last_fsync_us.store(us, Ordering::Relaxed);
             m.max_fsync_us.fetch_max(us, Ordering::Relaxed);

@@ -14,6 +14,9 @@ const DATA: u8 = 1;
 const CHILD: u8 = 2;
 const PERSISTENT: u8 = 4;
 const RECURSIVE: u8 = 8;
+/// The kinds ZooKeeper keeps in its data-watch table, and in its child-watch table.
+const DATA_TABLE: u8 = DATA | PERSISTENT | RECURSIVE;
+const CHILD_TABLE: u8 = CHILD | PERSISTENT | RECURSIVE;
 
 /// The kind of watch a request registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +203,46 @@ impl WatchManager {
         self.by_session.len()
     }
 
+    /// ZooKeeper's `getWatchCount`: its data-watch table plus its child-watch table, each
+    /// holding a (path, session) once; persistent watches sit in both.
+    pub fn zookeeper_watch_count(&self) -> usize {
+        self.by_path
+            .values()
+            .flat_map(|w| w.values())
+            .map(|&b| usize::from(b & DATA_TABLE != 0) + usize::from(b & CHILD_TABLE != 0))
+            .sum()
+    }
+
+    /// (sessions, paths, watches) in ZooKeeper's data-watch table (`wchs`).
+    pub fn data_watch_summary(&self) -> (usize, usize, usize) {
+        let mut sessions = HashSet::new();
+        let (mut paths, mut total) = (0, 0);
+        for w in self.by_path.values() {
+            let before = total;
+            for (s, &b) in w {
+                if b & DATA_TABLE != 0 {
+                    sessions.insert(*s);
+                    total += 1;
+                }
+            }
+            paths += usize::from(total > before);
+        }
+        (sessions.len(), paths, total)
+    }
+
+    /// What ZooKeeper's data-watch table holds (`wchs`, `wchc` and `wchp` report only that
+    /// table): each path with the sessions that have a data, exists or persistent watch on it.
+    pub fn data_watches_by_path(&self) -> impl Iterator<Item = (&String, Vec<i64>)> {
+        self.by_path.iter().filter_map(|(p, w)| {
+            let ids: Vec<i64> = w
+                .iter()
+                .filter(|(_, &b)| b & DATA_TABLE != 0)
+                .map(|(s, _)| *s)
+                .collect();
+            (!ids.is_empty()).then_some((p, ids))
+        })
+    }
+
     /// Paths watched per session (`wchc`).
     pub fn by_session(&self) -> impl Iterator<Item = (i64, &HashSet<String>)> {
         self.by_session.iter().map(|(s, p)| (*s, p))
@@ -217,6 +260,27 @@ impl WatchManager {
 mod tests {
     use super::*;
     use EventType::*;
+
+    #[test]
+    fn zookeeper_tables_data_child_and_persistent() {
+        let mut w = WatchManager::default();
+        w.add(1, "/a", WatchKind::Data);
+        w.add(1, "/a", WatchKind::Child);
+        w.add(2, "/b", WatchKind::Child);
+        w.add(3, "/c", WatchKind::Persistent);
+        // Data table: (1,/a), (3,/c); child table: (1,/a), (2,/b), (3,/c).
+        assert_eq!(w.zookeeper_watch_count(), 5);
+        assert_eq!(w.data_watch_summary(), (2, 2, 2));
+        let mut paths: Vec<_> = w
+            .data_watches_by_path()
+            .map(|(p, s)| (p.clone(), s))
+            .collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            [("/a".to_string(), vec![1]), ("/c".to_string(), vec![3])]
+        );
+    }
 
     #[test]
     fn one_shot_watches_fire_once() {

@@ -4,6 +4,7 @@
 //! lives in `jute.rs`, raw client sessions in `raw.rs`.
 #![allow(dead_code)]
 
+pub mod datadir;
 pub mod jute;
 pub mod raw;
 

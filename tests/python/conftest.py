@@ -28,6 +28,10 @@ APACHE_JAR = "/usr/share/java/zookeeper.jar"
 APACHE_CP = ["/etc/zookeeper/conf", APACHE_JAR]
 if os.path.exists("/usr/share/java/slf4j-simple.jar"):  # else Apache logs nothing at all
     APACHE_CP.append("/usr/share/java/slf4j-simple.jar")
+# Jetty (the AdminServer) needs the servlet API, which zookeeper.jar's manifest omits; Debian's
+# libservlet-api-java comes with the zookeeper package (through libjetty9-java).
+if os.path.exists("/usr/share/java/servlet-api.jar"):
+    APACHE_CP.append("/usr/share/java/servlet-api.jar")
 # Debian's zookeeper.jar manifest omits two Netty jars that the Netty (TLS) connection code
 # needs (io.netty.resolver / io.netty.handler.codec); add them where present.
 NETTY_EXTRA = [p for p in ("/usr/share/java/netty-resolver.jar", "/usr/share/java/netty-codec.jar")
@@ -175,6 +179,11 @@ class Server:
 
     def four(self, cmd):
         return zkraw.four_letter(self.host, self.port, cmd)
+
+    def admin_url(self, path=""):
+        """http://host:admin.serverPort<admin.commandURL><path> (needs admin.enableServer=true)."""
+        return "http://%s:%s%s%s" % (self.host, self.cfg["admin.serverPort"],
+                                     self.cfg.get("admin.commandURL", "/commands"), path)
 
     def raw(self, **kw):
         return zkraw.RawClient(self.host, self.port, **kw)

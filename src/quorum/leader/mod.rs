@@ -232,9 +232,11 @@ impl Leader {
                 Ok(())
             }
             // Election traffic is the member's business; learners never send snapshots.
-            Input::Notification { .. } | Input::LeaderConnected { .. } | Input::Snapshot { .. } => {
-                Ok(())
-            }
+            Input::Notification { .. }
+            | Input::LeaderConnected { .. }
+            | Input::Snapshot { .. }
+            | Input::PeerUp { .. }
+            | Input::PeerDown { .. } => Ok(()),
         }
     }
 

@@ -98,6 +98,9 @@ pub struct Learner {
     pending: VecDeque<(i64, Bytes)>,
     /// Broadcast: logged txns not yet ACKed (waiting for durability).
     unacked: VecDeque<i64>,
+    /// A SNAP replaced the state in memory only; until NEWLEADER's snapshot makes it durable,
+    /// the disk still holds the state at this zxid (Apache reloads it if the sync fails).
+    undurable_snap: Option<i64>,
     last_queued: i64,
 }
 
@@ -147,6 +150,7 @@ impl Learner {
             newleader_fsync: None,
             pending: VecDeque::new(),
             unacked: VecDeque::new(),
+            undurable_snap: None,
             last_queued: 0,
         }
     }
@@ -203,14 +207,21 @@ impl Learner {
         }
     }
 
-    /// Leaving the role: the txns this learner logged that were never applied.
-    pub fn shutdown(&mut self, reason: &str, out: &mut Vec<Action>) -> Vec<(i64, Bytes)> {
+    /// Leaving the role: the txns this learner logged that were never applied, and, if a
+    /// SNAP was loaded but not yet made durable, the zxid of the state still on disk (which
+    /// must be reloaded: the leader's state was never acknowledged).
+    pub fn shutdown(
+        &mut self,
+        reason: &str,
+        out: &mut Vec<Action>,
+    ) -> (Vec<(i64, Bytes)>, Option<i64>) {
         out.push(Action::Close {
             link: self.link,
             reason: reason.to_string(),
         });
         self.phase = Phase::Connecting;
-        std::mem::take(&mut self.pending).into_iter().collect()
+        let logged = std::mem::take(&mut self.pending).into_iter().collect();
+        (logged, self.undurable_snap.take())
     }
 
     /// Socket read timeout: initLimit ticks until NEWLEADER, syncLimit after.

@@ -54,6 +54,7 @@ impl Learner {
         }
         tracing::info!(zxid = %hex(zxid), bytes = body.len(), "Getting a snapshot from leader");
         ctx.out.push(Action::LoadSnapshot { zxid, body });
+        self.undurable_snap = Some(self.state.last_zxid);
         self.state.last_zxid = zxid;
         self.last_queued = zxid;
         self.snapshot_needed = true;
@@ -125,6 +126,7 @@ impl Learner {
         tracing::info!("Learner received NEWLEADER message");
         if self.snapshot_needed {
             ctx.out.push(Action::TakeSnapshot);
+            self.undurable_snap = None;
         }
         self.phase = Phase::NewLeaderFsync;
         self.read_deadline = ctx.now + self.timing.sync_ms();

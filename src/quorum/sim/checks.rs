@@ -96,14 +96,32 @@ impl Checker {
             let last = n.state.last().map_or(0, |(z, _)| *z);
             match seen.get(&last) {
                 Some((other, d)) if *d != n.digest => {
+                    let o = &nodes[(*other - 1) as usize];
+                    let a: Vec<i64> = o.state.iter().map(|(z, _)| *z).collect();
+                    let b: Vec<i64> = n.state.iter().map(|(z, _)| *z).collect();
+                    let first = a
+                        .iter()
+                        .zip(&b)
+                        .position(|(x, y)| x != y)
+                        .unwrap_or(a.len().min(b.len()));
+                    let show = |v: &[i64]| {
+                        v[first.saturating_sub(2)..(first + 3).min(v.len())]
+                            .iter()
+                            .map(|z| hex(*z))
+                            .collect::<Vec<_>>()
+                    };
                     return Err(Violation {
                         at_ms: now,
                         what: format!(
-                            "nodes {other} and {} both applied up to {} with different states",
+                            "nodes {other} and {} both applied up to {} with different states: {} txns vs {}, first difference at index {first}: {:?} vs {:?}",
                             n.sid,
-                            hex(last)
+                            hex(last),
+                            a.len(),
+                            b.len(),
+                            show(&a),
+                            show(&b)
                         ),
-                    })
+                    });
                 }
                 Some(_) => {}
                 None => {

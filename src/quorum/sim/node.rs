@@ -44,17 +44,19 @@ impl Disk {
 }
 
 impl LogSource for Disk {
+    /// As the runtime's store: only from the newest snapshot on, without gaps.
     fn txns_between(&self, after: i64, upto: i64) -> Option<Vec<(i64, Bytes)>> {
-        if !self.log.iter().any(|(z, _)| *z == after) {
+        let newest = self.snapshots.keys().next_back().copied().unwrap_or(0);
+        if after < newest || !self.log.iter().any(|(z, _)| *z == after) {
             return None;
         }
-        Some(
-            self.log
-                .iter()
-                .filter(|(z, _)| *z > after && *z <= upto)
-                .cloned()
-                .collect(),
-        )
+        let txns: Vec<(i64, Bytes)> = self
+            .log
+            .iter()
+            .filter(|(z, _)| *z > after && *z <= upto)
+            .cloned()
+            .collect();
+        crate::quorum::history::contiguous(after, &txns).then_some(txns)
     }
 }
 
@@ -76,6 +78,8 @@ pub struct SimNode {
     pub next_link: u64,
     /// Bumped at each restart, so stale events for the old incarnation are dropped.
     pub incarnation: u64,
+    /// A SNAP loaded in memory, not yet written.
+    pub snap_base: Option<i64>,
 }
 
 /// A txn whose header carries `zxid` (what learners parse) and a unique body.
@@ -143,6 +147,7 @@ impl SimNode {
             fsync_upto: None,
             next_link: 1,
             incarnation: 0,
+            snap_base: None,
         }
     }
 
@@ -182,6 +187,7 @@ impl SimNode {
     /// Restart from disk.
     pub fn restart(&mut self, view: &QuorumView, observer: bool, timing: Timing) {
         self.up = true;
+        self.snap_base = None;
         self.state = self.disk.recover();
         self.applied = self.state.last().map_or(0, |(z, _)| *z);
         self.digest = digest(&self.state);
@@ -210,6 +216,7 @@ impl SimNode {
 
     /// TRUNC: drop the log and snapshots above `zxid` and rebuild the state from disk.
     pub fn truncate(&mut self, zxid: i64) {
+        self.snap_base = None;
         self.flush();
         self.disk.log.retain(|(z, _)| *z <= zxid);
         self.disk.durable = self.disk.log.len();
@@ -220,13 +227,22 @@ impl SimNode {
         self.digest = digest(&self.state);
     }
 
-    /// SNAP: the state is the leader's; the log restarts empty after it.
+    /// SNAP: the state is the leader's, in memory only until `take_snapshot`.
     pub fn load(&mut self, zxid: i64, state: Vec<(i64, Bytes)>) {
-        self.flush();
         self.state = state;
         self.applied = zxid;
         self.digest = digest(&self.state);
-        self.disk.log.clear();
-        self.disk.durable = 0;
+        self.snap_base = Some(zxid);
+    }
+
+    /// NEWLEADER after a SNAP (or TRUNC): logged txns above the SNAP are dropped, then the
+    /// state becomes a durable snapshot.
+    pub fn take_snapshot(&mut self) {
+        if let Some(z) = self.snap_base.take() {
+            self.flush();
+            self.disk.log.retain(|(x, _)| *x <= z);
+            self.disk.durable = self.disk.log.len();
+        }
+        self.disk.snapshots.insert(self.applied, self.state.clone());
     }
 }

@@ -17,7 +17,7 @@ fn first_seed() -> u64 {
 }
 
 fn report(seed: u64, w: &World, v: &Violation) -> String {
-    let tail: Vec<&String> = w.log.iter().rev().take(40).collect();
+    let tail: Vec<&String> = w.log.iter().rev().take(80).collect();
     format!(
         "seed {seed}: {} at {} ms (rerun with ZKSIM_SEED={seed} ZKSIM_SEEDS=1)\nmodes: {:?}\nlast events:\n{}",
         v.what,

@@ -48,6 +48,7 @@ enum Cmd {
     },
     DialDone {
         sid: Sid,
+        failed: bool,
     },
     Closed {
         sid: Sid,
@@ -143,9 +144,12 @@ impl Manager {
                     p.conn = None;
                     self.dial(sid);
                 }
-                Cmd::DialDone { sid } => {
+                Cmd::DialDone { sid, failed } => {
                     let p = self.peers.entry(sid).or_default();
                     p.dialing = false;
+                    if failed && p.conn.is_none() {
+                        self.report(Input::PeerDown { sid });
+                    }
                     // A notification queued while the dial failed waits for the next send
                     // or election timeout, as in Apache (connectAll on timeout).
                 }
@@ -154,11 +158,16 @@ impl Manager {
                     if let Some(p) = self.peers.get_mut(&sid) {
                         if p.conn.as_ref().is_some_and(|(c, _)| *c == conn) {
                             p.conn = None;
+                            self.report(Input::PeerDown { sid });
                         }
                     }
                 }
             }
         }
+    }
+
+    fn report(&self, input: Input) {
+        let _ = self.core.send(CoreMsg::Quorum(input));
     }
 
     fn send(&mut self, to: Sid, frame: Bytes) {
@@ -197,6 +206,7 @@ impl Manager {
         let (me, announce, tx) = (self.me, self.announce.clone(), self.tx.clone());
         let transport = self.addrs.transport.clone();
         tokio::spawn(async move {
+            let mut failed = false;
             match dial(&transport, &host, port, me, &announce).await {
                 Ok(stream) if sid < me => {
                     let leftover = BytesMut::new();
@@ -209,13 +219,15 @@ impl Manager {
                 // To a larger sid we only announce ourselves; it dials back.
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    failed = true;
                     tracing::warn!(sid, %host, port, "Cannot open channel to {sid} at election address {host}:{port}: {e}")
                 }
                 Err(e) => {
+                    failed = true;
                     tracing::debug!(sid, %host, port, "Cannot open channel to {sid} at election address {host}:{port}: {e}")
                 }
             }
-            let _ = tx.send(Cmd::DialDone { sid });
+            let _ = tx.send(Cmd::DialDone { sid, failed });
         });
     }
 
@@ -230,6 +242,7 @@ impl Manager {
             let _ = tx.send(frame);
         }
         p.conn = Some((conn, tx));
+        self.report(Input::PeerUp { sid });
         tokio::spawn(write_loop(wr, rx));
         let (core, manager) = (self.core.clone(), self.tx.clone());
         tokio::spawn(read_loop(rd, leftover, sid, conn, core, manager));

@@ -155,7 +155,7 @@ fn shutdown_closes_the_link_and_returns_the_logged_but_unapplied_txns() {
             reason: "bye".into()
         }]
     );
-    assert_eq!(logged, vec![(z(2, 2), txn(z(2, 2)))]);
+    assert_eq!(logged, (vec![(z(2, 2), txn(z(2, 2)))], None));
 }
 
 #[test]
