@@ -130,10 +130,12 @@ pub(crate) fn finish(
         }
         (Some(a), _) => a,
         (None, Some(b)) => b,
+        // Apache allows a TLS-only server: no plaintext listener at all.
+        (None, None) if c.secure_client_port.is_some() => 0,
         (None, None) => {
             return Err(setting(
                 "clientPort",
-                "clientPort is not set (and this server's server.N line names no client port)"
+                "clientPort is not set (and neither secureClientPort nor this server's server.N line names a client port)"
                     .into(),
             ))
         }

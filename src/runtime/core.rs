@@ -257,7 +257,8 @@ impl Core {
                 port,
                 req,
                 out,
-            } => self.connect(conn, addr, port, req, out),
+                auth,
+            } => self.connect(conn, addr, port, req, out, auth),
             CoreMsg::Request {
                 conn,
                 xid,

@@ -165,6 +165,7 @@ impl Core {
             e.core_tx.clone(),
             timeout,
             self.cfg.quorum.max_packet,
+            e.addrs.transport.clone(),
         );
     }
 

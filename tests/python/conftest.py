@@ -32,6 +32,11 @@ if os.path.exists("/usr/share/java/slf4j-simple.jar"):  # else Apache logs nothi
 # libservlet-api-java comes with the zookeeper package (through libjetty9-java).
 if os.path.exists("/usr/share/java/servlet-api.jar"):
     APACHE_CP.append("/usr/share/java/servlet-api.jar")
+# Debian's zookeeper.jar manifest omits two Netty jars that the Netty (TLS) connection code
+# needs (io.netty.resolver / io.netty.handler.codec); add them where present.
+NETTY_EXTRA = [p for p in ("/usr/share/java/netty-resolver.jar", "/usr/share/java/netty-codec.jar")
+               if os.path.exists(p)]
+APACHE_CP += NETTY_EXTRA
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 START_TIMEOUT = float(os.environ.get("ZK_START_TIMEOUT", "60"))
 
@@ -89,6 +94,9 @@ class Server:
         self.name = name
         self.host = "127.0.0.1"
         self.port = free_port()
+        # Another port in cfg (secureClientPort, ...) may have been picked just before.
+        while str(self.port) in {str(v) for v in (cfg or {}).values()}:
+            self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix="zk-%s-%s-" % (impl, name))
         self.data_dir = os.path.join(self.tmp, "data")
         os.makedirs(self.data_dir)
@@ -134,7 +142,8 @@ class Server:
             return [b, self.cfg_path]
         pytest.fail("unknown ZK_IMPL=%r (zkserver|apache)" % self.impl)
 
-    def start(self):
+    def start(self, wait=True):
+        """Runs the process; with wait=False the caller waits (ensemble members start together)."""
         env = dict(os.environ)
         env.update(self.extra_env)
         if self.impl == "zkserver" and self.jvm_flags:
@@ -146,7 +155,8 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      cwd=self.tmp, start_new_session=True)
         _LIVE.append(self)
-        self.wait_ready()
+        if wait:
+            self.wait_ready()
         return self
 
     def wait_ready(self, timeout=START_TIMEOUT):

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+use super::stream::{PeerRead, PeerStream, PeerWrite, Transport};
 use super::{resolve, PeerAddrs};
 use crate::quorum::wire::election::{
     decode_election_frame, encode_election_frame, split_host_port, InitialMessage,
@@ -37,7 +38,7 @@ enum Cmd {
     /// with any bytes already read past the initial message.
     Install {
         sid: Sid,
-        stream: TcpStream,
+        stream: PeerStream,
         leftover: BytesMut,
     },
     /// A smaller sid dialled us: dial it back at `addr` (from its initial message).
@@ -103,6 +104,7 @@ pub fn start(
     handshake_timeout: Duration,
 ) -> ElectionNet {
     let (tx, rx) = mpsc::unbounded_channel();
+    let transport = addrs.transport.clone();
     let manager = Manager {
         me,
         announce: addrs.announce(me),
@@ -112,7 +114,13 @@ pub fn start(
         peers: HashMap::new(),
         next_conn: 1,
     };
-    tokio::spawn(accept_loop(listener, me, tx.clone(), handshake_timeout));
+    tokio::spawn(accept_loop(
+        listener,
+        me,
+        tx.clone(),
+        handshake_timeout,
+        transport,
+    ));
     tokio::spawn(manager.run(rx));
     ElectionNet { tx }
 }
@@ -196,9 +204,10 @@ impl Manager {
         };
         p.dialing = true;
         let (me, announce, tx) = (self.me, self.announce.clone(), self.tx.clone());
+        let transport = self.addrs.transport.clone();
         tokio::spawn(async move {
             let mut failed = false;
-            match dial(&host, port, me, &announce).await {
+            match dial(&transport, &host, port, me, &announce).await {
                 Ok(stream) if sid < me => {
                     let leftover = BytesMut::new();
                     let _ = tx.send(Cmd::Install {
@@ -209,6 +218,10 @@ impl Manager {
                 }
                 // To a larger sid we only announce ourselves; it dials back.
                 Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    failed = true;
+                    tracing::warn!(sid, %host, port, "Cannot open channel to {sid} at election address {host}:{port}: {e}")
+                }
                 Err(e) => {
                     failed = true;
                     tracing::debug!(sid, %host, port, "Cannot open channel to {sid} at election address {host}:{port}: {e}")
@@ -218,11 +231,10 @@ impl Manager {
         });
     }
 
-    fn install(&mut self, sid: Sid, stream: TcpStream, leftover: BytesMut) {
+    fn install(&mut self, sid: Sid, stream: PeerStream, leftover: BytesMut) {
         tracing::debug!(sid, "election connection up");
         let conn = self.next_conn;
         self.next_conn += 1;
-        let _ = stream.set_nodelay(true);
         let (rd, wr) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         let p = self.peers.entry(sid).or_default();
@@ -237,11 +249,15 @@ impl Manager {
     }
 }
 
-async fn dial(host: &str, port: u16, me: Sid, announce: &str) -> std::io::Result<TcpStream> {
+async fn dial(
+    transport: &Transport,
+    host: &str,
+    port: u16,
+    me: Sid,
+    announce: &str,
+) -> std::io::Result<PeerStream> {
     let addr = resolve(host, port).await?;
-    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    let mut stream = transport.dial(addr, CONNECT_TIMEOUT).await?;
     // One write: Apache reads the address with a single read() call.
     stream
         .write_all(&InitialMessage::encode_v1(me as i64, announce))
@@ -254,6 +270,7 @@ async fn accept_loop(
     me: Sid,
     tx: mpsc::UnboundedSender<Cmd>,
     timeout: Duration,
+    transport: Transport,
 ) {
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -265,8 +282,16 @@ async fn accept_loop(
             }
         };
         let tx = tx.clone();
+        let transport = transport.clone();
         tokio::spawn(async move {
-            match tokio::time::timeout(timeout, handshake(stream, me, &tx)).await {
+            let work = async {
+                let stream = transport
+                    .accept(stream, peer)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                handshake(stream, me, &tx).await
+            };
+            match tokio::time::timeout(timeout, work).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(%peer, "dropping election connection: {e}"),
                 Err(_) => {
@@ -279,7 +304,7 @@ async fn accept_loop(
 
 /// Reads a dialler's initial message and applies the "larger sid keeps it" rule.
 async fn handshake(
-    mut stream: TcpStream,
+    mut stream: PeerStream,
     me: Sid,
     tx: &mpsc::UnboundedSender<Cmd>,
 ) -> Result<(), String> {
@@ -320,10 +345,7 @@ async fn handshake(
 }
 
 /// Writes notifications, keeping only the newest of those waiting.
-async fn write_loop(
-    mut wr: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<Bytes>,
-) {
+async fn write_loop(mut wr: PeerWrite, mut rx: mpsc::UnboundedReceiver<Bytes>) {
     while let Some(mut frame) = rx.recv().await {
         while let Ok(newer) = rx.try_recv() {
             frame = newer;
@@ -336,7 +358,7 @@ async fn write_loop(
 }
 
 async fn read_loop(
-    mut rd: tokio::net::tcp::OwnedReadHalf,
+    mut rd: PeerRead,
     mut buf: BytesMut,
     sid: Sid,
     conn: u64,
