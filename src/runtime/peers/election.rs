@@ -45,8 +45,10 @@ enum Cmd {
         sid: Sid,
         addr: Option<String>,
     },
+    /// A dial finished; `error` says why it failed (logged once per outage).
     DialDone {
         sid: Sid,
+        error: Option<String>,
     },
     Closed {
         sid: Sid,
@@ -81,6 +83,9 @@ struct Peer {
     dialing: bool,
     /// The election address a peer announced, used to dial it back.
     announced: Option<String>,
+    /// Dials to this peer fail; the first failure was logged at WARN, the rest at DEBUG,
+    /// until a connection works again (Apache warns at every retry, flooding the log).
+    unreachable: bool,
 }
 
 struct Manager {
@@ -105,13 +110,19 @@ pub fn start(
     let manager = Manager {
         me,
         announce: addrs.announce(me),
-        addrs,
+        addrs: addrs.clone(),
         core,
         tx: tx.clone(),
         peers: HashMap::new(),
         next_conn: 1,
     };
-    tokio::spawn(accept_loop(listener, me, tx.clone(), handshake_timeout));
+    tokio::spawn(accept_loop(
+        listener,
+        me,
+        addrs.clone(),
+        tx.clone(),
+        handshake_timeout,
+    ));
     tokio::spawn(manager.run(rx));
     ElectionNet { tx }
 }
@@ -135,11 +146,27 @@ impl Manager {
                     p.conn = None;
                     self.dial(sid);
                 }
-                Cmd::DialDone { sid } => {
+                Cmd::DialDone { sid, error } => {
                     let p = self.peers.entry(sid).or_default();
                     p.dialing = false;
                     // A notification queued while the dial failed waits for the next send
                     // or election timeout, as in Apache (connectAll on timeout).
+                    if let Some(e) = error {
+                        let target = self.target(sid).map_or_else(
+                            || "an unknown address".to_string(),
+                            |(h, port)| format!("{h}:{port}"),
+                        );
+                        let p = self.peers.entry(sid).or_default();
+                        if p.unreachable {
+                            tracing::debug!(
+                                sid,
+                                "Cannot open channel to {sid} at election address {target}: {e}"
+                            );
+                        } else {
+                            p.unreachable = true;
+                            tracing::warn!(sid, "Cannot open channel to {sid} at election address {target}: {e} (retrying; logged once until it answers)");
+                        }
+                    }
                 }
                 Cmd::Closed { sid, conn } => {
                     if let Some(p) = self.peers.get_mut(&sid) {
@@ -165,23 +192,29 @@ impl Manager {
         }
     }
 
+    /// Where to dial `sid`: its `server.N` line, else the address it announced.
+    fn target(&self, sid: Sid) -> Option<(String, u16)> {
+        let announced = self.peers.get(&sid).and_then(|p| p.announced.as_ref());
+        match (announced, self.addrs.election.get(&sid)) {
+            (_, Some((h, port))) => Some((h.clone(), *port)),
+            (Some(a), None) => split_host_port(a).map(|(h, port)| (h.to_string(), port)),
+            (None, None) => None,
+        }
+    }
+
     fn dial(&mut self, sid: Sid) {
+        let target = self.target(sid);
         let p = self.peers.entry(sid).or_default();
         if p.dialing || p.conn.is_some() {
             return;
         }
-        let target = match (&p.announced, self.addrs.election.get(&sid)) {
-            (_, Some((h, port))) => Some((h.clone(), *port)),
-            (Some(a), None) => split_host_port(a).map(|(h, port)| (h.to_string(), port)),
-            (None, None) => None,
-        };
         let Some((host, port)) = target else {
             return;
         };
         p.dialing = true;
         let (me, announce, tx) = (self.me, self.announce.clone(), self.tx.clone());
         tokio::spawn(async move {
-            match dial(&host, port, me, &announce).await {
+            let error = match dial(&host, port, me, &announce).await {
                 Ok(stream) if sid < me => {
                     let leftover = BytesMut::new();
                     let _ = tx.send(Cmd::Install {
@@ -189,14 +222,13 @@ impl Manager {
                         stream,
                         leftover,
                     });
+                    None
                 }
                 // To a larger sid we only announce ourselves; it dials back.
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!(sid, %host, port, "Cannot open channel to {sid} at election address {host}:{port}: {e}")
-                }
-            }
-            let _ = tx.send(Cmd::DialDone { sid });
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            let _ = tx.send(Cmd::DialDone { sid, error });
         });
     }
 
@@ -204,16 +236,22 @@ impl Manager {
         let conn = self.next_conn;
         self.next_conn += 1;
         let _ = stream.set_nodelay(true);
+        let peer = stream
+            .peer_addr()
+            .map_or_else(|_| "?".to_string(), |a| a.to_string());
         let (rd, wr) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         let p = self.peers.entry(sid).or_default();
+        if std::mem::take(&mut p.unreachable) {
+            tracing::info!(sid, %peer, "election channel to {sid} is up again");
+        }
         if let Some(frame) = p.pending.take().or_else(|| p.last.clone()) {
             let _ = tx.send(frame);
         }
         p.conn = Some((conn, tx));
         tokio::spawn(write_loop(wr, rx));
         let (core, manager) = (self.core.clone(), self.tx.clone());
-        tokio::spawn(read_loop(rd, leftover, sid, conn, core, manager));
+        tokio::spawn(read_loop(rd, leftover, sid, peer, conn, core, manager));
     }
 }
 
@@ -232,6 +270,7 @@ async fn dial(host: &str, port: u16, me: Sid, announce: &str) -> std::io::Result
 async fn accept_loop(
     listener: TcpListener,
     me: Sid,
+    addrs: Arc<PeerAddrs>,
     tx: mpsc::UnboundedSender<Cmd>,
     timeout: Duration,
 ) {
@@ -244,9 +283,10 @@ async fn accept_loop(
                 continue;
             }
         };
-        let tx = tx.clone();
+        let (tx, addrs) = (tx.clone(), addrs.clone());
         tokio::spawn(async move {
-            match tokio::time::timeout(timeout, handshake(stream, me, &tx)).await {
+            let shake = handshake(stream, peer, me, &addrs, &tx);
+            match tokio::time::timeout(timeout, shake).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(%peer, "dropping election connection: {e}"),
                 Err(_) => {
@@ -260,7 +300,9 @@ async fn accept_loop(
 /// Reads a dialler's initial message and applies the "larger sid keeps it" rule.
 async fn handshake(
     mut stream: TcpStream,
+    peer: std::net::SocketAddr,
     me: Sid,
+    addrs: &PeerAddrs,
     tx: &mpsc::UnboundedSender<Cmd>,
 ) -> Result<(), String> {
     let mut buf = BytesMut::with_capacity(256);
@@ -279,8 +321,17 @@ async fn handshake(
         return Err(format!("negative sid {}", msg.sid));
     };
     if sid == me {
-        tracing::warn!(sid, "election connection from a server with my own id");
+        tracing::warn!(sid, %peer, "election connection from a server with my own id");
         return Ok(());
+    }
+    if !addrs.election.contains_key(&sid) {
+        // Apache accepts any sid (it cannot count the votes of one it does not know); say so,
+        // since it is a misconfigured peer — or bytes that are not ZooKeeper's at all.
+        tracing::warn!(
+            sid,
+            %peer,
+            "election connection from server id {sid}, which is not in the server list"
+        );
     }
     if sid < me {
         // Only the larger sid keeps a connection: hang up and dial it back.
@@ -319,6 +370,7 @@ async fn read_loop(
     mut rd: tokio::net::tcp::OwnedReadHalf,
     mut buf: BytesMut,
     sid: Sid,
+    peer: String,
     conn: u64,
     core: CoreTx,
     manager: mpsc::UnboundedSender<Cmd>,
@@ -337,6 +389,7 @@ async fn read_loop(
                     }
                     Err(e) => tracing::warn!(
                         sid,
+                        %peer,
                         "Skipping the processing of a malformed notification: {e}"
                     ),
                 },
@@ -344,8 +397,9 @@ async fn read_loop(
                 Err(len) => {
                     tracing::warn!(
                         sid,
+                        %peer,
                         len,
-                        "election frame length out of range; closing the connection"
+                        "election frame length out of range (1..=524288); closing the connection"
                     );
                     break 'outer;
                 }

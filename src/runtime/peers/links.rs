@@ -117,6 +117,9 @@ fn spawn_link(
     max_packet: usize,
 ) -> LinkHandle {
     let _ = stream.set_nodelay(true);
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let (start_tx, start_rx) = oneshot::channel();
@@ -126,7 +129,7 @@ fn spawn_link(
             return;
         }
         if let Err(e) = read_loop(rd, link, &core, learner_side, max_packet).await {
-            tracing::warn!(link, "quorum link closed: {e}");
+            tracing::warn!(link, %peer, "quorum link closed: {e}");
         }
         let _ = core.send(CoreMsg::Quorum(Input::LinkClosed { link }));
     })
