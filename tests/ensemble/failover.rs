@@ -3,6 +3,9 @@
 //! A new leader must be elected among the others, the writers on the survivors must get
 //! acknowledgements again, and after the old leader is restarted every acknowledged znode
 //! must exist — with identical stats — on every member.
+//!
+//! `ENSEMBLE_SOAK_ROUNDS=N` repeats the kill/elect/restart cycle N times under the same load
+//! (`scripts/ensemble-soak.sh`); CI runs one round.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,20 +50,38 @@ async fn writer(c: Client, name: String, stop: Arc<AtomicBool>, rec: Arc<Mutex<R
     }
 }
 
+type Writer = (u64, Arc<Mutex<Record>>, tokio::task::JoinHandle<()>);
+
+/// Waits for the writer tasks on `members` to stop (they finish their current batch).
+async fn join_writers(writers: &mut [Writer], members: &[u64]) {
+    for (id, _, task) in writers.iter_mut() {
+        if members.contains(id) {
+            tokio::time::timeout(Duration::from_secs(40), task)
+                .await
+                .unwrap_or_else(|_| panic!("writer on member {id} did not stop"))
+                .unwrap();
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_sigkill_under_load_loses_no_acknowledged_write() {
+    let rounds: usize = std::env::var("ENSEMBLE_SOAK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let Some(mut ens) = Ensemble::start_ready(EnsembleOpts::new(3, 0)).await else {
         return;
     };
-    let old_leader = ens.leader().expect("leader");
-    connect(&ens.addr(old_leader))
+    let first_leader = ens.leader().expect("leader");
+    connect(&ens.addr(first_leader))
         .await
         .create("/load", b"", &persistent())
         .await
         .unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let mut writers = Vec::new();
+    let mut writers: Vec<Writer> = Vec::new();
     for id in ens.ids() {
         for k in 0..2 {
             let c = connect(&ens.addr(id)).await;
@@ -69,57 +90,57 @@ async fn leader_sigkill_under_load_loses_no_acknowledged_write() {
             writers.push((id, rec, task));
         }
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let before: usize = writers
-        .iter()
-        .map(|(_, r, _)| r.lock().unwrap().acked.len())
-        .sum();
-    assert!(
-        before > 100,
-        "load is running: {before} acks before the kill"
-    );
+    let acks = |writers: &[Writer]| -> usize {
+        writers
+            .iter()
+            .map(|(_, r, _)| r.lock().unwrap().acked.len())
+            .sum()
+    };
 
-    ens.kill(old_leader);
-    let killed_at = Instant::now();
-    let survivors: Vec<u64> = ens.running_ids();
-    let new_leader = ens.wait_serving(&survivors, Duration::from_secs(30)).await;
-    assert_ne!(new_leader, old_leader);
-    let elected_in = killed_at.elapsed();
-
-    // Let the surviving writers work against the new leader for a while.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    stop.store(true, Ordering::SeqCst);
-    for (id, rec, task) in &mut writers {
-        if *id == old_leader {
-            continue;
-        }
-        tokio::time::timeout(Duration::from_secs(30), task)
-            .await
-            .unwrap_or_else(|_| panic!("writer on member {id} did not stop"))
-            .unwrap();
-        let r = rec.lock().unwrap();
-        let after = r.acked.iter().filter(|(_, t)| *t > killed_at).count();
+    for round in 1..=rounds {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let before = acks(&writers);
         assert!(
-            after > 0,
-            "writer on member {id}: no acknowledged write after the leader died \
-             ({} acks in all, {} errors)",
-            r.acked.len(),
-            r.errors
+            before > 100,
+            "round {round}: load is running ({before} acks)"
+        );
+        let old_leader = ens.leader().expect("leader");
+        ens.kill(old_leader);
+        let killed_at = Instant::now();
+        let survivors = ens.running_ids();
+        let new_leader = ens.wait_serving(&survivors, Duration::from_secs(30)).await;
+        assert_ne!(new_leader, old_leader);
+        let elected_in = killed_at.elapsed();
+
+        // The surviving writers work against the new leader for a while.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        for (id, rec, _) in &writers {
+            if *id == old_leader {
+                continue;
+            }
+            let r = rec.lock().unwrap();
+            let after = r.acked.iter().filter(|(_, t)| *t > killed_at).count();
+            assert!(
+                after > 0,
+                "round {round}: writer on member {id}: no acknowledged write after leader \
+                 {old_leader} died ({} acks in all, {} errors)",
+                r.acked.len(),
+                r.errors
+            );
+        }
+        // The old leader's writers still hold requests their client queued while it was
+        // down; they go out when it is back.
+        ens.start_member(old_leader);
+        ens.wait_ready(Duration::from_secs(60)).await;
+        eprintln!(
+            "round {round}: leader {old_leader} killed, member {new_leader} led after \
+             {elected_in:?}; {} acks so far",
+            acks(&writers)
         );
     }
+    stop.store(true, Ordering::SeqCst);
+    join_writers(&mut writers, &ens.ids()).await;
 
-    // The old leader's writers still hold requests their client queued while it was down;
-    // they go out when it is back, so wait for them before comparing the members.
-    ens.start_member(old_leader);
-    ens.wait_ready(Duration::from_secs(60)).await;
-    for (id, _, task) in &mut writers {
-        if *id == old_leader {
-            tokio::time::timeout(Duration::from_secs(40), task)
-                .await
-                .unwrap_or_else(|_| panic!("writer on member {id} did not stop"))
-                .unwrap();
-        }
-    }
     let tree = assert_same_everywhere(&ens, &ens.ids(), "/load").await;
     let mut total = 0;
     for (id, rec, _) in &writers {
@@ -127,15 +148,14 @@ async fn leader_sigkill_under_load_loses_no_acknowledged_write() {
             total += 1;
             if !tree.contains_key(path) {
                 ens.fail(&format!(
-                    "acknowledged create {path} (writer on member {id}) is missing after \
-                     the leader {old_leader} was killed"
+                    "acknowledged create {path} (writer on member {id}) is missing after the \
+                     leader was killed"
                 ));
             }
         }
     }
     eprintln!(
-        "leader {old_leader} killed, member {new_leader} leads after {elected_in:?}; \
-         {total} acknowledged creates all present on every member ({} znodes)",
+        "{total} acknowledged creates all present on every member ({} znodes)",
         tree.len() - 1
     );
 }

@@ -25,9 +25,10 @@ fn children(parent: &str, from: usize, to: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_restarted_after_missing_thousands_of_writes_catches_up_by_diff() {
-    // Apache sends a DIFF from its txn log only while the log to read is smaller than
-    // snapshotSizeFactor × its newest snapshot; 0 lifts that limit so both implementations
-    // take the txn-log path here (zkserver has no such limit).
+    // An Apache leader switches from a txn-log DIFF to a SNAP once the log files to read
+    // (beyond the one holding the peer's zxid) outweigh snapshotSizeFactor × its newest
+    // snapshot; 0 lifts that limit so the outcome does not hinge on where its log rolled.
+    // (zkserver has no such limit: it always diffs from its log when the log covers the gap.)
     let opts = EnsembleOpts::new(3, 0).cfg("snapshotSizeFactor=0");
     let Some(mut ens) = Ensemble::start_ready(opts).await else {
         return;

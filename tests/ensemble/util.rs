@@ -97,40 +97,54 @@ pub async fn subtree(addr: &str, root: &str) -> BTreeMap<String, Node> {
     let mut out = BTreeMap::new();
     let mut level = vec![root.to_string()];
     while !level.is_empty() {
-        let data: Vec<_> = level.iter().map(|p| c.get_data(p)).collect();
-        let kids: Vec<_> = level.iter().map(|p| c.list_children(p)).collect();
         let mut next = Vec::new();
-        for ((path, d), k) in level.iter().zip(data).zip(kids) {
-            let (data, stat) = match d.await {
-                Ok(v) => v,
-                Err(Error::NoNode) => continue,
-                Err(e) => panic!("getData {path} on {addr}: {e}"),
-            };
-            let mut children = match k.await {
-                Ok(v) => v,
-                Err(Error::NoNode) => continue,
-                Err(e) => panic!("getChildren {path} on {addr}: {e}"),
-            };
-            children.sort();
-            for child in &children {
-                next.push(if path == "/" {
-                    format!("/{child}")
-                } else {
-                    format!("{path}/{child}")
-                });
-            }
-            out.insert(
-                path.clone(),
-                Node {
-                    data,
-                    stat,
-                    children,
-                },
-            );
+        // In chunks: a soak run reads hundreds of thousands of nodes.
+        for chunk in level.chunks(2000) {
+            read_chunk(&c, addr, chunk, &mut out, &mut next).await;
         }
         level = next;
     }
     out
+}
+
+/// Reads data, stat and children of `paths` (pipelined), queueing the children in `next`.
+async fn read_chunk(
+    c: &Client,
+    addr: &str,
+    paths: &[String],
+    out: &mut BTreeMap<String, Node>,
+    next: &mut Vec<String>,
+) {
+    let data: Vec<_> = paths.iter().map(|p| c.get_data(p)).collect();
+    let kids: Vec<_> = paths.iter().map(|p| c.list_children(p)).collect();
+    for ((path, d), k) in paths.iter().zip(data).zip(kids) {
+        let (data, stat) = match d.await {
+            Ok(v) => v,
+            Err(Error::NoNode) => continue,
+            Err(e) => panic!("getData {path} on {addr}: {e}"),
+        };
+        let mut children = match k.await {
+            Ok(v) => v,
+            Err(Error::NoNode) => continue,
+            Err(e) => panic!("getChildren {path} on {addr}: {e}"),
+        };
+        children.sort();
+        for child in &children {
+            next.push(if path == "/" {
+                format!("/{child}")
+            } else {
+                format!("{path}/{child}")
+            });
+        }
+        out.insert(
+            path.clone(),
+            Node {
+                data,
+                stat,
+                children,
+            },
+        );
+    }
 }
 
 /// Reads `root` from each member in `ids` after `sync` and asserts all are identical —
@@ -219,10 +233,25 @@ pub const LEARNER_TRUNC: &str = "Truncating log to get in sync with the leader";
 /// which does not name the peer.
 pub fn leader_sync_line(ens: &Ensemble, log: &str, sid: u64, mode: &str) -> bool {
     if ens.is_apache() {
-        // LearnerHandler: "Sending DIFF zxid=0x... for peer sid: 2", "Sending TRUNC ...",
-        // "Sending snapshot last zxid of peer is 0x0, ..." (sid only in the thread name).
+        // LearnerHandler logs "Sending DIFF zxid=0x... for peer sid: 2" and "Sending snapshot
+        // last zxid of peer is 0x0, ..." at INFO; its TRUNC line is DEBUG, so a TRUNC shows as
+        // "Synchronizing with Learner sid: 3 maxCommittedLog=0x.. ... peerLastZxid=0x.." with
+        // the peer beyond maxCommittedLog (the rule that picks TRUNC).
         return match mode {
             "SNAP" => log.contains("Sending snapshot last zxid of peer"),
+            "TRUNC" => log.lines().any(|l| {
+                let hex = |key: &str| {
+                    l.split(key)
+                        .nth(1)
+                        .and_then(|v| v.split_whitespace().next())
+                        .and_then(|v| i64::from_str_radix(v.trim_start_matches("0x"), 16).ok())
+                };
+                l.contains(&format!("Synchronizing with Learner sid: {sid} "))
+                    && matches!(
+                        (hex("maxCommittedLog="), hex("peerLastZxid=")),
+                        (Some(max), Some(peer)) if peer > max
+                    )
+            }),
             _ => log.lines().any(|l| {
                 l.contains(&format!("Sending {mode}"))
                     && (l.ends_with(&format!("sid: {sid}")) || l.ends_with(&format!("sid:{sid}")))
