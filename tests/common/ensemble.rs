@@ -470,10 +470,24 @@ impl Ensemble {
         None
     }
 
-    /// SIGSTOP: the process keeps its sockets but answers nothing.
+    /// SIGSTOP: the process keeps its sockets but answers nothing. Returns once every
+    /// thread is stopped (kill(2) only queues the signal; on a busy machine a thread can run
+    /// on for a while), so nothing sent afterwards is processed before `resume`.
     pub fn pause(&mut self, id: u64) {
         self.signal(id, libc::SIGSTOP);
         self.member_mut(id).paused = true;
+        let Some(pid) = self.member(id).pid() else {
+            return;
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !all_threads_stopped(pid) {
+            if Instant::now() > deadline {
+                self.fail(&format!(
+                    "member {id} (pid {pid}) did not stop after SIGSTOP"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// SIGCONT after `pause`.
@@ -570,11 +584,19 @@ impl Ensemble {
                     self.fail(&format!("member {id} exited ({status}) while waiting"));
                 }
             }
-            let modes: Vec<Option<String>> = ids.iter().map(|&id| self.mode(id)).collect();
-            if modes.iter().all(Option::is_some) {
-                if let Some(leader) = self.leader() {
-                    return leader;
-                }
+            // One snapshot of every running member's mode, so a member changing role between
+            // two queries cannot make the ensemble look settled.
+            let modes = self.modes();
+            let serving = ids
+                .iter()
+                .all(|id| modes.get(id).is_some_and(Option::is_some));
+            let leaders: Vec<u64> = modes
+                .iter()
+                .filter(|(_, m)| m.as_deref() == Some("leader"))
+                .map(|(id, _)| *id)
+                .collect();
+            if let (true, [leader]) = (serving, leaders.as_slice()) {
+                return *leader;
             }
             if Instant::now() > deadline {
                 self.fail(&format!(
@@ -647,6 +669,21 @@ impl Ensemble {
     pub fn fail(&self, msg: &str) -> ! {
         panic!("{msg}{}", self.log_tails(60))
     }
+}
+
+/// Whether every thread of `pid` is in state `T` (stopped) or `t` (traced), per
+/// /proc/<pid>/task/<tid>/stat (the state follows the parenthesised command name).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                .is_some_and(|state| state == 'T' || state == 't')
+        })
+    })
 }
 
 fn cfg_key(line: &str) -> String {

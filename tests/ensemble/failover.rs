@@ -159,3 +159,63 @@ async fn leader_sigkill_under_load_loses_no_acknowledged_write() {
         tree.len() - 1
     );
 }
+
+/// A leader frozen (SIGSTOP, like a long GC pause) for longer than syncLimit is replaced; when
+/// it resumes it must step down and follow, not lead a second ensemble, and nothing any
+/// writer saw acknowledged may be lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_leader_is_replaced_and_rejoins_as_a_follower() {
+    let Some(mut ens) = Ensemble::start_ready(EnsembleOpts::new(3, 0)).await else {
+        return;
+    };
+    let old_leader = ens.leader().expect("leader");
+    connect(&ens.addr(old_leader))
+        .await
+        .create("/load", b"", &persistent())
+        .await
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers: Vec<Writer> = Vec::new();
+    for id in ens.ids() {
+        let c = connect(&ens.addr(id)).await;
+        let rec = Arc::new(Mutex::new(Record::default()));
+        let task = tokio::spawn(writer(c, format!("m{id}"), stop.clone(), rec.clone()));
+        writers.push((id, rec, task));
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    ens.pause(old_leader);
+    let paused_at = Instant::now();
+    let others: Vec<u64> = ens.ids().into_iter().filter(|&i| i != old_leader).collect();
+    let new_leader = ens.wait_serving(&others, Duration::from_secs(30)).await;
+    assert_ne!(new_leader, old_leader);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    ens.resume(old_leader);
+    ens.wait_ready(Duration::from_secs(60)).await;
+    assert_eq!(
+        ens.leader(),
+        Some(new_leader),
+        "the resumed member must not lead"
+    );
+    assert_eq!(ens.mode(old_leader).as_deref(), Some("follower"));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    stop.store(true, Ordering::SeqCst);
+    join_writers(&mut writers, &ens.ids()).await;
+    for (id, rec, _) in &writers {
+        let r = rec.lock().unwrap();
+        let after = r.acked.iter().filter(|(_, t)| *t > paused_at).count();
+        assert!(
+            after > 0,
+            "writer on member {id}: no write acknowledged after the freeze"
+        );
+    }
+    let tree = assert_same_everywhere(&ens, &ens.ids(), "/load").await;
+    for (id, rec, _) in &writers {
+        for (path, _) in &rec.lock().unwrap().acked {
+            if !tree.contains_key(path) {
+                ens.fail(&format!(
+                    "acknowledged create {path} (member {id}) is missing"
+                ));
+            }
+        }
+    }
+}

@@ -85,3 +85,37 @@ async fn three_members_replicate_writes_through_every_member() {
 async fn five_members_replicate_writes_through_every_member() {
     writes_through_every_member(5).await;
 }
+
+/// Five members tolerate two failures: with two followers SIGKILLed the other three keep
+/// serving writes, and the two catch up when they return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_members_keep_serving_with_two_down() {
+    let Some(mut ens) = Ensemble::start_ready(EnsembleOpts::new(5, 0)).await else {
+        return;
+    };
+    let leader = ens.leader().expect("leader");
+    let followers = ens.followers();
+    let (down, up) = followers.split_at(2);
+    let c = connect(&ens.addr(up[0])).await;
+    c.create("/five", b"", &persistent()).await.unwrap();
+    for &id in down {
+        ens.kill(id);
+    }
+    // The three left are a quorum of five: writes through a follower still commit.
+    let paths: Vec<String> = (0..200).map(|i| format!("/five/n{i:03}")).collect();
+    crate::util::create_all(&c, &paths).await;
+    let mut alive = vec![leader];
+    alive.extend_from_slice(up);
+    assert_same_everywhere(&ens, &alive, "/five").await;
+    for &id in down {
+        ens.start_member(id);
+    }
+    ens.wait_ready(Duration::from_secs(60)).await;
+    assert_eq!(
+        ens.leader(),
+        Some(leader),
+        "returning followers do not disturb the leader"
+    );
+    let tree = assert_same_everywhere(&ens, &ens.ids(), "/five").await;
+    assert_eq!(tree["/five"].children.len(), 200);
+}

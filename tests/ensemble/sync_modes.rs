@@ -1,5 +1,7 @@
 //! How a (re)joining member is brought up to date, each mode proven by the lines both sides
-//! log and by identical data and stats on every member afterwards:
+//! log and by identical data and stats on every member afterwards. DIFF and SNAP happen while
+//! another member keeps writing (the live proposals interleave with the sync), and every
+//! acknowledged live write must be everywhere too:
 //! - DIFF: a follower restarted after missing thousands of writes (more than the leader keeps
 //!   in memory, so the txns come from the leader's on-disk log);
 //! - SNAP: a follower whose dataDir was wiped;
@@ -14,13 +16,23 @@ use std::time::Duration;
 use crate::common::ensemble::{Ensemble, EnsembleOpts};
 use crate::util::{
     assert_same_everywhere, connect, create_all, ephemeral, leader_sync_line, persistent, set_all,
-    LEARNER_DIFF, LEARNER_SNAP, LEARNER_TRUNC,
+    LiveWriter, Node, LEARNER_DIFF, LEARNER_SNAP, LEARNER_TRUNC,
 };
 
 const READY: Duration = Duration::from_secs(60);
 
 fn children(parent: &str, from: usize, to: usize) -> Vec<String> {
     (from..to).map(|i| format!("{parent}/n{i:05}")).collect()
+}
+
+/// Every acknowledged live write is in `tree`, and there were some.
+fn assert_live_writes(tree: &std::collections::BTreeMap<String, Node>, acked: &[String]) {
+    assert!(!acked.is_empty(), "the live writer got no acknowledgement");
+    let missing: Vec<&String> = acked.iter().filter(|p| !tree.contains_key(*p)).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged live writes missing: {missing:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,9 +59,13 @@ async fn member_restarted_after_missing_thousands_of_writes_catches_up_by_diff()
     }
     set_all(&c, &children("/diff", 0, 100), b"changed").await;
 
+    let other = ens.followers()[0];
+    let live = LiveWriter::start(&ens.addr(other), "/diff").await;
     let (from_l, from_f) = (ens.member(leader).log_len(), ens.member(lagger).log_len());
     ens.start_member(lagger);
     ens.wait_ready(READY).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let acked = live.stop().await;
     let learner_log = ens.member(lagger).log_since(from_f);
     assert!(
         learner_log.contains(LEARNER_DIFF) && !learner_log.contains(LEARNER_SNAP),
@@ -61,7 +77,8 @@ async fn member_restarted_after_missing_thousands_of_writes_catches_up_by_diff()
         "leader {leader} must log a DIFF for {lagger}:\n{leader_log}"
     );
     let tree = assert_same_everywhere(&ens, &ens.ids(), "/diff").await;
-    assert_eq!(tree["/diff"].children.len(), 3100);
+    assert_live_writes(&tree, &acked);
+    assert_eq!(tree["/diff"].children.len(), 3100 + acked.len());
     assert_eq!(tree["/diff/n00000"].data, b"changed");
     assert_eq!(tree["/diff/n00000"].stat.version, 1);
 }
@@ -84,9 +101,13 @@ async fn wiped_member_catches_up_by_snap() {
     create_all(&c, &children("/snap", 300, 500)).await;
     set_all(&c, &children("/snap", 0, 10), b"v1").await;
 
+    let other = ens.followers()[0];
+    let live = LiveWriter::start(&ens.addr(other), "/snap").await;
     let (from_l, from_w) = (ens.member(leader).log_len(), ens.member(wiped).log_len());
     ens.start_member(wiped);
     ens.wait_ready(READY).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let acked = live.stop().await;
     let learner_log = ens.member(wiped).log_since(from_w);
     assert!(
         learner_log.contains(LEARNER_SNAP),
@@ -98,7 +119,8 @@ async fn wiped_member_catches_up_by_snap() {
         "leader {leader} must log a SNAP for {wiped}:\n{leader_log}"
     );
     let tree = assert_same_everywhere(&ens, &ens.ids(), "/snap").await;
-    assert_eq!(tree["/snap"].children.len(), 501);
+    assert_live_writes(&tree, &acked);
+    assert_eq!(tree["/snap"].children.len(), 501 + acked.len());
     assert_eq!(tree["/snap/eph"].stat.ephemeral_owner, c.session_id().0);
     assert_eq!(tree["/snap/n00000"].data, b"v1");
 }

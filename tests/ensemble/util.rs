@@ -70,6 +70,51 @@ pub async fn create_retrying(c: &Client, path: &str) {
     }
 }
 
+/// A session on one member creating `<parent>/live-<n>` in pipelined batches of 8 until
+/// stopped, so a test can do something (restart a member) while the ensemble keeps writing.
+pub struct LiveWriter {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<Vec<String>>,
+}
+
+impl LiveWriter {
+    pub async fn start(addr: &str, parent: &str) -> LiveWriter {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let c = connect(addr).await;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (flag, parent) = (stop.clone(), parent.to_string());
+        let task = tokio::spawn(async move {
+            let opts = persistent();
+            let mut acked = Vec::new();
+            let mut n = 0;
+            while !flag.load(Ordering::SeqCst) {
+                let paths: Vec<String> = (n..n + 8)
+                    .map(|i| format!("{parent}/live-{i:06}"))
+                    .collect();
+                n += 8;
+                let futs: Vec<_> = paths.iter().map(|p| c.create(p, b"l", &opts)).collect();
+                for (f, p) in futs.into_iter().zip(&paths) {
+                    if f.await.is_ok() {
+                        acked.push(p.clone());
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            acked
+        });
+        LiveWriter { stop, task }
+    }
+
+    /// Stops and returns the paths whose create was acknowledged.
+    pub async fn stop(self) -> Vec<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("live writer stops")
+            .expect("live writer task")
+    }
+}
+
 /// Sets the data of `paths` pipelined; panics on any failure.
 pub async fn set_all(c: &Client, paths: &[String], data: &[u8]) {
     let futs: Vec<_> = paths.iter().map(|p| c.set_data(p, data, None)).collect();
