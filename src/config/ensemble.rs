@@ -1,7 +1,8 @@
 //! Second phase of parsing: what depends on `myid` — this server's id, whether it runs in an
 //! ensemble (`isDistributed`), ensemble-only requirements (initLimit, syncLimit, myid among the
-//! `server.N` lines), and the client port taken from `clientPort` or this server's `server.N`
-//! line. Must not read files: the `myid` text is passed in.
+//! `server.N` lines, no two members on one `host:port`), and the client port taken from
+//! `clientPort` or this server's `server.N` line. Must not read files: the `myid` text is
+//! passed in.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -173,9 +174,9 @@ fn id_list(servers: &BTreeMap<u64, ServerSpec>) -> String {
 }
 
 /// Two members cannot listen on the same `host:port`, and this member's client port cannot
-/// be a peer port of a member on its own host: refused here with both lines named, instead of a member
-/// that fails to bind or — worse — talks to itself (a copied `server.N` line is the usual
-/// cause). The same port on different hosts is the normal layout and is fine.
+/// be a peer port of a member on its own host: refused here with both lines named, instead
+/// of a member that fails to bind or — worse — talks to itself (a copied `server.N` line is
+/// the usual cause). The same port on different hosts is the normal layout and is fine.
 fn check_ports(
     c: &Config,
     file: &str,

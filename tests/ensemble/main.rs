@@ -1,13 +1,14 @@
 //! Ensemble tests with real processes on loopback: 3- and 5-member ensembles (and observers)
 //! started by `common::ensemble`, driven by the `zookeeper-client` crate, with real SIGKILL,
 //! SIGSTOP/SIGCONT, restarts and wiped dataDirs. `ZK_IMPL=apache` runs the same tests
-//! against Apache ZooKeeper 3.8 members, which proves the tests themselves right.
+//! against Apache ZooKeeper 3.8 members, which proves the tests themselves right (run them
+//! with `--test-threads=1` then: three JVMs per test on a 2-core machine).
 //!
 //! | module | proves |
 //! |---|---|
-//! | `replication` | writes through every member are seen by every other after `sync`, identical stats; watches fire across members |
-//! | `failover` | SIGKILL of the leader under pipelined load: a new leader, writes resume, no acknowledged write lost anywhere |
-//! | `sync_modes` | DIFF after missing thousands of writes, SNAP after a wipe, TRUNC of a txn the quorum never committed |
+//! | `replication` | writes through every member are seen by every other after `sync`, identical stats (3 and 5 members); watches fire across members; 5 members serve with 2 down |
+//! | `failover` | SIGKILL of the leader under pipelined load: a new leader, writes resume, no acknowledged write lost anywhere (`ENSEMBLE_SOAK_ROUNDS` repeats it); a SIGSTOPped leader is replaced and rejoins as a follower |
+//! | `sync_modes` | DIFF after missing thousands of writes, SNAP after a wipe (both while another member writes), TRUNC of a txn the quorum never committed |
 //! | `minority` | a minority refuses clients and writes, and serves again when the quorum returns |
 //! | `observer` | an observer serves reads, forwards writes, does not vote |
 //! | `config_errors` | each configuration mistake gets one clear log line |

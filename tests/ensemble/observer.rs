@@ -7,18 +7,28 @@ use std::time::Duration;
 use zookeeper_client::EventType;
 
 use crate::common::ensemble::{Ensemble, EnsembleOpts};
-use crate::util::{assert_same_everywhere, connect, create_retrying, ephemeral, persistent};
+use crate::util::{
+    assert_same_everywhere, connect, connect_session, create_retrying, ephemeral, persistent,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observer_serves_reads_and_forwards_writes_but_does_not_vote() {
-    let Some(mut ens) = Ensemble::start_ready(EnsembleOpts::new(3, 1)).await else {
+    // Sessions long enough to outlive the two-voter outage below.
+    let opts = EnsembleOpts::new(3, 1).cfg("maxSessionTimeout=60000");
+    let Some(mut ens) = Ensemble::start_ready(opts).await else {
         return;
     };
     let observer = 4;
     assert_eq!(ens.mode(observer).as_deref(), Some("observer"));
     let leader = ens.leader().expect("leader");
 
-    let co = connect(&ens.addr(observer)).await;
+    let co = connect_session(
+        &ens.addr(observer),
+        Duration::from_secs(20),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     let cl = connect(&ens.addr(leader)).await;
     // Writes through the observer are forwarded to the leader.
     co.create("/obs", b"via-observer", &persistent())

@@ -30,10 +30,20 @@ pub async fn connect(addr: &str) -> Client {
 }
 
 pub async fn connect_timeout(addr: &str, within: Duration) -> Result<Client, Error> {
+    connect_session(addr, within, Duration::from_secs(20)).await
+}
+
+/// `connect_timeout` asking for a session timeout of `session` (the `zookeeper-client` crate
+/// gives a session up by itself once it has not reached a server for that long).
+pub async fn connect_session(
+    addr: &str,
+    within: Duration,
+    session: Duration,
+) -> Result<Client, Error> {
     let deadline = Instant::now() + within;
     loop {
         let r = Client::connector()
-            .with_session_timeout(Duration::from_secs(20))
+            .with_session_timeout(session)
             .with_connection_timeout(Duration::from_secs(2))
             .connect(addr)
             .await;

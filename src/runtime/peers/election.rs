@@ -5,7 +5,9 @@
 //! notifications. Only the latest notification per peer is kept while unsent (Apache's
 //! capacity-1 queue), and a fresh connection re-sends the last one, so duplicates are normal.
 //!
-//! One manager task owns the table of connections; socket tasks report to it.
+//! One manager task owns the table of connections; socket tasks report to it. Whatever is
+//! dropped (an unreachable peer, bytes that are not the protocol) gets one log line naming
+//! the peer: an unreachable peer once per outage, not once per election round.
 
 use std::collections::HashMap;
 use std::sync::Arc;
