@@ -7,8 +7,9 @@
 //! | module | proves |
 //! |---|---|
 //! | `replication` | writes through every member are seen by every other after `sync`, identical stats (3 and 5 members); watches fire across members; 5 members serve with 2 down |
-//! | `failover` | SIGKILL of the leader under pipelined load: a new leader, writes resume, no acknowledged write lost anywhere (`ENSEMBLE_SOAK_ROUNDS` repeats it); a SIGSTOPped leader is replaced and rejoins as a follower |
+//! | `failover` | SIGKILL of the leader under pipelined load: a new leader, writes resume, no acknowledged write lost anywhere (`ENSEMBLE_SOAK_ROUNDS` repeats it); a SIGSTOPped leader is replaced and rejoins as a follower; all members SIGKILLed at once recover every acknowledged write |
 //! | `sync_modes` | DIFF after missing thousands of writes, SNAP after a wipe (both while another member writes), TRUNC of a txn the quorum never committed |
+//! | `sessions` | a follower keeps its idle clients' sessions alive (PING reports); a silent client's session and ephemeral expire everywhere |
 //! | `minority` | a minority refuses clients and writes, and serves again when the quorum returns |
 //! | `observer` | an observer serves reads, forwards writes, does not vote |
 //! | `config_errors` | each configuration mistake gets one clear log line |
@@ -26,5 +27,6 @@ mod minority;
 mod observer;
 mod replication;
 mod scripts;
+mod sessions;
 mod sync_modes;
 mod util;
