@@ -8,7 +8,8 @@ use zookeeper_client::EventType;
 
 use crate::common::ensemble::{Ensemble, EnsembleOpts};
 use crate::util::{
-    assert_same_everywhere, connect, connect_session, create_retrying, ephemeral, persistent,
+    assert_same_everywhere, connect, connect_session, create_all, create_retrying, ephemeral,
+    persistent, LEARNER_DIFF, LEARNER_SNAP,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,4 +79,23 @@ async fn observer_serves_reads_and_forwards_writes_but_does_not_vote() {
     ens.wait_ready(Duration::from_secs(60)).await;
     let tree = assert_same_everywhere(&ens, &ens.ids(), "/obs").await;
     assert!(tree.contains_key("/obs/after"));
+
+    // An observer that missed writes catches up when it returns (it takes no part in the
+    // quorum, so the writes went on without it).
+    drop(co);
+    ens.stop(observer);
+    let leader = ens.leader().expect("leader");
+    let cl = connect(&ens.addr(leader)).await;
+    let paths: Vec<String> = (0..1000).map(|i| format!("/obs/missed-{i:04}")).collect();
+    create_all(&cl, &paths).await;
+    let from = ens.member(observer).log_len();
+    ens.start_member(observer);
+    ens.wait_ready(Duration::from_secs(60)).await;
+    let log = ens.member(observer).log_since(from);
+    assert!(
+        log.contains(LEARNER_DIFF) || log.contains(LEARNER_SNAP),
+        "observer sync:\n{log}"
+    );
+    let tree = assert_same_everywhere(&ens, &ens.ids(), "/obs").await;
+    assert!(tree.contains_key("/obs/missed-0999"));
 }

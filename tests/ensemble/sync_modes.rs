@@ -41,7 +41,10 @@ async fn member_restarted_after_missing_thousands_of_writes_catches_up_by_diff()
     // (beyond the one holding the peer's zxid) outweigh snapshotSizeFactor × its newest
     // snapshot; 0 lifts that limit so the outcome does not hinge on where its log rolled.
     // (zkserver has no such limit: it always diffs from its log when the log covers the gap.)
-    let opts = EnsembleOpts::new(3, 0).cfg("snapshotSizeFactor=0");
+    // snapCount=1000 rolls the log every few hundred txns: the DIFF spans several segments.
+    let opts = EnsembleOpts::new(3, 0)
+        .cfg("snapshotSizeFactor=0")
+        .cfg("snapCount=1000");
     let Some(mut ens) = Ensemble::start_ready(opts).await else {
         return;
     };
