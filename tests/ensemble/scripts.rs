@@ -233,3 +233,53 @@ async fn shipped_sample_configs_form_an_ensemble() {
     c.create("/sample", b"ok", &persistent()).await.unwrap();
     assert_same_everywhere(&ens, &ens.ids(), "/sample").await;
 }
+
+/// Members whose client port is only in their `server.N=...;host:port` line (no
+/// `clientPort`): `zkServer.sh status` finds it through `myid`, as Apache's script does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zkserver_sh_status_finds_the_client_port_in_the_server_line() {
+    let Some(mut ens) = Ensemble::prepare(EnsembleOpts::new(3, 0)) else {
+        return;
+    };
+    for id in ens.ids() {
+        let text = std::fs::read_to_string(ens.member(id).cfg_path()).unwrap();
+        let mut out = String::new();
+        for line in text.lines() {
+            if line.starts_with("clientPort") {
+                continue;
+            }
+            out.push_str(line);
+            if let Some(rest) = line.strip_prefix("server.") {
+                let n: u64 = rest.split('=').next().unwrap().parse().unwrap();
+                out.push_str(&format!(";127.0.0.1:{}", ens.member(n).client_port));
+            }
+            out.push('\n');
+        }
+        ens.write_cfg(id, &out);
+    }
+    for id in ens.ids() {
+        ens.start_member(id);
+    }
+    ens.wait_ready(Duration::from_secs(60)).await;
+    let debian = have_debian_script();
+    let logs = ens.root().join("script-logs");
+    for id in ens.ids() {
+        let m = ens.member(id);
+        let want = ens.mode(id).expect("serving");
+        let ours = status(&repo().join("scripts/zkServer.sh"), &m.cfg_path(), &logs);
+        assert_eq!(
+            ours.stdout,
+            format!(
+                "Client port found: {}. Client address: 127.0.0.1. Client SSL: false.\n\
+                 Mode: {want}\n",
+                m.client_port
+            ),
+            "{}",
+            ours.stderr
+        );
+        if debian {
+            let theirs = status(Path::new(DEBIAN_ZKSERVER_SH), &m.cfg_path(), &logs);
+            assert_eq!(ours.stdout, theirs.stdout, "member {id}: {}", theirs.stderr);
+        }
+    }
+}

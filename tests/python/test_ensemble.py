@@ -4,7 +4,7 @@
   one client per member — leader, followers and the observer — so every write is forwarded
   and every watch fires for a change made through another member;
 - a kazoo session whose member is SIGKILLed moves to another member: same session, its
-  ephemeral and its lock survive (REVALIDATE on the new member);
+  ephemeral, its lock and its watch survive (REVALIDATE and SetWatches on the new member);
 - a piped `zkCli.sh` session (Apache's Java client) against a follower, its writes seen with
   the same stat through the leader.
 
@@ -188,6 +188,8 @@ def test_session_moves_to_another_member_when_its_member_is_killed(ensemble_fact
     c.create("/moving/eph", b"mine", ephemeral=True)
     lock = c.Lock("/moving/lock", "holder")
     assert lock.acquire(timeout=10)
+    changed = threading.Event()
+    c.get("/moving", watch=lambda event: changed.set())
 
     ens.kill(first)  # SIGKILL the member this session is connected to
     deadline = time.time() + 20
@@ -199,6 +201,9 @@ def test_session_moves_to_another_member_when_its_member_is_killed(ensemble_fact
     assert c.client_id[0] == session, "the same session continues on the other member"
 
     other = kazoo_factory(leader)
+    # The watch set through the dead member was re-registered on the new one (SetWatches).
+    other.set("/moving", b"changed")
+    assert changed.wait(10), "a watch must survive the move to another member"
     other.sync("/moving")
     data, stat = other.get("/moving/eph")
     assert data == b"mine" and stat.ephemeralOwner == session
