@@ -248,7 +248,7 @@ fn bad_values_name_file_line_and_key() {
         ("dataDir=/d\nclientPort=1\nk=\\u00zz\n", "conf/zoo.cfg:3: malformed \\uxxxx escape: \\u00zz"),
         ("dataDir=/d\nclientPort=1\nstandaloneEnabled=false\n", "conf/zoo.cfg:3: standaloneEnabled: standaloneEnabled=false needs at least one participant server.N line"),
         ("dataDir=/d\nclientPort=1\nserver.1=a:1:2:observer\n", "conf/zoo.cfg: server: observers without participants is an invalid configuration"),
-        (QUORUM, "/var/zk/myid: myid file is missing"),
+        (QUORUM, "/var/zk/myid: myid file is missing; an ensemble member needs its server id (1, 2, 3) there"),
     ];
     for (text, want) in cases {
         match parse(text) {
@@ -278,7 +278,7 @@ fn bad_flags_and_myid() {
     assert_eq!(bad("x"), "/var/zk/myid: serverid \"x\" is not a number");
     assert_eq!(
         bad("9"),
-        "/var/zk/myid: myid 9 does not match any server.N line in conf/zoo.cfg"
+        "/var/zk/myid: myid 9 does not match any server.N line in conf/zoo.cfg (ids: 1, 2, 3)"
     );
     let no_init = QUORUM.replace("initLimit=10\n", "");
     let e = Config::parse_with_myid(&no_init, Path::new(FILE), "", Some("1")).unwrap_err();
@@ -292,6 +292,46 @@ fn bad_flags_and_myid() {
         e.to_string(),
         "conf/zoo.cfg:8: server.3: client port 2182 differs from clientPort=2000 (line 5)"
     );
+}
+
+#[test]
+fn members_sharing_a_host_and_port_are_refused() {
+    let bad = |text: &str, myid: &str| {
+        Config::parse_with_myid(text, Path::new(FILE), "", Some(myid))
+            .unwrap_err()
+            .to_string()
+    };
+    let local = "tickTime=2000\ndataDir=/var/zk\ninitLimit=10\nsyncLimit=5\nclientPort=2181\n\
+server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n";
+    Config::parse_with_myid(local, Path::new(FILE), "", Some("1")).unwrap();
+    // A copied line: server.3 reuses server.2's ports.
+    let copied = local.replace("2890:3890", "2889:3889");
+    assert_eq!(
+        bad(&copied, "1"),
+        "conf/zoo.cfg:8: server.3: quorum port 127.0.0.1:2889 is already server.2's quorum port \
+         (line 7); every member needs its own ports"
+    );
+    // One member's quorum port is another's election port.
+    let crossed = local.replace("2890:3890", "3888:3890");
+    assert_eq!(
+        bad(&crossed, "2"),
+        "conf/zoo.cfg:8: server.3: quorum port 127.0.0.1:3888 is already server.1's election port \
+         (line 6); every member needs its own ports"
+    );
+    // The client port is one of this member's peer ports.
+    let client = local.replace("clientPort=2181", "clientPort=3888");
+    assert_eq!(
+        bad(&client, "1"),
+        "conf/zoo.cfg:5: clientPort: client port 3888 is also this server's election port \
+         (line 6) on host 127.0.0.1"
+    );
+    assert_eq!(
+        bad(&client, "2"),
+        "conf/zoo.cfg:5: clientPort: client port 3888 is also server.1's election port \
+         (line 6) on host 127.0.0.1"
+    );
+    // The same ports on different hosts are the usual layout.
+    Config::parse_with_myid(QUORUM, Path::new(FILE), "", Some("1")).unwrap();
 }
 
 #[test]

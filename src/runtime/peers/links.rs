@@ -135,6 +135,9 @@ fn spawn_link(
     learner_side: bool,
     max_packet: usize,
 ) -> LinkHandle {
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let (start_tx, start_rx) = oneshot::channel();
@@ -144,7 +147,7 @@ fn spawn_link(
             return;
         }
         if let Err(e) = read_loop(rd, link, &core, learner_side, max_packet).await {
-            tracing::warn!(link, "quorum link closed: {e}");
+            tracing::warn!(link, %peer, "quorum link closed: {e}");
         }
         let _ = core.send(CoreMsg::Quorum(Input::LinkClosed { link }));
     })

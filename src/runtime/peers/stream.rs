@@ -121,6 +121,14 @@ pub enum PeerStream {
 }
 
 impl PeerStream {
+    /// The remote address, for log lines.
+    pub fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        match self {
+            PeerStream::Plain(s) => s.peer_addr(),
+            PeerStream::Tls(s) => s.get_ref().0.peer_addr(),
+        }
+    }
+
     /// Reader and writer halves for separate tasks (plain TCP splits without a lock).
     pub fn into_split(self) -> (PeerRead, PeerWrite) {
         match self {
