@@ -20,7 +20,9 @@ use crate::quorum::history::CommittedLog;
 use crate::quorum::zxid::epoch_of;
 use crate::quorum::{Member, MemberInit, QuorumView, Timing};
 use crate::status::ServerMetrics;
-use crate::storage::{read_epoch, EpochFile, GroupCommitter, Storage, StorageOptions};
+use crate::storage::{
+    read_epoch, read_sync_base, EpochFile, GroupCommitter, Storage, StorageOptions,
+};
 
 /// Runs a server from `cfg` until a shutdown signal; the process exit code.
 pub async fn serve(cfg: Arc<Config>) -> ExitCode {
@@ -91,7 +93,15 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
         cfg.snap_count,
         options.snap_retain_count,
     );
+    let sync_base = match read_sync_base(&data_dir) {
+        Ok(z) => z,
+        Err(e) => {
+            tracing::error!("cannot read the last SNAP's zxid: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let store = Store {
+        sync_base: sync_base.into(),
         log: committer.sender(),
         metrics: committer.metrics(),
         snapshots: snapshots.clone(),

@@ -59,8 +59,7 @@ impl Core {
             Action::LoadSnapshot { zxid, body } => self.load_snapshot(zxid, &body),
             Action::TakeSnapshot => {
                 if let Some(z) = self.snap_base.take() {
-                    // Txns we logged above the SNAP's zxid are not in the leader's history.
-                    self.store.truncate_log(z);
+                    self.store.replace_history(z);
                 }
                 self.store.snapshot_now(&self.tree);
             }

@@ -25,6 +25,17 @@ fn children(parent: &str, from: usize, to: usize) -> Vec<String> {
     (from..to).map(|i| format!("{parent}/n{i:05}")).collect()
 }
 
+/// Snapshot files (either server's naming) in a member's dataDir.
+fn snapshot_count(data_dir: &Path) -> usize {
+    std::fs::read_dir(data_dir.join("version-2"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("snapshot."))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// Every acknowledged live write is in `tree`, and there were some.
 fn assert_live_writes(tree: &std::collections::BTreeMap<String, Node>, acked: &[String]) {
     assert!(!acked.is_empty(), "the live writer got no acknowledgement");
@@ -61,6 +72,12 @@ async fn member_restarted_after_missing_thousands_of_writes_catches_up_by_diff()
         create_all(&c, &children("/diff", chunk, chunk + 500)).await;
     }
     set_all(&c, &children("/diff", 0, 100), b"changed").await;
+    // The leader snapshotted inside the gap: its own periodic snapshots are no reason for a SNAP.
+    let snapshots = snapshot_count(&ens.member(leader).data_dir());
+    assert!(
+        snapshots >= 2,
+        "leader {leader} wrote {snapshots} snapshot(s) during 3000 writes with snapCount=1000"
+    );
 
     let other = ens.followers()[0];
     let live = LiveWriter::start(&ens.addr(other), "/diff").await;
