@@ -16,7 +16,7 @@ impl Core {
     /// A txn the quorum committed: apply it and answer.
     pub(super) fn apply_committed(&mut self, zxid: i64, bytes: Bytes) {
         let (txn, digest) = match self.inflight.remove(&zxid) {
-            Some(t) => (t, None),
+            Some(proposed) => proposed,
             None => match Txn::decode_with_digest(bytes) {
                 Ok(t) => t,
                 Err(e) => {
@@ -30,6 +30,7 @@ impl Core {
             },
         };
         let applied = self.tree.apply(&txn);
+        self.digest_preview.applied(zxid);
         if let Some(d) = digest {
             self.check_digest(zxid, &d);
         }

@@ -25,10 +25,11 @@ use crate::proto::opcode::OpCode;
 use crate::proto::records::Id;
 use crate::proto::request::Request;
 use crate::proto::response::{write_reply, Response};
-use crate::proto::txn::Txn;
+use crate::proto::txn::{Txn, TxnDigest};
 use crate::proto::ErrorCode;
 use crate::quorum::{Input, LinkId, Member, Sid};
 use crate::session::{SessionIdGenerator, SessionTable};
+use crate::tree::digest_preview::DigestPreview;
 use crate::tree::watch::WatchManager;
 use crate::tree::DataTree;
 
@@ -143,8 +144,11 @@ pub struct Core {
     /// The connection currently serving each session.
     pub(super) owner: HashMap<i64, ConnId>,
     pub(super) queues: HashMap<i64, VecDeque<Item>>,
-    /// Txns this member proposed, decoded, until applied.
-    pub(super) inflight: BTreeMap<i64, Txn>,
+    /// Txns this member proposed, decoded, with the digest it promised, until applied.
+    pub(super) inflight: BTreeMap<i64, (Txn, Option<TxnDigest>)>,
+    /// Leader: the tree digest after each proposed txn, ahead of the tree (the `TxnDigest`
+    /// Apache followers check every proposal against).
+    pub(super) digest_preview: DigestPreview,
     /// Handshakes waiting for a createSession commit or a revalidation.
     pub(super) connecting: HashMap<i64, Connecting>,
     /// Learner: sessions with a forwarded `sync`, oldest first.
@@ -192,6 +196,7 @@ impl Core {
             owner: HashMap::new(),
             queues: HashMap::new(),
             inflight: BTreeMap::new(),
+            digest_preview: DigestPreview::default(),
             connecting: HashMap::new(),
             pending_syncs: VecDeque::new(),
             sync_waiters: BTreeMap::new(),

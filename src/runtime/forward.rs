@@ -14,7 +14,9 @@ use crate::prep;
 use crate::proto::jute::Jute;
 use crate::proto::records::Id;
 use crate::proto::request::Request;
-use crate::proto::txn::{CreateSessionTxn, ErrorTxn, Txn, TxnBody, TxnHeader};
+use crate::proto::txn::{
+    CreateSessionTxn, ErrorTxn, Txn, TxnBody, TxnDigest, TxnHeader, DIGEST_VERSION,
+};
 use crate::proto::{ErrorCode, OpCode};
 use crate::quorum::wire::payload::ForwardedRequest;
 use crate::quorum::Sid;
@@ -175,9 +177,17 @@ impl Core {
     /// Proposes a prepared txn; returns its zxid.
     pub(super) fn propose_txn(&mut self, txn: Txn) -> i64 {
         let zxid = txn.header.zxid;
-        let bytes = txn.encode();
+        // As an Apache leader: each proposal carries the tree digest expected after it.
+        let digest = self.tree.digest_enabled().then(|| TxnDigest {
+            version: DIGEST_VERSION,
+            tree_digest: self.digest_preview.push(&self.tree, &txn),
+        });
+        let bytes = match &digest {
+            Some(d) => txn.encode_with_digest(d),
+            None => txn.encode(),
+        };
         self.proposal_sizes.add(bytes.len());
-        self.inflight.insert(zxid, txn);
+        self.inflight.insert(zxid, (txn, digest));
         let now = self.quorum_now();
         let actions = self.member.propose(now, zxid, bytes, &self.store);
         if !actions
@@ -186,6 +196,7 @@ impl Core {
         {
             // Not proposed (the role is changing): the txn will never be applied.
             self.inflight.remove(&zxid);
+            self.digest_preview = Default::default();
         }
         self.execute(actions);
         zxid

@@ -198,6 +198,7 @@ impl Core {
     fn after_state_replaced(&mut self) {
         self.pending = Default::default();
         self.inflight.clear();
+        self.digest_preview = Default::default();
         self.watches = Default::default();
         if let Some(e) = &self.ensemble {
             self.tree
@@ -305,5 +306,6 @@ impl Core {
         // Prepared txns that were never proposed are void; proposed ones come back through
         // `ApplyLogged` and are decoded from their bytes.
         self.inflight.clear();
+        self.digest_preview = Default::default();
     }
 }

@@ -108,8 +108,9 @@ async fn apache_leader_sigkilled_under_load() {
 }
 
 /// Writes a few hundred more txns (the digest log keeps zxids that are multiples of 128),
-/// then `hash` must give the same digest for each zxid that two members both logged, and
-/// every member must have logged some.
+/// then `hash` must give the same digest for each zxid that two members both logged, every
+/// member must have logged some, and none may have seen a proposal's `TxnDigest` disagree
+/// with its own tree.
 async fn same_digests_after_many_writes(ens: &Ensemble) {
     let leader = ens.leader().expect("leader");
     let c = connect(&ens.addr(leader)).await;
@@ -147,6 +148,17 @@ async fn same_digests_after_many_writes(ens: &Ensemble) {
                     );
                 }
             }
+        }
+    }
+    // Every proposal carried the leader's expected digest, and no member disagreed with it.
+    for id in ens.ids() {
+        let log = ens.member(id).log();
+        for line in ["Digests are not matching", "digest mismatch"] {
+            assert!(
+                !log.contains(line),
+                "member {id} ({:?}) logged {line:?}",
+                ens.member(id).imp
+            );
         }
     }
 }

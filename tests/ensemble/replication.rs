@@ -35,6 +35,8 @@ pub async fn writes_through_every_member(opts: EnsembleOpts) -> Option<Ensemble>
 
     // A watch through the last member; the change comes through the first.
     let (_, last) = clients.last().unwrap();
+    // Another member may not have applied the create yet: `sync` first, as a client must.
+    last.sync("/rep/w").await.unwrap();
     let (_, _, watcher) = last.get_and_watch_data("/rep/w").await.unwrap();
 
     for (id, c) in &clients {
