@@ -145,6 +145,8 @@ pub struct Config {
     pub jute_max_buffer: usize,
     pub extended_types_enabled: bool,
     pub skip_acl: bool,
+    /// `zookeeper.enforceQuota` (false): writes past a hard quota limit fail.
+    pub enforce_quota: bool,
     pub read_only_mode_enabled: bool,
     /// `super:<base64 digest>`.
     pub super_digest: Option<String>,

@@ -48,6 +48,7 @@ pub(crate) fn defaults(source: &Path) -> Config {
         jute_max_buffer: 0xfffff,
         extended_types_enabled: false,
         skip_acl: false,
+        enforce_quota: false,
         read_only_mode_enabled: false,
         super_digest: None,
         container_check_interval_ms: 60_000,
@@ -101,6 +102,7 @@ pub(crate) fn apply_properties(
     c.read_only_mode_enabled = p.bool(file, "readonlymode.enabled", false)?;
     c.extended_types_enabled = p.bool(file, "zookeeper.extendedTypesEnabled", false)?;
     c.skip_acl = p.yes_no(file, "zookeeper.skipACL", false)?;
+    c.enforce_quota = p.bool(file, "zookeeper.enforceQuota", false)?;
     c.force_sync = p.yes_no(file, "zookeeper.forceSync", true)?;
     c.snap_count = p.int(file, "zookeeper.snapCount", 100_000, 2)?;
     c.pre_alloc_size_bytes = p

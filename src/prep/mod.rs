@@ -8,6 +8,7 @@ pub mod acl;
 pub mod changes;
 pub mod multi;
 mod ops;
+pub mod quota;
 
 use crate::proto::records::Id;
 use crate::proto::request::Request;
@@ -24,6 +25,8 @@ pub struct Context<'a> {
     pub skip_acl: bool,
     pub extended_types: bool,
     pub reconfig_enabled: bool,
+    /// `zookeeper.enforceQuota`: a write past a hard quota limit fails with QUOTAEXCEEDED.
+    pub enforce_quota: bool,
 }
 
 /// A prepared txn: its type (the TxnHeader type) and body.
@@ -91,6 +94,7 @@ pub fn prepare_delete_container(
         skip_acl: true,
         extended_types: true,
         reconfig_enabled: false,
+        enforce_quota: false,
     };
     let mut p = ops::Prep {
         tree,

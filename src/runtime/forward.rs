@@ -139,6 +139,7 @@ impl Core {
                     skip_acl: self.cfg.skip_acl,
                     extended_types: self.cfg.extended_types_enabled,
                     reconfig_enabled: self.cfg.reconfig_enabled,
+                    enforce_quota: self.cfg.enforce_quota,
                 };
                 match prep::prepare(&self.tree, &mut self.pending, &ctx, req, zxid) {
                     Ok(p) => self.txn(session, cxid, p.txn_type, p.body),

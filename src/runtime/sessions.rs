@@ -270,6 +270,7 @@ impl Core {
             skip_acl: true,
             extended_types: self.cfg.extended_types_enabled,
             reconfig_enabled: self.cfg.reconfig_enabled,
+            enforce_quota: false,
         };
         let prepared = prep::prepare(
             &self.tree,

@@ -164,6 +164,7 @@ impl Core {
                 Vec::new()
             },
             host: HostFacts::default(),
+            quota: self.tree.quota_metrics(),
         }
     }
 

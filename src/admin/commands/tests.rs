@@ -62,6 +62,7 @@ pub(crate) fn snapshot() -> Snapshot {
         digest_enabled: true,
         digests: Vec::new(),
         host: HostFacts::default(),
+        quota: Default::default(),
     }
 }
 
