@@ -51,6 +51,7 @@ pub(crate) fn defaults(source: &Path) -> Config {
         enforce_quota: false,
         read_only_mode_enabled: false,
         super_digest: None,
+        auth: Default::default(),
         container_check_interval_ms: 60_000,
         container_max_per_minute: 10_000,
         quorum: QuorumTuning::default(),
@@ -178,6 +179,7 @@ pub(crate) fn apply_properties(
     if let Some(u) = p.get("zookeeper.admin.commandURL") {
         c.admin.command_url = u.trim().to_string();
     }
+    c.auth = super::auth::read(p, file)?;
     c.properties = p.to_map();
     Ok(())
 }

@@ -27,6 +27,8 @@ pub struct Context<'a> {
     pub reconfig_enabled: bool,
     /// `zookeeper.enforceQuota`: a write past a hard quota limit fails with QUOTAEXCEEDED.
     pub enforce_quota: bool,
+    /// `sasl` is a known ACL scheme (SASLAuthenticationProvider registered).
+    pub sasl_acl: bool,
 }
 
 /// A prepared txn: its type (the TxnHeader type) and body.
@@ -95,6 +97,7 @@ pub fn prepare_delete_container(
         extended_types: true,
         reconfig_enabled: false,
         enforce_quota: false,
+        sasl_acl: false,
     };
     let mut p = ops::Prep {
         tree,

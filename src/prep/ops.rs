@@ -109,7 +109,7 @@ impl Prep<'_> {
         // Like validatePathForCreate: only a slash and no NUL are required before the parent
         // lookup; the full path check comes after the sequential suffix is added.
         let parent_path = create_parent(&r.path)?;
-        let acl = acl::fixup(&r.acl, self.ctx.ids)?;
+        let acl = acl::fixup_with(&r.acl, self.ctx.ids, self.ctx.sasl_acl)?;
         let parent = self.get(parent_path).ok_or(ErrorCode::NoNode)?;
         self.check_acl(&parent.acl, perms::CREATE)?;
         let mut path = r.path.clone();
@@ -290,7 +290,7 @@ impl Prep<'_> {
 
     fn set_acl(&mut self, r: &SetAclRequest) -> Result<Prepared, ErrorCode> {
         Self::valid_path(&r.path)?;
-        let acl = acl::fixup(&r.acl, self.ctx.ids)?;
+        let acl = acl::fixup_with(&r.acl, self.ctx.ids, self.ctx.sasl_acl)?;
         let mut node = self.get(&r.path).ok_or(ErrorCode::NoNode)?;
         self.check_acl(&node.acl, perms::ADMIN)?;
         let version = check_version(node.stat.aversion, r.version)?;

@@ -25,6 +25,7 @@ fn ctx() -> Context<'static> {
         extended_types: false,
         reconfig_enabled: false,
         enforce_quota: true,
+        sasl_acl: false,
     }
 }
 

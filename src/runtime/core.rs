@@ -52,6 +52,8 @@ pub(super) struct Conn {
     /// Authenticated identities: `ip:<addr>` plus whatever auth packets added.
     pub ids: Vec<Id>,
     pub stats: super::status::ConnStats,
+    /// The connection's SASL exchange, once a SASL token arrived (JAAS configured).
+    pub sasl: Option<crate::sasl::DigestMd5Server>,
 }
 
 /// An entry of a session's FIFO: replies leave in this order.
@@ -165,6 +167,8 @@ pub struct Core {
     pub(super) leader_since: Option<Instant>,
     /// Sizes of the proposals this leader sent (`Proposal sizes last/min/max`).
     pub(super) proposal_sizes: crate::status::stats::BufferStats,
+    /// The JAAS `Server` users when SASL is configured (`runtime::sasl`).
+    pub(super) sasl_users: Option<Arc<crate::sasl::SaslUsers>>,
 }
 
 impl Core {
@@ -204,6 +208,7 @@ impl Core {
             snap_base: None,
             leader_since: None,
             proposal_sizes: Default::default(),
+            sasl_users: None,
         };
         if core.member.is_serving() {
             core.reset_session_tracker();
@@ -214,6 +219,12 @@ impl Core {
     /// Snapshots every snapCount txns through `snapshotter`.
     pub fn with_snapshots(mut self, snapshotter: super::persist::Snapshotter) -> Core {
         self.snapshots = Some(snapshotter);
+        self
+    }
+
+    /// Serves SASL logins for the users of a JAAS `Server` section.
+    pub fn with_sasl(mut self, users: Option<crate::sasl::SaslUsers>) -> Core {
+        self.sasl_users = users.map(Arc::new);
         self
     }
 

@@ -140,6 +140,7 @@ impl Core {
                     extended_types: self.cfg.extended_types_enabled,
                     reconfig_enabled: self.cfg.reconfig_enabled,
                     enforce_quota: self.cfg.enforce_quota,
+                    sasl_acl: self.cfg.auth.sasl_provider,
                 };
                 match prep::prepare(&self.tree, &mut self.pending, &ctx, req, zxid) {
                     Ok(p) => self.txn(session, cxid, p.txn_type, p.body),

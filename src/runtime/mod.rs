@@ -19,6 +19,7 @@ pub mod persist;
 mod quorum;
 pub mod recover;
 mod requests;
+mod sasl;
 mod sessions;
 pub mod status;
 pub mod store;

@@ -31,6 +31,9 @@ impl Core {
         // negotiates (kazoo looping on SASL against a server without SASL) therefore sees its
         // session expire and its connection dropped, as on Apache, instead of looping for ever.
         let negotiation = matches!(req, Request::Auth(_) | Request::Sasl(_));
+        if !negotiation && !self.auth_enforced(session, conn, xid, received) {
+            return;
+        }
         if !negotiation && !self.touch(session) {
             // Closing or gone: ZooKeeper answers SESSIONEXPIRED and drops the connection.
             self.enqueue(
@@ -82,27 +85,7 @@ impl Core {
                     },
                 );
             }
-            Request::Sasl(_) => {
-                // Without a SASL provider Apache 3.8 answers err 0 with a null token (zxid 0,
-                // the request's xid) and leaves the connection open: the Java client fails
-                // its login on the null token; kazoo sends another empty token until the
-                // session expires (these packets do not refresh it, see above).
-                crate::warn_limited!(
-                    "SASL token received but no SASL provider is configured; \
-                     answering with an empty token"
-                );
-                let result = Ok(Response::Sasl(None));
-                self.enqueue(
-                    session,
-                    Item::Auth {
-                        conn,
-                        xid,
-                        result,
-                        close: false,
-                        received,
-                    },
-                );
-            }
+            Request::Sasl(r) => self.sasl(session, conn, xid, r.token, received),
             Request::Sync(r) => self.sync(session, conn, xid, r.path, body, received),
             Request::CloseSession => {
                 if self.is_leader() {

@@ -49,6 +49,7 @@ impl Core {
             session: None,
             ids,
             stats: Default::default(),
+            sasl: None,
         };
         c.stats.packets_received += 1;
         if req.last_zxid_seen > self.tree.last_zxid() {
@@ -271,6 +272,7 @@ impl Core {
             extended_types: self.cfg.extended_types_enabled,
             reconfig_enabled: self.cfg.reconfig_enabled,
             enforce_quota: false,
+            sasl_acl: false,
         };
         let prepared = prep::prepare(
             &self.tree,

@@ -97,8 +97,8 @@ impl DataTree {
                 Ok(Response::Paths(self.ephemerals_under(who.session, &r.path)))
             }
             Request::WhoAmI => Ok(Response::WhoAmI(
-                who.ids
-                    .iter()
+                in_java_set_order(who.ids)
+                    .into_iter()
                     .map(|id| ClientInfo {
                         auth_scheme: id.scheme.clone(),
                         user: user_name(id),
@@ -217,6 +217,30 @@ impl DataTree {
     }
 }
 
+/// The order Apache lists a connection's ids in: they live in a `ConcurrentHashMap`-backed
+/// set, so whoAmI walks them by hash bucket (16 buckets, `Id.hashCode` spread as the map
+/// does), insertion order within a bucket.
+fn in_java_set_order(ids: &[Id]) -> Vec<&Id> {
+    fn java_string_hash(s: &str) -> i32 {
+        s.encode_utf16()
+            .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    }
+    let bucket = |id: &Id| {
+        let h = 37i32
+            .wrapping_mul(
+                37i32
+                    .wrapping_mul(17)
+                    .wrapping_add(java_string_hash(&id.scheme)),
+            )
+            .wrapping_add(java_string_hash(&id.id));
+        let spread = (h ^ ((h as u32) >> 16) as i32) & 0x7fff_ffff;
+        spread & 15
+    };
+    let mut out: Vec<&Id> = ids.iter().collect();
+    out.sort_by_key(|id| bucket(id));
+    out
+}
+
 /// The user part of an id as whoAmI reports it: a digest id's name before the colon.
 fn user_name(id: &Id) -> String {
     match id.scheme.as_str() {
@@ -241,4 +265,26 @@ fn redact(acl: &[Acl]) -> Vec<Acl> {
             _ => a.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod id_order_tests {
+    use super::*;
+
+    fn id(scheme: &str, id: &str) -> Id {
+        Id {
+            scheme: scheme.into(),
+            id: id.into(),
+        }
+    }
+
+    /// As Apache 3.8's whoAmI listed them (zkCli `whoami` after SASL and after addauth).
+    #[test]
+    fn ids_come_in_apaches_hash_order() {
+        let ip = id("ip", "127.0.0.1");
+        let sasl = id("sasl", "bob");
+        let digest = id("digest", "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=");
+        let ids = [ip.clone(), digest.clone(), sasl.clone()];
+        assert_eq!(in_java_set_order(&ids), vec![&sasl, &ip, &digest]);
+    }
 }
