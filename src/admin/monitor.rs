@@ -62,8 +62,7 @@ pub fn gauges(s: &Snapshot) -> Vec<(&'static str, Value)> {
         ("ephemerals_count", int(s.ephemeral_count)),
         ("approximate_data_size", int(s.data_size)),
         ("global_sessions", int(s.global_sessions)),
-        // zkserver has no local sessions: every session is global.
-        ("local_sessions", Value::Int(0)),
+        ("local_sessions", int(s.local_sessions)),
         ("open_file_descriptor_count", int(s.host.open_fds)),
         ("max_file_descriptor_count", int(s.host.max_fds)),
         // ZooKeeper drops connections at this rate while its request throttle is

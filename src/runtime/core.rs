@@ -139,6 +139,8 @@ pub struct Core {
     pub(super) store: Store,
     /// Leader: global sessions and their expiry (followers report activity).
     pub(super) sessions: SessionTable,
+    /// This member's local sessions (`runtime::local_sessions`).
+    pub(super) local_sessions: SessionTable,
     pub(super) owners: HashMap<i64, SessionOwner>,
     pub(super) session_ids: SessionIdGenerator,
     pub(super) conns: HashMap<ConnId, Conn>,
@@ -184,6 +186,7 @@ impl Core {
         let mut core = Core {
             session_ids: SessionIdGenerator::new(cfg.server_id, now),
             sessions: SessionTable::new(i64::from(cfg.tick_time_ms)),
+            local_sessions: SessionTable::new(i64::from(cfg.tick_time_ms)),
             cfg,
             tree,
             watches: WatchManager::default(),

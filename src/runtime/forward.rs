@@ -121,8 +121,11 @@ impl Core {
         from: SessionOwner,
     ) -> Option<i64> {
         let zxid = self.member.next_zxid()?;
-        self.owners.entry(session).or_insert(from);
+        if self.sessions.get(session).is_some() {
+            self.owners.entry(session).or_insert(from);
+        }
         let check = match self.sessions.get(session) {
+            None if self.local_session_may_write(session) => Ok(()),
             None => Err(ErrorCode::SessionExpired),
             Some(s) if s.closing => Err(ErrorCode::SessionExpired),
             Some(_) if self.owners.get(&session).is_some_and(|o| *o != from) => {

@@ -14,6 +14,7 @@ mod commit;
 mod core;
 pub mod export;
 mod forward;
+mod local_sessions;
 pub mod peers;
 pub mod persist;
 mod quorum;

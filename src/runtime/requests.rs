@@ -87,6 +87,9 @@ impl Core {
             }
             Request::Sasl(r) => self.sasl(session, conn, xid, r.token, received),
             Request::Sync(r) => self.sync(session, conn, xid, r.path, body, received),
+            Request::CloseSession if self.is_local_session(session) => {
+                self.close_local_session(session, conn, xid, received)
+            }
             Request::CloseSession => {
                 if self.is_leader() {
                     self.close_session(session, xid, Some((conn, xid, received)));
@@ -95,6 +98,9 @@ impl Core {
                 }
             }
             ref r if r.is_write() => {
+                if !self.before_local_write(session, conn, xid, r, received) {
+                    return;
+                }
                 if self.is_leader() {
                     self.lead_write(session, conn, xid, req, received);
                 } else {
@@ -116,6 +122,9 @@ impl Core {
     /// Notes activity on a session: the leader pushes its expiry out, a learner remembers to
     /// report it at the next PING. False if the leader knows it as closing or gone.
     pub(super) fn touch(&mut self, session: i64) -> bool {
+        if let Some(alive) = self.touch_local(session) {
+            return alive;
+        }
         if self.is_leader() {
             return self.sessions.touch(session, now_ms()).is_ok();
         }

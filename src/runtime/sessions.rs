@@ -77,6 +77,10 @@ impl Core {
         c.session = Some(id);
         self.conns.insert(conn, c);
         self.owner.insert(id, conn);
+        if self.local_sessions_on() {
+            self.create_local_session(id, conn, timeout, req.read_only);
+            return;
+        }
         self.connecting.insert(
             id,
             Connecting {
@@ -120,7 +124,7 @@ impl Core {
     /// A client comes back with its session id and password.
     fn reconnect(&mut self, conn: ConnId, req: &ConnectRequest, timeout: i32) {
         let id = req.session_id;
-        let known = self.tree.sessions().contains_key(&id);
+        let known = self.tree.sessions().contains_key(&id) || self.is_local_session(id);
         let password_ok = req.passwd.as_ref() == session_password(id);
         if !known || !password_ok {
             tracing::info!(
@@ -147,6 +151,9 @@ impl Core {
                 timeout,
             },
         );
+        if self.revalidate_local(id, timeout) {
+            return;
+        }
         if self.is_leader() {
             let valid = self.sessions.touch(id, now_ms()).is_ok();
             if valid {
@@ -186,7 +193,7 @@ impl Core {
         if let Some(conn) = self.conns.get_mut(&c.conn) {
             conn.session = Some(session);
         }
-        if !self.is_leader() {
+        if !self.is_leader() && !self.is_local_session(session) {
             self.touched.insert(session, c.timeout);
         }
         tracing::debug!(
@@ -243,6 +250,7 @@ impl Core {
 
     /// Leader: issues closeSession txns for sessions whose deadline passed.
     pub(super) fn expire_sessions(&mut self) {
+        self.expire_local_sessions();
         if !self.is_leader() {
             return;
         }

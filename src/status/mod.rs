@@ -97,6 +97,8 @@ pub struct Snapshot {
     pub ephemeral_count: usize,
     pub data_size: u64,
     pub global_sessions: usize,
+    /// Sessions this member tracks locally (`localSessionsEnabled`).
+    pub local_sessions: usize,
     pub stats: ServerStats,
     pub uptime_ms: u64,
     pub metrics: MetricsSnapshot,
