@@ -265,4 +265,39 @@ mod tests {
             "basic summaries: median only"
         );
     }
+
+    #[test]
+    fn quota_sets_are_labelled_by_namespace() {
+        let mut s = snapshot();
+        s.quota
+            .insert("a".into(), [Some(10), Some(-1), Some(3), Some(7)]);
+        s.quota.insert("b".into(), [None, None, Some(1), Some(0)]);
+        let m = ServerMetrics::new();
+        m.quota_exceeded("a");
+        s.metrics = m.snapshot();
+        let text = render(&s).unwrap();
+        for want in [
+            "# TYPE quota_count_limit_per_namespace gauge
+quota_count_limit_per_namespace{key=\"a\"} 10
+",
+            "quota_bytes_usage_per_namespace{key=\"b\"} 0
+",
+            "# TYPE quota_exceeded_error_per_namespace counter
+quota_exceeded_error_per_namespace{key=\"a\"} 1
+",
+        ] {
+            assert!(text.contains(want), "{want} missing:\n{text}");
+        }
+        assert!(!text.contains("quota_count_limit_per_namespace{key=\"b\"}"));
+        let mntr = crate::admin::monitor::values(&s);
+        let get = |k: &str| mntr.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(
+            get("a_quota_count_usage_per_namespace"),
+            Some(Value::Int(3))
+        );
+        assert_eq!(
+            get("a_quota_exceeded_error_per_namespace"),
+            Some(Value::Int(1))
+        );
+    }
 }

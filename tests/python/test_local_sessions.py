@@ -20,9 +20,12 @@ EPHEMERAL = 1
 
 
 def start_ensemble(impl, factory_list, cfg):
+    """Three members of `impl` (or of each implementation in a list of three), started
+    together; returns once every one serves."""
+    impls = impl if isinstance(impl, list) else [impl] * 3
     ports = [(free_port(), free_port()) for _ in range(3)]
     members = []
-    for i in range(1, 4):
+    for i, impl in enumerate(impls, 1):
         c = {"initLimit": "10", "syncLimit": "5"}
         c.update({"server.%d" % j: "127.0.0.1:%d:%d" % p for j, p in enumerate(ports, 1)})
         c.update(cfg)

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from conftest import require_kazoo
+from test_local_sessions import members, start_ensemble  # noqa: F401 (fixture)
 from test_zkcli import run_cli
 
 SCRIPT = """\
@@ -110,3 +111,31 @@ def test_enforced_hard_limit_refuses_kazoo_writes(zk_server_factory, kazoo_facto
     assert zk.get("/zookeeper/quota/k/zookeeper_stats")[0] == b"count=2,bytes=2"
     mntr = srv.four("mntr")
     assert "zk_k_quota_exceeded_error_per_namespace\t2" in mntr, mntr
+    # Garbage in the quota nodes never stops the server: unparsable pairs read as no limit.
+    zk.set("/zookeeper/quota/k/zookeeper_limits", b"count=zz,,==;countHardLimit")
+    zk.set("/zookeeper/quota/k/zookeeper_stats", b"\xff\x00=")
+    zk.create("/k/e", b"")
+    # The empty value of the garbage pair reads as -1; the create still counts.
+    assert zk.get("/zookeeper/quota/k/zookeeper_stats")[0].startswith(b"count=0,bytes=-1=;")
+    assert "Mode:" in srv.four("srvr")
+
+
+def test_quota_stats_agree_across_a_mixed_ensemble(members, kazoo_factory):
+    """2 Apache members + 1 zkserver: the stats each member keeps while applying the same
+    txns are the same, whichever member the writes come through."""
+    ens = start_ensemble(["apache", "apache", "zkserver"], members, {})
+    ours = ens[2]
+    p = run_cli(ours, "create /mq a\nsetquota -n 10 /mq\nquit\n")
+    assert p.returncode == 0, p.stderr
+    zk = kazoo_factory(ens[0])
+    for i in range(5):
+        zk.create("/mq/n%d" % i, b"x" * i)
+    zk.set("/mq/n4", b"yy")
+    zk.delete("/mq/n0")
+    stats = []
+    for s in ens:
+        c = kazoo_factory(s)
+        c.sync("/zookeeper/quota/mq/zookeeper_stats")
+        stats.append(c.get("/zookeeper/quota/mq/zookeeper_stats")[0])
+    # /mq (1 byte) and n1..n4 (1 + 2 + 3 + 2 bytes).
+    assert stats == [b"count=5,bytes=9"] * 3, stats
