@@ -34,13 +34,9 @@ use crate::session::session_password;
 fn creates_ephemeral(req: &Request) -> bool {
     let ephemeral = |flags: i32| CreateMode::from_flags(flags).is_some_and(|m| m.is_ephemeral());
     match req {
-        Request::Create(op, r) if matches!(op, OpCode::Create | OpCode::Create2) => {
-            ephemeral(r.flags)
-        }
+        Request::Create(OpCode::Create | OpCode::Create2, r) => ephemeral(r.flags),
         Request::Multi(ops) => ops.iter().any(|op| match op {
-            MultiOp::Create(op, r) if matches!(op, OpCode::Create | OpCode::Create2) => {
-                ephemeral(r.flags)
-            }
+            MultiOp::Create(OpCode::Create | OpCode::Create2, r) => ephemeral(r.flags),
             _ => false,
         }),
         _ => false,
