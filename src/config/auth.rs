@@ -15,7 +15,7 @@ use super::sysprops::SysProps;
 pub const SASL_PROVIDER_CLASS: &str = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
 
 /// The authentication settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthConfig {
     /// `java.security.auth.login.config`: the JAAS file (SASL is on when set).
     pub jaas_file: Option<PathBuf>,
@@ -34,6 +34,23 @@ pub struct AuthConfig {
     /// Sessions must hold an id of one of `enforce_schemes` before any other request.
     pub enforce: bool,
     pub enforce_schemes: Vec<String>,
+}
+
+impl Default for AuthConfig {
+    /// Apache's defaults: no JAAS file (no SASL), section `Server`, nothing enforced.
+    fn default() -> Self {
+        AuthConfig {
+            jaas_file: None,
+            jaas_section: "Server".into(),
+            jaas_section_set: false,
+            sasl_provider: false,
+            super_users: Vec::new(),
+            super_password: None,
+            allow_sasl_failed: false,
+            enforce: false,
+            enforce_schemes: Vec::new(),
+        }
+    }
 }
 
 impl AuthConfig {
@@ -58,7 +75,7 @@ pub(crate) fn read(p: &SysProps, file: &str) -> Result<AuthConfig, ConfigError> 
             .get("zookeeper.sasl.serverconfig")
             .map_or("Server".to_string(), |v| v.trim().to_string()),
         jaas_section_set: p.get("zookeeper.sasl.serverconfig").is_some(),
-        ..Default::default()
+        ..AuthConfig::default()
     };
     // zoo.cfg's `java.security.auth.login.config=` line becomes this property.
     if a.jaas_file.is_none() {
