@@ -92,6 +92,15 @@ pub(super) enum Item {
         close: bool,
         received: Instant,
     },
+    /// A reply already encoded (a failed SASL step: an error header followed by a body,
+    /// which `Reply` cannot express), waiting for its turn.
+    Encoded {
+        conn: ConnId,
+        xid: i32,
+        frame: Bytes,
+        close: bool,
+        received: Instant,
+    },
     /// An answer already known, waiting for its turn.
     Reply {
         conn: ConnId,

@@ -264,6 +264,13 @@ impl Core {
                     close,
                     received,
                 } => self.send_reply(conn, xid, &result, close, received),
+                Item::Encoded {
+                    conn,
+                    xid,
+                    frame,
+                    close,
+                    received,
+                } => self.send_encoded(conn, xid, frame, close, received),
                 Item::Write {
                     conn,
                     xid,

@@ -13,11 +13,13 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::core::{Core, Item};
-use super::ConnId;
-use crate::proto::records::Id;
+use super::{ConnId, Outbound};
+use crate::proto::frame::write_frame;
+use crate::proto::jute::Jute;
+use crate::proto::records::{Id, ReplyHeader, SaslResponse};
 use crate::proto::response::Response;
 use crate::proto::ErrorCode;
 use crate::sasl::{new_nonce, DigestMd5Server};
@@ -33,12 +35,35 @@ impl Core {
         received: Instant,
     ) {
         let (result, close) = self.evaluate_sasl(session, conn, &token);
-        let item = Item::Auth {
-            conn,
-            xid,
-            result,
-            close,
-            received,
+        let item = match result {
+            // Apache answers a failed step with the error and an empty SetSASLResponse (a
+            // null token) after the header.
+            Err(code) => {
+                let mut out = BytesMut::with_capacity(20);
+                write_frame(&mut out, |o| {
+                    ReplyHeader {
+                        xid,
+                        zxid: 0,
+                        err: code.code(),
+                    }
+                    .write(o);
+                    SaslResponse { token: None }.write(o);
+                });
+                Item::Encoded {
+                    conn,
+                    xid,
+                    frame: out.freeze(),
+                    close,
+                    received,
+                }
+            }
+            Ok(_) => Item::Auth {
+                conn,
+                xid,
+                result,
+                close,
+                received,
+            },
         };
         self.enqueue(session, item);
     }
@@ -122,6 +147,27 @@ impl Core {
                 };
                 (Err(code), true)
             }
+        }
+    }
+
+    /// Sends an encoded reply (`Item::Encoded`), counted like any other.
+    pub(super) fn send_encoded(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        frame: Bytes,
+        close: bool,
+        received: Instant,
+    ) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let latency = received.elapsed();
+        c.stats.sent(xid, 0, latency, frame.len());
+        self.stats.sent(latency, frame.len());
+        let _ = c.out.send(Outbound::Reply(frame));
+        if close {
+            let _ = c.out.send(Outbound::Close);
         }
     }
 

@@ -89,10 +89,10 @@ impl SaslUsers {
     }
 }
 
-/// A fresh random nonce for a DIGEST-MD5 challenge (base64 of 24 random bytes, as long as
-/// Java's).
+/// A fresh random nonce for a DIGEST-MD5 challenge (base64 of 30 random bytes: 40
+/// characters, as long as Java's).
 pub fn new_nonce() -> String {
-    let mut bytes = [0u8; 24];
+    let mut bytes = [0u8; 30];
     if getrandom::getrandom(&mut bytes).is_err() {
         // No OS randomness: fall back to the clock and a counter (still unique per exchange).
         use std::sync::atomic::{AtomicU64, Ordering};
@@ -103,7 +103,7 @@ pub fn new_nonce() -> String {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         bytes[..16].copy_from_slice(&t.to_be_bytes());
-        bytes[16..].copy_from_slice(&n.to_be_bytes());
+        bytes[16..24].copy_from_slice(&n.to_be_bytes());
     }
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
