@@ -229,11 +229,13 @@ def test_wrong_password_without_requirement_is_authfailed(zk_server_factory, tmp
     assert got["zkserver"][0] == ([challenge, (-115, b"\xff\xff\xff\xff")], True), got
 
 
-@pytest.mark.parametrize("how", ["missing", "no-section", "syntax"])
+@pytest.mark.parametrize("how", ["missing", "unreadable", "no-section", "syntax"])
 def test_unusable_jaas_file_stops_startup(tmp_path, how):
     from conftest import Server
     path = str(tmp_path / "server.jaas")
-    if how == "no-section":
+    if how == "unreadable":
+        os.mkdir(path)  # root reads any file; a directory cannot be read as one
+    elif how == "no-section":
         open(path, "w").write(CLIENT_JAAS % "x")
     elif how == "syntax":
         open(path, "w").write("Server {\n  Mod required user_a=\"x\"\n}\n")
