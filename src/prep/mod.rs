@@ -8,7 +8,7 @@ pub mod acl;
 pub mod changes;
 pub mod multi;
 mod ops;
-pub mod quota;
+mod quota;
 
 use crate::proto::records::Id;
 use crate::proto::request::Request;

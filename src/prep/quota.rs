@@ -12,6 +12,7 @@
 
 use crate::proto::ErrorCode;
 use crate::status::metrics::ServerMetrics;
+use crate::tree::quota::top_namespace;
 use crate::tree::DataTree;
 
 /// Checks a write under `path` that adds `bytes_diff` data bytes and `count_diff` nodes.
@@ -67,12 +68,4 @@ pub(super) fn check(
         }
     }
     Ok(())
-}
-
-/// `PathUtils.getTopNamespace`: the first component of an absolute path.
-pub fn top_namespace(path: &str) -> &str {
-    path.trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default()
 }

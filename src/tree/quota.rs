@@ -119,6 +119,15 @@ impl StatsTrack {
     }
 }
 
+/// `PathUtils.getTopNamespace`: the first component of an absolute path (the namespace
+/// quota metrics are keyed by).
+pub fn top_namespace(path: &str) -> &str {
+    path.trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+}
+
 /// The path a quota node under `/zookeeper/quota` stands for (`Quotas.trimQuotaPath`).
 fn trim_quota_path(quota_path: &str) -> &str {
     quota_path.get(QUOTA_ROOT.len()..).unwrap_or_default()
@@ -268,7 +277,7 @@ impl DataTree {
             let Some(data) = node.data.as_deref() else {
                 continue;
             };
-            let ns = crate::prep::quota::top_namespace(trim_quota_path(&p)).to_string();
+            let ns = top_namespace(trim_quota_path(&p)).to_string();
             let s = StatsTrack::parse(data);
             let pick = |hard: i64, soft: i64| if hard > -1 { hard } else { soft };
             let values = if is_limit {
