@@ -46,6 +46,16 @@ if ! command -v javac >/dev/null 2>&1; then
   fi
 fi
 
+# openssl makes the throw-away certificates of the TLS suites (tests/python/tlscerts.py).
+if ! command -v openssl >/dev/null 2>&1; then
+  if is_root && have_apt; then
+    log "installing openssl (TLS test certificates)"
+    apt_install openssl
+  else
+    echo "test.sh: openssl is missing; the TLS tests will skip (or fail with CI=true)." >&2
+  fi
+fi
+
 GO_ZK_SRC=/usr/share/gocode/src/github.com/samuel/go-zookeeper/zk
 if ! command -v go >/dev/null 2>&1 || [ ! -d "$GO_ZK_SRC" ]; then
   if is_root && have_apt; then

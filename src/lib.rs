@@ -15,4 +15,5 @@ pub mod server;
 pub mod session;
 pub mod status;
 pub mod storage;
+pub mod tls;
 pub mod tree;

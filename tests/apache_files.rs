@@ -138,7 +138,11 @@ async fn zkserver_on(dir: &Path, data: &Path, name: &str) -> (Proc, View, i64) {
     let port = free_port();
     let cfg = dir.join(format!("{name}.cfg"));
     write_cfg(&cfg, data, port, &[]);
-    let p = Proc::start(Kind::ZkServer, &cfg, port, &dir.join(format!("{name}.log")));
+    // The fixture's TTL nodes expire with wall time; no sweep may change the tree (and bump
+    // the zxid) while it is compared with what Apache reported when it wrote the files.
+    let no_sweep = ["-Dznode.container.checkIntervalMs=3600000"];
+    let log = dir.join(format!("{name}.log"));
+    let p = Proc::start_with(Kind::ZkServer, &cfg, port, &log, &no_sweep);
     let zxid = p.zxid();
     let v = view(&p).await;
     (p, v, zxid)

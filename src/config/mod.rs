@@ -22,6 +22,7 @@ pub mod properties;
 mod servers;
 mod settings;
 mod sysprops;
+mod tls;
 mod whitelist;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,9 @@ use std::path::{Path, PathBuf};
 pub use auth::{AuthConfig, SASL_PROVIDER_CLASS};
 pub use error::{ConfigError, ConfigWarning};
 pub use servers::{quorum_verifier_text, PeerType, ServerSpec};
+pub use tls::{
+    ClientAuth, ListSetting, StoreSpec, StoreType, TlsConfig, TlsSettings, X509_PROVIDER_CLASS,
+};
 pub use whitelist::{FourLetterWhitelist, ALL_FOUR_LETTER_WORDS};
 
 /// `admin.*` settings (ZooKeeper reads them as `zookeeper.admin.*` properties).
@@ -112,10 +116,15 @@ pub struct Config {
     /// Absolute (relative paths are resolved against the working directory).
     pub data_dir: PathBuf,
     pub data_log_dir: PathBuf,
+    /// 0 when only `secureClientPort` is set (no plaintext listener, as Apache allows).
     pub client_port: u16,
     pub client_port_address: Option<IpAddr>,
-    /// `secureClientPort` if set (TLS is not served by zkserver; kept for `conf`).
+    /// `secureClientPort`: the TLS client listener.
     pub secure_client_port: Option<u16>,
+    /// `secureClientPortAddress` (default: every interface).
+    pub secure_client_port_address: Option<IpAddr>,
+    /// TLS for clients and peers, and the x509 auth provider.
+    pub tls: TlsConfig,
     /// Listen backlog, -1 = system default.
     pub client_port_listen_backlog: i32,
     /// Per-IP connection limit, 0 = unlimited.

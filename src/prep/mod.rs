@@ -9,6 +9,7 @@ pub mod changes;
 pub mod multi;
 mod ops;
 mod quota;
+pub mod x500;
 
 use crate::proto::records::Id;
 use crate::proto::request::Request;

@@ -246,7 +246,9 @@ impl Core {
         let tick = Duration::from_millis(u64::from(self.cfg.tick_time_ms / 2).max(10));
         let mut expiry = tokio::time::interval(tick);
         let sweep_every = Duration::from_millis(self.cfg.container_check_interval_ms.max(100));
-        let mut sweep = tokio::time::interval(sweep_every);
+        // Apache's ContainerManager first runs one interval after startup, not at once.
+        let mut sweep =
+            tokio::time::interval_at(tokio::time::Instant::now() + sweep_every, sweep_every);
         let mut quorum_tick = tokio::time::interval(QUORUM_TICK);
         quorum_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         if self.ensemble.is_some() {
@@ -280,7 +282,8 @@ impl Core {
                 port,
                 req,
                 out,
-            } => self.connect(conn, addr, port, req, out),
+                auth,
+            } => self.connect(conn, addr, port, req, out, auth),
             CoreMsg::Request {
                 conn,
                 xid,

@@ -63,6 +63,9 @@ pub enum CoreMsg {
         port: u16,
         req: ConnectRequest,
         out: Outbox,
+        /// Ids the transport established before the handshake (x509 from a TLS client
+        /// certificate), added after the connection's `ip` id as Apache adds them.
+        auth: Vec<crate::proto::records::Id>,
     },
     Request {
         conn: ConnId,

@@ -30,6 +30,7 @@ impl Core {
         port: u16,
         req: ConnectRequest,
         out: Outbox,
+        auth: Vec<Id>,
     ) {
         self.stats.packets_received += 1;
         if !self.member.is_serving() {
@@ -38,10 +39,11 @@ impl Core {
             let _ = out.send(Outbound::Close);
             return;
         }
-        let ids = vec![Id {
+        let mut ids = vec![Id {
             scheme: "ip".into(),
             id: addr.to_string(),
         }];
+        ids.extend(auth);
         let mut c = Conn {
             out,
             addr,

@@ -6,6 +6,7 @@
 //! exits with status 2; the server never serves on after losing durability.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,8 +15,8 @@ use bytes::Bytes;
 use super::recover::Rebuild;
 use crate::quorum::LogSource;
 use crate::storage::{
-    read_segments_from, write_epoch, CommitMetrics, CommitSender, EpochFile, FileSnapshotStore,
-    SnapshotStore, StorageError,
+    read_segments_from, write_epoch, write_sync_base, CommitMetrics, CommitSender, EpochFile,
+    FileSnapshotStore, SnapshotStore, StorageError,
 };
 use crate::tree::DataTree;
 
@@ -26,6 +27,9 @@ pub struct Store {
     pub data_dir: PathBuf,
     /// `<dataLogDir>/version-2`, where the log segments are.
     pub log_segments: PathBuf,
+    /// The zxid of the last SNAP loaded from a leader (`zkserver.syncBase`): no DIFF is served
+    /// from log records older than it.
+    pub sync_base: AtomicI64,
 }
 
 /// Longest string/buffer a TRUNC reload accepts in an Apache snapshot: the file was already
@@ -85,8 +89,13 @@ impl Store {
         tree
     }
 
-    /// Drops logged txns above `zxid` (after a SNAP, before its snapshot is written).
-    pub fn truncate_log(&self, zxid: i64) {
+    /// After a SNAP at `zxid`, before its snapshot is written: records the SNAP as the oldest
+    /// point a DIFF may start from, and drops logged txns above it (not in the leader's history).
+    pub fn replace_history(&self, zxid: i64) {
+        if let Err(e) = blocking(|| write_sync_base(&self.data_dir, zxid)) {
+            fatal("recording the SNAP's zxid", &e);
+        }
+        self.sync_base.store(zxid, Ordering::SeqCst);
         if let Err(e) = blocking(|| self.log.truncate_after(zxid)) {
             fatal("truncating the txn log", &e);
         }
@@ -145,11 +154,11 @@ impl Store {
 }
 
 impl LogSource for Store {
-    /// Only from the newest snapshot on: older records may include txns a SNAP replaced (a
-    /// divergent history that stays in the log), and the SNAP itself is the history there.
+    /// Only from the last SNAP loaded on: older records may include txns that SNAP replaced
+    /// (a divergent history that stays in the log). Periodic snapshots are no boundary: the
+    /// log around them is this server's own history, as Apache's DIFF from its log assumes.
     fn txns_between(&self, after: i64, upto: i64) -> Option<Vec<(i64, Bytes)>> {
-        let newest_snapshot = self.snapshots.list().ok()?.last().map_or(0, |s| s.zxid);
-        if after < newest_snapshot {
+        if after < self.sync_base.load(Ordering::SeqCst) {
             return None;
         }
         let records = match blocking(|| read_segments_from(&self.log_segments, after)) {

@@ -1,13 +1,15 @@
 //! One client connection: 4lw or handshake, then a reader loop (frames → core messages)
 //! and a writer task (core output → socket, batched into one write per wake-up).
+//!
+//! Generic over the two halves of the stream, so a plaintext socket (`TcpStream::into_split`,
+//! no lock) and a TLS stream (`tokio::io::split`) run the same code, monomorphised: no dynamic
+//! dispatch and no extra copy on the plaintext path.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::status::ServerMetrics;
@@ -16,7 +18,7 @@ use super::throttle::{ConnShare, ReleaseOnDrop};
 use crate::config::{Config, ALL_FOUR_LETTER_WORDS};
 use crate::proto::frame::{decode_frame, peek_len};
 use crate::proto::jute::{Jute, Reader};
-use crate::proto::records::{ConnectRequest, RequestHeader};
+use crate::proto::records::{ConnectRequest, Id, RequestHeader};
 use crate::proto::request::{Request, RequestError};
 use crate::proto::ErrorCode;
 use crate::runtime::{ConnId, CoreMsg, CoreTx, Outbound};
@@ -30,16 +32,23 @@ fn four_letter_word(len: i32) -> Option<&'static str> {
         .find(|w| w.as_bytes() == bytes)
 }
 
-pub async fn run(
-    stream: TcpStream,
+/// Serves one connection until either side closes it. `auth` are the ids the transport
+/// already established (the x509 subject of a TLS client certificate).
+#[allow(clippy::too_many_arguments)]
+pub async fn run<R, W>(
+    mut rd: R,
+    wr: W,
     peer: SocketAddr,
     id: ConnId,
     cfg: Arc<Config>,
     core: CoreTx,
     share: ConnShare,
-) {
+    auth: Vec<Id>,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let _release = ReleaseOnDrop(share.clone());
-    let (mut rd, wr) = stream.into_split();
     let mut buf = BytesMut::with_capacity(4096);
     while buf.len() < 4 {
         match rd.read_buf(&mut buf).await {
@@ -88,6 +97,7 @@ pub async fn run(
         port: peer.port(),
         req,
         out: out_tx,
+        auth,
     };
     if core.send(connect).is_err() {
         return;
@@ -160,8 +170,8 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
 }
 
 /// Writes queued frames, coalescing whatever is ready into one syscall.
-async fn write_loop(
-    mut wr: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut wr: W,
     mut rx: mpsc::UnboundedReceiver<Outbound>,
     closed: oneshot::Sender<()>,
     share: ConnShare,
@@ -199,7 +209,7 @@ async fn write_loop(
 }
 
 /// Runs a four-letter word and writes its raw output, then closes (as ZooKeeper does).
-async fn four_letter(cmd: &str, mut wr: OwnedWriteHalf, cfg: &Config, core: &CoreTx) {
+async fn four_letter<W: AsyncWrite + Unpin>(cmd: &str, mut wr: W, cfg: &Config, core: &CoreTx) {
     let text = if !cfg.four_letter_words.allows(cmd) {
         format!("{cmd} is not executed because it is not in the whitelist.\n")
     } else {

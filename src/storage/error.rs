@@ -78,7 +78,7 @@ pub enum StorageError {
         reason: String,
     },
 
-    /// An epoch file holds something other than a decimal integer.
+    /// An epoch file (or `zkserver.syncBase`) holds something other than a decimal integer.
     #[error("epoch file {path} holds {content:?}, not a decimal number")]
     BadEpochFile { path: PathBuf, content: String },
 

@@ -78,6 +78,7 @@ mod recovery;
 mod segment;
 mod snapshot;
 mod snapshot_io;
+mod sync_base;
 mod tools;
 
 #[cfg(test)]
@@ -100,4 +101,5 @@ pub use reader::read_segments_from;
 pub use recovery::{repair_log, RepairReport};
 pub use segment::LogFormat;
 pub use snapshot::{FileSnapshotStore, SnapshotCheck};
+pub use sync_base::{read_sync_base, write_sync_base};
 pub use tools::{describe_txn, iso8601_utc, log_dump, snapshot_dump, LogDumpSummary};

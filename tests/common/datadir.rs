@@ -75,7 +75,7 @@ impl Proc {
         Self::start_with(kind, cfg, port, log, &[])
     }
 
-    /// `start` with more `-D` flags for Apache (zkserver ignores them).
+    /// `start` with more `-D` flags (later flags win, for zkserver too).
     pub fn start_with(kind: Kind, cfg: &Path, port: u16, log: &Path, flags: &[&str]) -> Proc {
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -95,7 +95,9 @@ impl Proc {
             }
             Kind::ZkServer => {
                 let mut c = Command::new(env!("CARGO_BIN_EXE_zkserver"));
-                c.env("SERVER_JVMFLAGS", jvm_flags().join(" "));
+                let mut all = jvm_flags();
+                all.extend(flags.iter().map(|f| f.to_string()));
+                c.env("SERVER_JVMFLAGS", all.join(" "));
                 c
             }
         };
