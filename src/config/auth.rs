@@ -25,6 +25,9 @@ pub struct AuthConfig {
     pub jaas_section_set: bool,
     /// `sasl` is a known ACL scheme (`SASLAuthenticationProvider` registered).
     pub sasl_provider: bool,
+    /// `x509` is a known scheme for enforcement (`X509AuthenticationProvider` registered
+    /// through `authProvider.N=`, as Apache registers every such property at startup).
+    pub x509_provider: bool,
     /// `zookeeper.superUser` (and `zookeeper.superUser.*`): SASL ids that get `super`.
     pub super_users: Vec<String>,
     /// `zookeeper.SASLAuthenticationProvider.superPassword`: the `super` user's password.
@@ -44,6 +47,7 @@ impl Default for AuthConfig {
             jaas_section: "Server".into(),
             jaas_section_set: false,
             sasl_provider: false,
+            x509_provider: false,
             super_users: Vec::new(),
             super_password: None,
             allow_sasl_failed: false,
@@ -62,7 +66,9 @@ impl AuthConfig {
 
     /// The ACL/auth schemes this server has providers for.
     pub fn known_scheme(&self, scheme: &str) -> bool {
-        matches!(scheme, "ip" | "digest") || (scheme == "sasl" && self.sasl_provider)
+        matches!(scheme, "ip" | "digest")
+            || (scheme == "sasl" && self.sasl_provider)
+            || (scheme == "x509" && self.x509_provider)
     }
 }
 
@@ -86,6 +92,9 @@ pub(crate) fn read(p: &SysProps, file: &str) -> Result<AuthConfig, ConfigError> 
     for (k, v) in p.to_map() {
         if k.starts_with("zookeeper.authProvider.") && v.trim() == SASL_PROVIDER_CLASS {
             a.sasl_provider = true;
+        }
+        if k.starts_with("zookeeper.authProvider.") && v.trim() == super::tls::X509_PROVIDER_CLASS {
+            a.x509_provider = true;
         }
         let prefix = "zookeeper.superUser";
         if k == prefix || k.strip_prefix(prefix).is_some_and(|r| r.starts_with('.')) {

@@ -442,6 +442,12 @@ fn authentication_settings_as_apache_reads_them() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("conf/zoo.cfg:4") && e.contains("x509"), "{e}");
+    // With Apache's x509 provider registered (TLS clients), x509 may be enforced.
+    let c = ok(&format!(
+        "{base}enforce.auth.enabled=true\nenforce.auth.schemes=x509\n\
+         authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n"
+    ));
+    assert!(c.auth.x509_provider && c.auth.enforce_schemes == ["x509"]);
 }
 
 #[test]
