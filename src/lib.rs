@@ -10,6 +10,7 @@ pub mod prep;
 pub mod proto;
 pub mod quorum;
 pub mod runtime;
+pub mod sasl;
 pub mod server;
 pub mod session;
 pub mod status;

@@ -62,8 +62,7 @@ pub fn gauges(s: &Snapshot) -> Vec<(&'static str, Value)> {
         ("ephemerals_count", int(s.ephemeral_count)),
         ("approximate_data_size", int(s.data_size)),
         ("global_sessions", int(s.global_sessions)),
-        // zkserver has no local sessions: every session is global.
-        ("local_sessions", Value::Int(0)),
+        ("local_sessions", int(s.local_sessions)),
         ("open_file_descriptor_count", int(s.host.open_fds)),
         ("max_file_descriptor_count", int(s.host.max_fds)),
         // ZooKeeper drops connections at this rate while its request throttle is
@@ -116,12 +115,24 @@ pub fn values(s: &Snapshot) -> Vec<(String, Value)> {
         out.push(("peer_state".into(), Value::Str(q.detailed_peer_state())));
     }
     out.extend(gauges(s).into_iter().map(|(k, v)| (k.to_string(), v)));
+    // Gauge and counter sets are dumped by DefaultMetricsProvider as `<key>_<name>`.
+    for (i, set) in crate::status::QUOTA_GAUGE_SETS.iter().enumerate() {
+        for (ns, values) in &s.quota {
+            if let Some(v) = values[i] {
+                out.push((format!("{ns}_{set}"), int(v)));
+            }
+        }
+    }
     out.extend(
         s.metrics
             .counters
             .iter()
             .map(|(k, v)| (k.to_string(), int(*v))),
     );
+    for (ns, v) in &s.metrics.quota_exceeded {
+        let set = crate::status::QUOTA_EXCEEDED_COUNTER_SET;
+        out.push((format!("{ns}_{set}"), int(*v)));
+    }
     out.push((
         "digest_mismatches_count".into(),
         int(s.stats.digest_mismatches),

@@ -88,6 +88,62 @@ fn summary(name: &str, s: &SummarySnapshot) -> MetricFamily {
     family(name, MetricType::SUMMARY, m)
 }
 
+/// A family of one metric per label value (`key`, the label ZooKeeper's provider gives
+/// gauge and counter sets); `None` when there is no value (simpleclient then prints nothing).
+fn labelled(name: &str, kind: MetricType, values: Vec<(String, f64)>) -> Option<MetricFamily> {
+    if values.is_empty() {
+        return None;
+    }
+    let metrics = values
+        .into_iter()
+        .map(|(key, v)| {
+            let mut label = proto::LabelPair::default();
+            label.set_name("key".into());
+            label.set_value(key);
+            let mut m = proto::Metric::default();
+            m.set_label(vec![label]);
+            if kind == MetricType::COUNTER {
+                let mut c = proto::Counter::default();
+                c.set_value(v);
+                m.set_counter(c);
+            } else {
+                let mut g = proto::Gauge::default();
+                g.set_value(v);
+                m.set_gauge(g);
+            }
+            m
+        })
+        .collect();
+    let mut f = family(name, kind, proto::Metric::default());
+    f.set_metric(metrics);
+    Some(f)
+}
+
+/// The quota gauge sets (limits and usage per namespace) and the QUOTAEXCEEDED counter set.
+fn quota_families(s: &Snapshot) -> Vec<MetricFamily> {
+    let mut out: Vec<MetricFamily> = crate::status::QUOTA_GAUGE_SETS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let values = s
+                .quota
+                .iter()
+                .filter_map(|(ns, v)| v[i].map(|x| (ns.clone(), x as f64)))
+                .collect();
+            labelled(name, MetricType::GAUGE, values)
+        })
+        .collect();
+    let exceeded = s
+        .metrics
+        .quota_exceeded
+        .iter()
+        .map(|(ns, v)| (ns.clone(), *v as f64))
+        .collect();
+    let name = crate::status::QUOTA_EXCEEDED_COUNTER_SET;
+    out.extend(labelled(name, MetricType::COUNTER, exceeded));
+    out
+}
+
 /// Every family `/metrics` serves for this snapshot.
 pub fn families(s: &Snapshot) -> Vec<MetricFamily> {
     let mut out: Vec<MetricFamily> = monitor::gauges(s)
@@ -103,6 +159,7 @@ pub fn families(s: &Snapshot) -> Vec<MetricFamily> {
         "digest_mismatches_count",
         s.stats.digest_mismatches,
     ));
+    out.extend(quota_families(s));
     out.extend(s.metrics.summaries.iter().map(|(n, v)| summary(n, v)));
     out
 }
@@ -206,6 +263,41 @@ mod tests {
         assert!(
             !text.contains("snapshottime{quantile=\"0.9\"}"),
             "basic summaries: median only"
+        );
+    }
+
+    #[test]
+    fn quota_sets_are_labelled_by_namespace() {
+        let mut s = snapshot();
+        s.quota
+            .insert("a".into(), [Some(10), Some(-1), Some(3), Some(7)]);
+        s.quota.insert("b".into(), [None, None, Some(1), Some(0)]);
+        let m = ServerMetrics::new();
+        m.quota_exceeded("a");
+        s.metrics = m.snapshot();
+        let text = render(&s).unwrap();
+        for want in [
+            "# TYPE quota_count_limit_per_namespace gauge
+quota_count_limit_per_namespace{key=\"a\"} 10
+",
+            "quota_bytes_usage_per_namespace{key=\"b\"} 0
+",
+            "# TYPE quota_exceeded_error_per_namespace counter
+quota_exceeded_error_per_namespace{key=\"a\"} 1
+",
+        ] {
+            assert!(text.contains(want), "{want} missing:\n{text}");
+        }
+        assert!(!text.contains("quota_count_limit_per_namespace{key=\"b\"}"));
+        let mntr = crate::admin::monitor::values(&s);
+        let get = |k: &str| mntr.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(
+            get("a_quota_count_usage_per_namespace"),
+            Some(Value::Int(3))
+        );
+        assert_eq!(
+            get("a_quota_exceeded_error_per_namespace"),
+            Some(Value::Int(1))
         );
     }
 }

@@ -13,6 +13,7 @@
 //! (ints, booleans, ports) are refused when malformed instead of silently defaulted; a relative
 //! `dataDir` is resolved against the current working directory, as Java's `File` does.
 
+mod auth;
 mod conf_cmd;
 mod ensemble;
 mod error;
@@ -28,6 +29,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+pub use auth::{AuthConfig, SASL_PROVIDER_CLASS};
 pub use error::{ConfigError, ConfigWarning};
 pub use servers::{quorum_verifier_text, PeerType, ServerSpec};
 pub use tls::{
@@ -154,9 +156,13 @@ pub struct Config {
     pub jute_max_buffer: usize,
     pub extended_types_enabled: bool,
     pub skip_acl: bool,
+    /// `zookeeper.enforceQuota` (false): writes past a hard quota limit fail.
+    pub enforce_quota: bool,
     pub read_only_mode_enabled: bool,
     /// `super:<base64 digest>`.
     pub super_digest: Option<String>,
+    /// SASL and authentication enforcement.
+    pub auth: AuthConfig,
     pub container_check_interval_ms: u64,
     pub container_max_per_minute: u32,
     /// Ensemble settings read from system properties.

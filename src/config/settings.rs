@@ -50,8 +50,10 @@ pub(crate) fn defaults(source: &Path) -> Config {
         jute_max_buffer: 0xfffff,
         extended_types_enabled: false,
         skip_acl: false,
+        enforce_quota: false,
         read_only_mode_enabled: false,
         super_digest: None,
+        auth: Default::default(),
         container_check_interval_ms: 60_000,
         container_max_per_minute: 10_000,
         quorum: QuorumTuning::default(),
@@ -103,6 +105,7 @@ pub(crate) fn apply_properties(
     c.read_only_mode_enabled = p.bool(file, "readonlymode.enabled", false)?;
     c.extended_types_enabled = p.bool(file, "zookeeper.extendedTypesEnabled", false)?;
     c.skip_acl = p.yes_no(file, "zookeeper.skipACL", false)?;
+    c.enforce_quota = p.bool(file, "zookeeper.enforceQuota", false)?;
     c.force_sync = p.yes_no(file, "zookeeper.forceSync", true)?;
     c.snap_count = p.int(file, "zookeeper.snapCount", 100_000, 2)?;
     c.pre_alloc_size_bytes = p
@@ -178,6 +181,7 @@ pub(crate) fn apply_properties(
     if let Some(u) = p.get("zookeeper.admin.commandURL") {
         c.admin.command_url = u.trim().to_string();
     }
+    c.auth = super::auth::read(p, file)?;
     c.properties = p.to_map();
     Ok(())
 }

@@ -396,6 +396,61 @@ server.2=127.0.0.1:58813:47729:participant;127.0.0.1:43923\nversion=0";
 }
 
 #[test]
+fn authentication_settings_as_apache_reads_them() {
+    let base = "dataDir=/tmp/zk\nclientPort=2181\n";
+    let provider = "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n";
+    let c = ok(base);
+    assert_eq!(c.auth, AuthConfig::default());
+    assert!(!c.enforce_quota);
+    // The JAAS file from a flag or a zoo.cfg line; enforcement with its provider.
+    let flags = "-Djava.security.auth.login.config=/etc/jaas.conf -Dzookeeper.superUser=admin \
+                 -Dzookeeper.sessionRequireClientSASLAuth=true -Dzookeeper.enforceQuota=true";
+    let c = Config::parse(&format!("{base}{provider}"), Path::new(FILE), flags).unwrap();
+    assert_eq!(
+        c.auth.jaas_file.as_deref(),
+        Some(Path::new("/etc/jaas.conf"))
+    );
+    assert_eq!(c.auth.jaas_section, "Server");
+    assert!(c.auth.sasl_provider && c.auth.sasl_required() && c.enforce_quota);
+    assert_eq!(c.auth.super_users, vec!["admin".to_string()]);
+    let c = ok(&format!(
+        "{base}java.security.auth.login.config=/x.jaas\nenforce.auth.enabled=true\n\
+         enforce.auth.schemes=digest, ip\n"
+    ));
+    assert_eq!(c.auth.jaas_file.as_deref(), Some(Path::new("/x.jaas")));
+    assert!(c.auth.enforce && !c.auth.sasl_required());
+    assert_eq!(c.auth.enforce_schemes, vec!["digest", "ip"]);
+    // A scheme without a provider, or enforcement without schemes, stops startup.
+    let e = Config::parse(
+        base,
+        Path::new(FILE),
+        "-Dzookeeper.sessionRequireClientSASLAuth=true",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("Authentication scheme sasl is not available"),
+        "{e}"
+    );
+    let e = parse(&format!("{base}enforce.auth.enabled=true\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("zookeeper.enforce.auth.schemes must be"), "{e}");
+    let e = parse(&format!(
+        "{base}enforce.auth.enabled=true\nenforce.auth.schemes=x509\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("conf/zoo.cfg:4") && e.contains("x509"), "{e}");
+    // With Apache's x509 provider registered (TLS clients), x509 may be enforced.
+    let c = ok(&format!(
+        "{base}enforce.auth.enabled=true\nenforce.auth.schemes=x509\n\
+         authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n"
+    ));
+    assert!(c.auth.x509_provider && c.auth.enforce_schemes == ["x509"]);
+}
+
+#[test]
 fn tls_keys_from_zoo_cfg() {
     let c = ok(
         "dataDir=/d\nsecureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n\

@@ -11,6 +11,12 @@ use crate::tree::acl::valid_ip_pattern;
 /// is registered (a TLS client port is configured); zkserver always knows it, which only
 /// makes a difference to servers without TLS, whose clients never hold an x509 id.
 pub fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+    fixup_with(acl, ids, false)
+}
+
+/// `fixup`, with the `sasl` scheme known when `sasl` (SASLAuthenticationProvider registered):
+/// `sasl:<user>` entries are accepted and `auth` also stands for the session's sasl ids.
+pub fn fixup_with(acl: &[Acl], ids: &[Id], sasl: bool) -> Result<Vec<Acl>, ErrorCode> {
     if acl.is_empty() {
         return Err(ErrorCode::InvalidAcl);
     }
@@ -24,12 +30,13 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
         match a.id.scheme.as_str() {
             "world" if a.id.id == "anyone" => push(a.clone()),
             "auth" => {
-                // Only ids from providers that authenticate (digest, x509) stand in for `auth`.
+                // Only ids from providers that authenticate (digest, x509, sasl) stand in for
+                // `auth`.
                 let mut any = false;
-                for held in ids
-                    .iter()
-                    .filter(|i| i.scheme == "digest" || i.scheme == "x509")
-                {
+                let authenticated = |i: &&Id| {
+                    i.scheme == "digest" || i.scheme == "x509" || (sasl && i.scheme == "sasl")
+                };
+                for held in ids.iter().filter(authenticated) {
                     push(Acl {
                         perms: a.perms,
                         id: held.clone(),
@@ -42,11 +49,21 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
             }
             "digest" if valid_digest_id(&a.id.id) => push(a.clone()),
             "ip" if valid_ip_pattern(&a.id.id) => push(a.clone()),
+            "sasl" if sasl && valid_kerberos_name(&a.id.id) => push(a.clone()),
             "x509" if valid_x500_name(&a.id.id) => push(a.clone()),
             _ => return Err(ErrorCode::InvalidAcl),
         }
     }
     Ok(out)
+}
+
+/// SASLAuthenticationProvider.isValid: Java's `KerberosName` accepts a name with an `@`
+/// only in the form `primary[/instance]@REALM`.
+fn valid_kerberos_name(id: &str) -> bool {
+    let Some((principal, realm)) = id.split_once('@') else {
+        return true;
+    };
+    !realm.contains(['@', '/']) && principal.matches('/').count() <= 1
 }
 
 /// `user:base64hash`, as DigestAuthenticationProvider.isValid requires.
@@ -104,6 +121,34 @@ mod tests {
         assert_eq!(
             fixup(&[acl(1, "ip", "10.0.0.0/8")], &[]),
             Ok(vec![acl(1, "ip", "10.0.0.0/8")])
+        );
+    }
+
+    #[test]
+    fn sasl_scheme_only_with_its_provider() {
+        let bob = Id {
+            scheme: "sasl".into(),
+            id: "bob".into(),
+        };
+        assert_eq!(
+            fixup(&[acl(31, "sasl", "bob")], &[]),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup_with(&[acl(31, "sasl", "bob")], &[], true),
+            Ok(vec![acl(31, "sasl", "bob")])
+        );
+        assert_eq!(
+            fixup_with(&[acl(31, "sasl", "a@b@c")], &[], true),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup_with(&[acl(31, "auth", "")], std::slice::from_ref(&bob), true),
+            Ok(vec![acl(31, "sasl", "bob")])
+        );
+        assert_eq!(
+            fixup_with(&[acl(31, "auth", "")], &[bob], false),
+            Err(ErrorCode::InvalidAcl)
         );
     }
 

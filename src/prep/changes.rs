@@ -15,6 +15,8 @@ pub struct NodeView {
     pub stat: StatPersisted,
     pub child_count: i32,
     pub acl: Arc<[Acl]>,
+    /// Data length: setData's quota check needs the size being replaced.
+    pub data_len: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +50,7 @@ impl PendingChanges {
             stat: node.stat,
             child_count: node.children.len() as i32,
             acl: tree.shared_acl(node),
+            data_len: node.data_len(),
         })
     }
 

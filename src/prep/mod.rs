@@ -8,6 +8,7 @@ pub mod acl;
 pub mod changes;
 pub mod multi;
 mod ops;
+mod quota;
 pub mod x500;
 
 use crate::proto::records::Id;
@@ -25,6 +26,10 @@ pub struct Context<'a> {
     pub skip_acl: bool,
     pub extended_types: bool,
     pub reconfig_enabled: bool,
+    /// `zookeeper.enforceQuota`: a write past a hard quota limit fails with QUOTAEXCEEDED.
+    pub enforce_quota: bool,
+    /// `sasl` is a known ACL scheme (SASLAuthenticationProvider registered).
+    pub sasl_acl: bool,
 }
 
 /// A prepared txn: its type (the TxnHeader type) and body.
@@ -92,6 +97,8 @@ pub fn prepare_delete_container(
         skip_acl: true,
         extended_types: true,
         reconfig_enabled: false,
+        enforce_quota: false,
+        sasl_acl: false,
     };
     let mut p = ops::Prep {
         tree,

@@ -80,6 +80,10 @@ impl Prep<'_> {
         }
     }
 
+    fn check_quota(&self, path: &str, bytes: i64, count: i64) -> Result<(), ErrorCode> {
+        super::quota::check(self.tree, path, bytes, count, self.ctx.enforce_quota)
+    }
+
     fn valid_path(path: &str) -> Result<(), ErrorCode> {
         path::validate(path).map_err(|_| ErrorCode::BadArguments)
     }
@@ -105,7 +109,7 @@ impl Prep<'_> {
         // Like validatePathForCreate: only a slash and no NUL are required before the parent
         // lookup; the full path check comes after the sequential suffix is added.
         let parent_path = create_parent(&r.path)?;
-        let acl = acl::fixup(&r.acl, self.ctx.ids)?;
+        let acl = acl::fixup_with(&r.acl, self.ctx.ids, self.ctx.sasl_acl)?;
         let parent = self.get(parent_path).ok_or(ErrorCode::NoNode)?;
         self.check_acl(&parent.acl, perms::CREATE)?;
         let mut path = r.path.clone();
@@ -122,6 +126,8 @@ impl Prep<'_> {
         ) {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
+        let data_len = r.data.as_ref().map_or(0, |d| d.len());
+        self.check_quota(&path, data_len as i64, 1)?;
         let parent_cversion = parent.stat.cversion + 1;
         let owner = if mode.is_ephemeral() {
             self.ctx.session
@@ -183,6 +189,7 @@ impl Prep<'_> {
                 stat,
                 child_count: 0,
                 acl: acl.into(),
+                data_len,
             }),
         );
         Ok(Prepared { txn_type, body })
@@ -263,9 +270,12 @@ impl Prep<'_> {
         Self::valid_path(&r.path)?;
         let mut node = self.get(&r.path).ok_or(ErrorCode::NoNode)?;
         self.check_acl(&node.acl, perms::WRITE)?;
+        let new_len = r.data.as_ref().map_or(0, |d| d.len());
+        self.check_quota(&r.path, new_len as i64 - node.data_len as i64, 0)?;
         let version = check_version(node.stat.version, r.version)?;
         node.stat.version = version;
         node.stat.mzxid = self.zxid;
+        node.data_len = new_len;
         self.put(&r.path, Some(node));
         let body = TxnBody::SetData(SetDataTxn {
             path: r.path.clone(),
@@ -280,7 +290,7 @@ impl Prep<'_> {
 
     fn set_acl(&mut self, r: &SetAclRequest) -> Result<Prepared, ErrorCode> {
         Self::valid_path(&r.path)?;
-        let acl = acl::fixup(&r.acl, self.ctx.ids)?;
+        let acl = acl::fixup_with(&r.acl, self.ctx.ids, self.ctx.sasl_acl)?;
         let mut node = self.get(&r.path).ok_or(ErrorCode::NoNode)?;
         self.check_acl(&node.acl, perms::ADMIN)?;
         let version = check_version(node.stat.aversion, r.version)?;

@@ -24,6 +24,8 @@ fn ctx() -> Context<'static> {
         skip_acl: false,
         extended_types: false,
         reconfig_enabled: false,
+        enforce_quota: true,
+        sasl_acl: false,
     }
 }
 
@@ -179,6 +181,91 @@ fn failed_multi_rolls_back_and_reports_per_op() {
         .collect();
     assert_eq!(codes, vec![0, -103, -2]);
     assert!(pc.get(&t, "/m").is_none(), "rolled back");
+}
+
+fn create_data(path: &str, data: &[u8]) -> Request {
+    Request::Create(
+        OpCode::Create,
+        CreateRequest {
+            path: path.into(),
+            data: Some(bytes::Bytes::copy_from_slice(data)),
+            acl: open(),
+            flags: 0,
+        },
+    )
+}
+
+fn set_data(path: &str, data: &[u8]) -> Request {
+    Request::SetData(SetDataRequest {
+        path: path.into(),
+        data: Some(bytes::Bytes::copy_from_slice(data)),
+        version: -1,
+    })
+}
+
+/// `/q` with a quota written as zkCli's setquota writes it (`limits` is the StatsTrack text).
+fn quota_tree(limits: &str) -> (DataTree, PendingChanges, i64) {
+    let (mut t, mut pc) = (DataTree::new(), PendingChanges::default());
+    let steps = [
+        create_data("/q", b"ab"),
+        create_data("/zookeeper/quota/q", b""),
+        create_data("/zookeeper/quota/q/zookeeper_limits", limits.as_bytes()),
+        create_data("/zookeeper/quota/q/zookeeper_stats", b"count=0,bytes=0"),
+    ];
+    for (i, r) in steps.iter().enumerate() {
+        run(&mut t, &mut pc, r, i as i64 + 1).unwrap();
+    }
+    (t, pc, steps.len() as i64)
+}
+
+#[test]
+fn hard_count_limit_refuses_the_create_past_it() {
+    // /q counts itself: count 1 of a hard limit of 2.
+    let (mut t, mut pc, z) = quota_tree("count=-1,bytes=-1=;countHardLimit=2");
+    run(&mut t, &mut pc, &create("/q/a", 0), z + 1).unwrap();
+    assert_eq!(
+        run(&mut t, &mut pc, &create("/q/b", 0), z + 2),
+        Err(ErrorCode::QuotaExceeded)
+    );
+    // NodeExists and NoChildrenForEphemerals come first, as in PrepRequestProcessor.
+    assert_eq!(
+        run(&mut t, &mut pc, &create("/q/a", 0), z + 2),
+        Err(ErrorCode::NodeExists)
+    );
+    // Outside the quota root, and a soft limit, never refuse.
+    run(&mut t, &mut pc, &create("/qq", 0), z + 3).unwrap();
+    let (mut t, mut pc, z) = quota_tree("count=2,bytes=-1");
+    run(&mut t, &mut pc, &create("/q/a", 0), z + 1).unwrap();
+    run(&mut t, &mut pc, &create("/q/b", 0), z + 2).unwrap();
+}
+
+#[test]
+fn hard_byte_limit_counts_the_difference_a_set_data_makes() {
+    let (mut t, mut pc, z) = quota_tree("count=-1,bytes=-1=;byteHardLimit=6");
+    run(&mut t, &mut pc, &set_data("/q", b"abcdef"), z + 1).unwrap();
+    assert_eq!(
+        run(&mut t, &mut pc, &set_data("/q", b"abcdefg"), z + 2),
+        Err(ErrorCode::QuotaExceeded)
+    );
+    assert_eq!(
+        run(&mut t, &mut pc, &create_data("/q/x", b"1"), z + 2),
+        Err(ErrorCode::QuotaExceeded)
+    );
+    // Shrinking one node makes room for another.
+    run(&mut t, &mut pc, &set_data("/q", b"abc"), z + 2).unwrap();
+    run(&mut t, &mut pc, &create_data("/q/x", b"123"), z + 3).unwrap();
+}
+
+#[test]
+fn quota_is_only_enforced_when_enabled() {
+    let (t, mut pc, z) = quota_tree("count=-1,bytes=-1=;countHardLimit=1");
+    let mut off = ctx();
+    off.enforce_quota = false;
+    prepare(&t, &mut pc, &off, &create("/q/a", 0), z + 1).unwrap();
+    assert_eq!(
+        prepare(&t, &mut pc, &ctx(), &create("/q/b", 0), z + 2),
+        Err(ErrorCode::QuotaExceeded)
+    );
 }
 
 #[test]

@@ -30,6 +30,17 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
         tracing::warn!("forceSync=no: acknowledged writes can be lost on a crash");
     }
     ServerMetrics::global().set_fsync_warning_ms(fsync_warning_ms(&cfg));
+    // Apache stops at startup too when the JAAS file it was pointed at cannot be used.
+    let sasl_users = match crate::sasl::SaslUsers::load(&cfg) {
+        Ok(u) => u,
+        Err(msg) => {
+            tracing::error!("{msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(u) = &sasl_users {
+        tracing::info!(users = u.len(), section = %cfg.auth.jaas_section, "SASL DIGEST-MD5 enabled");
+    }
     let opts = StorageOptions {
         pre_alloc_size: cfg.pre_alloc_size_bytes,
         force_sync: cfg.force_sync,
@@ -136,7 +147,8 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
             core
         }
     }
-    .with_snapshots(snapshotter);
+    .with_snapshots(snapshotter)
+    .with_sasl(sasl_users);
     let core_task = tokio::spawn(core.run());
     tracing::info!(
         port = cfg.client_port,

@@ -53,6 +53,8 @@ pub(super) struct Conn {
     /// Authenticated identities: `ip:<addr>` plus whatever auth packets added.
     pub ids: Vec<Id>,
     pub stats: super::status::ConnStats,
+    /// The connection's SASL exchange, once a SASL token arrived (JAAS configured).
+    pub sasl: Option<crate::sasl::DigestMd5Server>,
 }
 
 /// An entry of a session's FIFO: replies leave in this order.
@@ -88,6 +90,15 @@ pub(super) enum Item {
         conn: ConnId,
         xid: i32,
         result: Result<Response, ErrorCode>,
+        close: bool,
+        received: Instant,
+    },
+    /// A reply already encoded (a failed SASL step: an error header followed by a body,
+    /// which `Reply` cannot express), waiting for its turn.
+    Encoded {
+        conn: ConnId,
+        xid: i32,
+        frame: Bytes,
         close: bool,
         received: Instant,
     },
@@ -138,6 +149,8 @@ pub struct Core {
     pub(super) store: Store,
     /// Leader: global sessions and their expiry (followers report activity).
     pub(super) sessions: SessionTable,
+    /// This member's local sessions (`runtime::local_sessions`).
+    pub(super) local_sessions: SessionTable,
     pub(super) owners: HashMap<i64, SessionOwner>,
     pub(super) session_ids: SessionIdGenerator,
     pub(super) conns: HashMap<ConnId, Conn>,
@@ -169,6 +182,8 @@ pub struct Core {
     pub(super) leader_since: Option<Instant>,
     /// Sizes of the proposals this leader sent (`Proposal sizes last/min/max`).
     pub(super) proposal_sizes: crate::status::stats::BufferStats,
+    /// The JAAS `Server` users when SASL is configured (`runtime::sasl`).
+    pub(super) sasl_users: Option<Arc<crate::sasl::SaslUsers>>,
 }
 
 impl Core {
@@ -184,6 +199,7 @@ impl Core {
         let mut core = Core {
             session_ids: SessionIdGenerator::new(cfg.server_id, now),
             sessions: SessionTable::new(i64::from(cfg.tick_time_ms)),
+            local_sessions: SessionTable::new(i64::from(cfg.tick_time_ms)),
             cfg,
             tree,
             watches: WatchManager::default(),
@@ -209,6 +225,7 @@ impl Core {
             snap_base: None,
             leader_since: None,
             proposal_sizes: Default::default(),
+            sasl_users: None,
         };
         if core.member.is_serving() {
             core.reset_session_tracker();
@@ -219,6 +236,12 @@ impl Core {
     /// Snapshots every snapCount txns through `snapshotter`.
     pub fn with_snapshots(mut self, snapshotter: super::persist::Snapshotter) -> Core {
         self.snapshots = Some(snapshotter);
+        self
+    }
+
+    /// Serves SASL logins for the users of a JAAS `Server` section.
+    pub fn with_sasl(mut self, users: Option<crate::sasl::SaslUsers>) -> Core {
+        self.sasl_users = users.map(Arc::new);
         self
     }
 

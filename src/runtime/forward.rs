@@ -123,8 +123,11 @@ impl Core {
         from: SessionOwner,
     ) -> Option<i64> {
         let zxid = self.member.next_zxid()?;
-        self.owners.entry(session).or_insert(from);
+        if self.sessions.get(session).is_some() {
+            self.owners.entry(session).or_insert(from);
+        }
         let check = match self.sessions.get(session) {
+            None if self.local_session_may_write(session) => Ok(()),
             None => Err(ErrorCode::SessionExpired),
             Some(s) if s.closing => Err(ErrorCode::SessionExpired),
             Some(_) if self.owners.get(&session).is_some_and(|o| *o != from) => {
@@ -141,6 +144,8 @@ impl Core {
                     skip_acl: self.cfg.skip_acl,
                     extended_types: self.cfg.extended_types_enabled,
                     reconfig_enabled: self.cfg.reconfig_enabled,
+                    enforce_quota: self.cfg.enforce_quota,
+                    sasl_acl: self.cfg.auth.sasl_provider,
                 };
                 match prep::prepare(&self.tree, &mut self.pending, &ctx, req, zxid) {
                     Ok(p) => self.txn(session, cxid, p.txn_type, p.body),

@@ -31,6 +31,9 @@ impl Core {
         // negotiates (kazoo looping on SASL against a server without SASL) therefore sees its
         // session expire and its connection dropped, as on Apache, instead of looping for ever.
         let negotiation = matches!(req, Request::Auth(_) | Request::Sasl(_));
+        if !negotiation && !self.auth_enforced(session, conn, xid, received) {
+            return;
+        }
         if !negotiation && !self.touch(session) {
             // Closing or gone: ZooKeeper answers SESSIONEXPIRED and drops the connection.
             self.enqueue(
@@ -82,28 +85,11 @@ impl Core {
                     },
                 );
             }
-            Request::Sasl(_) => {
-                // Without a SASL provider Apache 3.8 answers err 0 with a null token (zxid 0,
-                // the request's xid) and leaves the connection open: the Java client fails
-                // its login on the null token; kazoo sends another empty token until the
-                // session expires (these packets do not refresh it, see above).
-                crate::warn_limited!(
-                    "SASL token received but no SASL provider is configured; \
-                     answering with an empty token"
-                );
-                let result = Ok(Response::Sasl(None));
-                self.enqueue(
-                    session,
-                    Item::Auth {
-                        conn,
-                        xid,
-                        result,
-                        close: false,
-                        received,
-                    },
-                );
-            }
+            Request::Sasl(r) => self.sasl(session, conn, xid, r.token, received),
             Request::Sync(r) => self.sync(session, conn, xid, r.path, body, received),
+            Request::CloseSession if self.is_local_session(session) => {
+                self.close_local_session(session, conn, xid, received)
+            }
             Request::CloseSession => {
                 if self.is_leader() {
                     self.close_session(session, xid, Some((conn, xid, received)));
@@ -112,6 +98,9 @@ impl Core {
                 }
             }
             ref r if r.is_write() => {
+                if !self.before_local_write(session, conn, xid, r, received) {
+                    return;
+                }
                 if self.is_leader() {
                     self.lead_write(session, conn, xid, req, received);
                 } else {
@@ -133,6 +122,9 @@ impl Core {
     /// Notes activity on a session: the leader pushes its expiry out, a learner remembers to
     /// report it at the next PING. False if the leader knows it as closing or gone.
     pub(super) fn touch(&mut self, session: i64) -> bool {
+        if let Some(alive) = self.touch_local(session) {
+            return alive;
+        }
         if self.is_leader() {
             return self.sessions.touch(session, now_ms()).is_ok();
         }
@@ -272,6 +264,13 @@ impl Core {
                     close,
                     received,
                 } => self.send_reply(conn, xid, &result, close, received),
+                Item::Encoded {
+                    conn,
+                    xid,
+                    frame,
+                    close,
+                    received,
+                } => self.send_encoded(conn, xid, frame, close, received),
                 Item::Write {
                     conn,
                     xid,

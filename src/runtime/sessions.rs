@@ -51,6 +51,7 @@ impl Core {
             session: None,
             ids,
             stats: Default::default(),
+            sasl: None,
         };
         c.stats.packets_received += 1;
         if req.last_zxid_seen > self.tree.last_zxid() {
@@ -78,6 +79,10 @@ impl Core {
         c.session = Some(id);
         self.conns.insert(conn, c);
         self.owner.insert(id, conn);
+        if self.local_sessions_on() {
+            self.create_local_session(id, conn, timeout, req.read_only);
+            return;
+        }
         self.connecting.insert(
             id,
             Connecting {
@@ -121,7 +126,7 @@ impl Core {
     /// A client comes back with its session id and password.
     fn reconnect(&mut self, conn: ConnId, req: &ConnectRequest, timeout: i32) {
         let id = req.session_id;
-        let known = self.tree.sessions().contains_key(&id);
+        let known = self.tree.sessions().contains_key(&id) || self.is_local_session(id);
         let password_ok = req.passwd.as_ref() == session_password(id);
         if !known || !password_ok {
             tracing::info!(
@@ -148,6 +153,9 @@ impl Core {
                 timeout,
             },
         );
+        if self.revalidate_local(id, timeout) {
+            return;
+        }
         if self.is_leader() {
             let valid = self.sessions.touch(id, now_ms()).is_ok();
             if valid {
@@ -187,7 +195,7 @@ impl Core {
         if let Some(conn) = self.conns.get_mut(&c.conn) {
             conn.session = Some(session);
         }
-        if !self.is_leader() {
+        if !self.is_leader() && !self.is_local_session(session) {
             self.touched.insert(session, c.timeout);
         }
         tracing::debug!(
@@ -244,6 +252,7 @@ impl Core {
 
     /// Leader: issues closeSession txns for sessions whose deadline passed.
     pub(super) fn expire_sessions(&mut self) {
+        self.expire_local_sessions();
         if !self.is_leader() {
             return;
         }
@@ -272,6 +281,8 @@ impl Core {
             skip_acl: true,
             extended_types: self.cfg.extended_types_enabled,
             reconfig_enabled: self.cfg.reconfig_enabled,
+            enforce_quota: false,
+            sasl_acl: false,
         };
         let prepared = prep::prepare(
             &self.tree,

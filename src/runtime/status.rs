@@ -153,6 +153,7 @@ impl Core {
             ephemeral_count: self.tree.ephemeral_count(),
             data_size: self.tree.approximate_data_size(),
             global_sessions: self.sessions.len(),
+            local_sessions: self.local_session_count(),
             stats: self.stats.clone(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
             metrics: ServerMetrics::global().snapshot(),
@@ -164,6 +165,7 @@ impl Core {
                 Vec::new()
             },
             host: HostFacts::default(),
+            quota: self.tree.quota_metrics(),
         }
     }
 

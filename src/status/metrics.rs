@@ -11,8 +11,9 @@
 //!
 //! Owns: the list of metric names and kinds. Must not render or read server state.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use super::summary::{Detail, Summary, SummarySnapshot, Unit};
@@ -51,6 +52,9 @@ macro_rules! server_metrics {
             /// `zookeeper.fsync.warningthresholdms`); not a named metric in ZooKeeper.
             pub fsync_threshold_exceed: Counter,
             fsync_warning_ms: AtomicU64,
+            /// `quota_exceeded_error_per_namespace`: a counter set keyed by the top-level
+            /// path component of writes refused with QUOTAEXCEEDED.
+            quota_exceeded: Mutex<BTreeMap<String, u64>>,
         }
 
         impl ServerMetrics {
@@ -60,6 +64,7 @@ macro_rules! server_metrics {
                     $($s: Summary::new(Unit::$unit, Detail::$detail),)*
                     fsync_threshold_exceed: Counter::default(),
                     fsync_warning_ms: AtomicU64::new(1000),
+                    quota_exceeded: Mutex::new(BTreeMap::new()),
                 }
             }
 
@@ -118,6 +123,8 @@ pub struct MetricsSnapshot {
     pub counters: Vec<(&'static str, u64)>,
     pub summaries: Vec<(&'static str, SummarySnapshot)>,
     pub fsync_threshold_exceed: u64,
+    /// `quota_exceeded_error_per_namespace`, by namespace.
+    pub quota_exceeded: Vec<(String, u64)>,
 }
 
 impl MetricsSnapshot {
@@ -164,6 +171,13 @@ impl ServerMetrics {
         }
     }
 
+    /// A write under `namespace` was refused with QUOTAEXCEEDED.
+    pub fn quota_exceeded(&self, namespace: &str) {
+        if let Ok(mut m) = self.quota_exceeded.lock() {
+            *m.entry(namespace.to_string()).or_default() += 1;
+        }
+    }
+
     /// `srst` (ZooKeeper's `ServerMetrics.resetAll`).
     pub fn reset(&self) {
         for (_, c) in self.counters() {
@@ -173,6 +187,9 @@ impl ServerMetrics {
             s.reset();
         }
         self.fsync_threshold_exceed.reset();
+        if let Ok(mut m) = self.quota_exceeded.lock() {
+            m.clear();
+        }
     }
 
     pub fn snapshot(&self) -> MetricsSnapshot {
@@ -184,6 +201,11 @@ impl ServerMetrics {
                 .map(|(n, s)| (*n, s.snapshot()))
                 .collect(),
             fsync_threshold_exceed: self.fsync_threshold_exceed.get(),
+            quota_exceeded: self
+                .quota_exceeded
+                .lock()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                .unwrap_or_default(),
         }
     }
 }

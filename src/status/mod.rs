@@ -97,6 +97,8 @@ pub struct Snapshot {
     pub ephemeral_count: usize,
     pub data_size: u64,
     pub global_sessions: usize,
+    /// Sessions this member tracks locally (`localSessionsEnabled`).
+    pub local_sessions: usize,
     pub stats: ServerStats,
     pub uptime_ms: u64,
     pub metrics: MetricsSnapshot,
@@ -107,7 +109,19 @@ pub struct Snapshot {
     /// Filled when [`Detail::digests`] was asked: the tree-digest log (`hash`).
     pub digests: Vec<crate::tree::digest::ZxidDigest>,
     pub host: HostFacts,
+    /// Quota limits and usage per namespace (`tree::DataTree::quota_metrics`).
+    pub quota: std::collections::BTreeMap<String, [Option<i64>; 4]>,
 }
+
+/// Apache's quota gauge sets, in the order of `quota_metrics`'s array.
+pub const QUOTA_GAUGE_SETS: [&str; 4] = [
+    "quota_count_limit_per_namespace",
+    "quota_bytes_limit_per_namespace",
+    "quota_count_usage_per_namespace",
+    "quota_bytes_usage_per_namespace",
+];
+/// Apache's counter set of writes refused with QUOTAEXCEEDED.
+pub const QUOTA_EXCEEDED_COUNTER_SET: &str = "quota_exceeded_error_per_namespace";
 
 impl Snapshot {
     /// `ServerStats.getServerState`.

@@ -272,6 +272,7 @@ impl DataTree {
         if !tree.nodes.contains_key("/") {
             return Err(ApacheSnapError::NoRoot);
         }
+        tree.setup_quota();
         Ok(SnapLoad {
             tree,
             len: r.pos,

@@ -251,7 +251,9 @@ impl DataTree {
             event: EventType::NodeChildrenChanged,
             acl: self.acls.shared(parent_acl),
         });
+        // The reply's stat is taken before the quota bookkeeping, as Apache copies it.
         let stat = self.nodes.get(path).map(Node::stat).unwrap_or_default();
+        self.quota_created(path, data.as_ref().map_or(0, Bytes::len));
         Ok(Outcome::Created {
             path: path.to_string(),
             stat,
@@ -294,6 +296,7 @@ impl DataTree {
             }
             super::node::OwnerKind::Persistent => {}
         }
+        self.quota_deleted(path, node.data_len());
         let node_acl = self.acls.shared(node.acl);
         self.acls.release(node.acl);
         changes.push(Change {
@@ -341,8 +344,8 @@ impl DataTree {
         changes: &mut Vec<Change>,
     ) -> Result<Outcome, ErrorCode> {
         let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
-        self.data_size = (self.data_size + data.as_ref().map_or(0, Bytes::len) as u64)
-            .saturating_sub(node.data_len() as u64);
+        let (old_len, new_len) = (node.data_len(), data.as_ref().map_or(0, Bytes::len));
+        self.data_size = (self.data_size + new_len as u64).saturating_sub(old_len as u64);
         node.data = data.clone();
         node.digest_prefix = self.digest.prefix_for(path, data.as_deref());
         node.stat.version = version;
@@ -351,6 +354,7 @@ impl DataTree {
         self.digest.refresh(path, node);
         let stat = node.stat();
         let acl = self.acls.shared(node.acl);
+        self.quota_data_changed(path, old_len, new_len);
         changes.push(Change {
             path: path.to_string(),
             event: EventType::NodeDataChanged,

@@ -13,6 +13,7 @@ pub mod digest;
 pub mod digest_preview;
 pub mod node;
 pub mod path;
+pub mod quota;
 pub mod read;
 pub mod snap_scan;
 pub mod snapshot;
@@ -40,6 +41,8 @@ pub struct DataTree {
     last_zxid: i64,
     data_size: u64,
     digest: digest::TreeDigest,
+    /// Paths with a quota (`zookeeper_limits` node): Apache's pTrie, see `quota`.
+    quota_roots: BTreeSet<String>,
 }
 
 impl Default for DataTree {
@@ -87,6 +90,7 @@ impl DataTree {
             last_zxid: 0,
             data_size: 0,
             digest: digest::TreeDigest::new(enabled),
+            quota_roots: BTreeSet::new(),
         };
         let open = tree.acls.intern(&open_acl());
         tree.insert_raw("/", Some(Bytes::new()), open, StatPersisted::default());

@@ -314,6 +314,15 @@ mod tests {
                 ],
                 &[1, 0],
             ),
+            // As Apache 3.8's whoAmI listed them after SASL and addauth (zkCli `whoami`).
+            (
+                &[
+                    ("ip", "127.0.0.1"),
+                    ("digest", "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ="),
+                    ("sasl", "bob"),
+                ],
+                &[2, 0, 1],
+            ),
             (
                 &[
                     ("ip", "10.1.2.3"),

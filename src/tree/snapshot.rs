@@ -131,6 +131,7 @@ impl DataTree {
         if !tree.nodes.contains_key("/") {
             return Err(DecodeError::Invalid("snapshot has no root"));
         }
+        tree.setup_quota();
         Ok(tree)
     }
 }

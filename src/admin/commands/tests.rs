@@ -55,6 +55,7 @@ pub(crate) fn snapshot() -> Snapshot {
         ephemeral_count: 1,
         data_size: 47,
         global_sessions: 1,
+        local_sessions: 0,
         stats: crate::status::ServerStats::default(),
         uptime_ms: 1000,
         metrics: ServerMetrics::new().snapshot(),
@@ -62,6 +63,7 @@ pub(crate) fn snapshot() -> Snapshot {
         digest_enabled: true,
         digests: Vec::new(),
         host: HostFacts::default(),
+        quota: Default::default(),
     }
 }
 
