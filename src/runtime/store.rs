@@ -13,6 +13,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::recover::Rebuild;
+use crate::quorum::zxid::counter_of;
 use crate::quorum::LogSource;
 use crate::storage::{
     read_segments_from, write_epoch, write_sync_base, CommitMetrics, CommitSender, EpochFile,
@@ -168,14 +169,91 @@ impl LogSource for Store {
                 return None;
             }
         };
-        if records.first().map(|(z, _)| *z) != Some(after) {
-            return None;
-        }
+        // The peer's last txn must be in our log (same zxid, same txn) — or the peer stopped
+        // right at the start of an epoch (counter 0, no txn of it yet) whose first txn we have.
+        let skip = match records.first().map(|(z, _)| *z) {
+            Some(z) if z == after => 1,
+            Some(z) if counter_of(after) == 0 && z == after + 1 => 0,
+            _ => return None,
+        };
         let txns: Vec<(i64, Bytes)> = records
             .into_iter()
-            .skip(1)
+            .skip(skip)
             .take_while(|(z, _)| *z <= upto)
             .collect();
         crate::quorum::history::contiguous(after, &txns).then_some(txns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{FileTxnLog, GroupCommitter, LogOptions};
+
+    /// A store over a fresh dataDir whose log holds `zxids` (each txn's bytes are its zxid).
+    fn store_with(dir: &std::path::Path, zxids: &[i64]) -> (Store, GroupCommitter) {
+        let opts = LogOptions {
+            pre_alloc_size: 0,
+            force_sync: false,
+        };
+        let log = FileTxnLog::open(dir, opts).expect("open log");
+        let log_dir = log.dir().to_path_buf();
+        let committer = GroupCommitter::spawn(Box::new(log), |_| {}).expect("committer");
+        let store = Store {
+            log: committer.sender(),
+            metrics: committer.metrics(),
+            snapshots: Arc::new(FileSnapshotStore::open(dir).expect("snapshots")),
+            data_dir: dir.to_path_buf(),
+            log_segments: log_dir,
+            sync_base: AtomicI64::new(0),
+        };
+        for &z in zxids {
+            store.append(z, Bytes::from(z.to_be_bytes().to_vec()));
+        }
+        store.flush();
+        (store, committer)
+    }
+
+    fn zxids(txns: Option<Vec<(i64, Bytes)>>) -> Option<Vec<i64>> {
+        txns.map(|t| t.into_iter().map(|(z, _)| z).collect())
+    }
+
+    #[test]
+    fn a_diff_starts_after_the_peers_txn_or_at_the_start_of_its_epoch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e1 = 1_i64 << 32;
+        let e2 = 2_i64 << 32;
+        let (store, _c) = store_with(dir.path(), &[e1 + 1, e1 + 2, e1 + 3, e2 + 1, e2 + 2]);
+        assert_eq!(
+            zxids(store.txns_between(e1 + 2, e2 + 2)),
+            Some(vec![e1 + 3, e2 + 1, e2 + 2])
+        );
+        // A peer at epoch 2's counter 0 holds what precedes epoch 2's first txn.
+        assert_eq!(
+            zxids(store.txns_between(e2, e2 + 2)),
+            Some(vec![e2 + 1, e2 + 2])
+        );
+        assert_eq!(
+            zxids(store.txns_between(e1, e2 + 1)),
+            Some(vec![e1 + 1, e1 + 2, e1 + 3, e2 + 1])
+        );
+        // A zxid the log does not hold, or from an epoch it never saw: no DIFF from the log.
+        assert_eq!(zxids(store.txns_between(e1 + 7, e2 + 2)), None);
+        assert_eq!(zxids(store.txns_between(3 << 32, e2 + 2)), None);
+    }
+
+    #[test]
+    fn no_diff_from_records_older_than_the_last_snap_loaded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e1 = 1_i64 << 32;
+        let (store, _c) = store_with(dir.path(), &[e1 + 1, e1 + 2, e1 + 3, e1 + 4]);
+        store.replace_history(e1 + 3);
+        assert_eq!(zxids(store.txns_between(e1 + 1, e1 + 3)), None);
+        assert_eq!(zxids(store.txns_between(e1 + 3, e1 + 3)), Some(vec![]));
+        // Recorded on disk for the next start.
+        assert_eq!(
+            crate::storage::read_sync_base(dir.path()).expect("read"),
+            e1 + 3
+        );
     }
 }

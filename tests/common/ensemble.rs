@@ -46,6 +46,8 @@ pub struct EnsembleOpts {
     pub imp: Option<Impl>,
     /// Per-member implementations (member 1 first) for a mixed ensemble; overrides `imp`.
     pub mix: Option<Vec<Impl>>,
+    /// The member `start_ready` makes the first leader (see `led_by`).
+    pub first_leader: Option<u64>,
 }
 
 impl EnsembleOpts {
@@ -60,7 +62,15 @@ impl EnsembleOpts {
             env: Vec::new(),
             imp: None,
             mix: None,
+            first_leader: None,
         }
+    }
+    /// `start_ready` starts voter `id` with just enough lower-numbered voters for a quorum,
+    /// so that it wins the first election (equal zxids: the highest id wins) however slowly
+    /// the other processes start, then the rest.
+    pub fn led_by(mut self, id: u64) -> Self {
+        self.first_leader = Some(id);
+        self
     }
     /// A mixed ensemble: member `i + 1` runs `impls[i]` (one entry per member).
     pub fn mixed(mut self, impls: &[Impl]) -> Self {
@@ -273,8 +283,37 @@ impl Ensemble {
 
     /// Starts an ensemble and waits until every member serves with one leader.
     pub async fn start_ready(opts: EnsembleOpts) -> Option<Ensemble> {
-        let mut ens = Ensemble::start(opts)?;
-        ens.wait_ready(Duration::from_secs(60)).await;
+        let Some(leader) = opts.first_leader else {
+            let mut ens = Ensemble::start(opts)?;
+            ens.wait_ready(Duration::from_secs(60)).await;
+            return Some(ens);
+        };
+        let mut ens = Ensemble::prepare(opts)?;
+        let quorum = ens.opts.voters / 2 + 1;
+        let mut first: Vec<u64> = ens
+            .voter_ids()
+            .into_iter()
+            .filter(|&id| id < leader)
+            .collect();
+        first.truncate(quorum - 1);
+        first.push(leader);
+        assert_eq!(
+            first.len(),
+            quorum,
+            "voter {leader} cannot lead a first quorum"
+        );
+        for &id in &first {
+            ens.start_member(id);
+        }
+        ens.wait_serving(&first, Duration::from_secs(60)).await;
+        for id in ens.ids() {
+            if !first.contains(&id) {
+                ens.start_member(id);
+            }
+        }
+        if ens.wait_ready(Duration::from_secs(60)).await != leader {
+            ens.fail(&format!("member {leader} should lead: {:?}", ens.modes()));
+        }
         Some(ens)
     }
 

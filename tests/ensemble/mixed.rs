@@ -2,8 +2,9 @@
 //! ensemble, speaking Apache's quorum protocol to each other. The scenarios are the ones the
 //! homogeneous tests prove, run with zkserver in each role: leader of Apache followers, follower
 //! and observer of an Apache leader; DIFF, SNAP and TRUNC in both directions; a leader SIGKILL
-//! under load. Election order makes the roles deterministic: with equal zxids the highest
-//! server id leads, and after it dies the second highest.
+//! under load. Roles are deterministic: member 3 starts with one lower-numbered member and
+//! wins the first election (equal zxids: the highest id leads), and after it dies the second
+//! highest leads.
 //!
 //! Each test starts JVMs, so they take turns (`MIXED`); without `java` they skip loudly, and
 //! fail with `CI=true`.
@@ -20,10 +21,11 @@ use crate::sync_modes::{diff_scenario, snap_scenario, trunc_scenario};
 use crate::util::{assert_same_everywhere, connect, create_all, persistent};
 
 /// One mixed ensemble at a time: three JVMs and a test's load already fill two cores.
-static MIXED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub static MIXED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Three voters running `impls`, member 3 leading first.
 fn three(impls: [crate::common::Impl; 3]) -> EnsembleOpts {
-    EnsembleOpts::new(3, 0).mixed(&impls)
+    EnsembleOpts::new(3, 0).mixed(&impls).led_by(3)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,13 +87,13 @@ async fn zkserver_leader_truncates_a_former_apache_leader() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zkserver_observes_an_apache_leader() {
     let _turn = MIXED.lock().await;
-    observer_scenario(EnsembleOpts::new(3, 1).mixed(&[Z, A, A, Z])).await;
+    observer_scenario(EnsembleOpts::new(3, 1).mixed(&[Z, A, A, Z]).led_by(3)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apache_observes_a_zkserver_leader() {
     let _turn = MIXED.lock().await;
-    observer_scenario(EnsembleOpts::new(3, 1).mixed(&[A, Z, Z, A])).await;
+    observer_scenario(EnsembleOpts::new(3, 1).mixed(&[A, Z, Z, A]).led_by(3)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +113,7 @@ async fn apache_leader_sigkilled_under_load() {
 /// then `hash` must give the same digest for each zxid that two members both logged, every
 /// member must have logged some, and none may have seen a proposal's `TxnDigest` disagree
 /// with its own tree.
-async fn same_digests_after_many_writes(ens: &Ensemble) {
+pub async fn same_digests_after_many_writes(ens: &Ensemble) {
     let leader = ens.leader().expect("leader");
     let c = connect(&ens.addr(leader)).await;
     c.create("/digest", b"", &persistent()).await.unwrap();

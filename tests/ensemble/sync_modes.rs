@@ -68,6 +68,15 @@ pub async fn diff_scenario(opts: EnsembleOpts) {
     let c = connect(&ens.addr(leader)).await;
     c.create("/diff", b"", &persistent()).await.unwrap();
     create_all(&c, &children("/diff", 0, 100)).await;
+    // The lagger holds those 100 (a quorum acknowledged them without it, maybe).
+    let at_lagger = connect(&ens.addr(lagger)).await;
+    at_lagger.sync("/diff").await.unwrap();
+    assert!(at_lagger
+        .check_stat("/diff/n00099")
+        .await
+        .unwrap()
+        .is_some());
+    drop(at_lagger);
 
     ens.stop(lagger);
     // Thousands of writes the lagging member misses: more than the leader's in-memory
