@@ -136,6 +136,32 @@ fn failed_multi_applies_nothing() {
     assert_eq!(t.node_count(), 5);
 }
 
+/// Found by the `txn` fuzz target (fuzz/regressions/txn/invalid-path-create): a create txn for
+/// `/a/b/` (trailing slash) from a leader or a log used to be applied, and the node then made
+/// every later snapshot of this server fail to load ("invalid path in snapshot"), so it could
+/// not restart. Such txns are now refused (BADARGUMENTS) and previewed as changing nothing.
+#[test]
+fn creates_with_paths_a_snapshot_cannot_hold_are_refused() {
+    let mut t = DataTree::new();
+    t.apply(&create(1, "/a", false, -1));
+    t.apply(&create(2, "/a/b", false, -1));
+    for (i, bad) in ["/a/b/", "/a//c", "//", "/a/.", "/a/..", "/a/x\u{1}"]
+        .iter()
+        .enumerate()
+    {
+        let before = t.digest();
+        let nodes = t.node_count();
+        let c = create(10 + i as i64, bad, false, -1);
+        assert_eq!(t.digest_after(&c), before, "{bad:?} previewed");
+        assert_eq!(t.apply(&c).result, Err(ErrorCode::BadArguments), "{bad:?}");
+        assert_eq!((t.digest(), t.node_count()), (before, nodes), "{bad:?}");
+    }
+    let mut body = Vec::new();
+    t.write_snapshot(&mut body).unwrap();
+    let back = DataTree::read_snapshot(Bytes::from(body)).unwrap();
+    assert_eq!(t.content_diff(&back), None);
+}
+
 #[test]
 fn snapshot_round_trips() {
     let mut t = DataTree::new();
