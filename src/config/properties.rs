@@ -128,13 +128,20 @@ fn split_key_value(line: &str) -> (&str, &str) {
     (&line[..key_end], rest)
 }
 
+/// Java's `String.trim()`, which `QuorumPeerConfig` applies to every key and value: it strips
+/// the characters up to U+0020 (controls included) and nothing else, where Rust's `str::trim`
+/// strips Unicode whitespace (U+00A0, U+3000, ...) and keeps controls such as U+0001.
+fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
 /// Parse properties text. Later duplicates are kept too (the caller decides; Java's last wins).
 pub fn parse(text: &str) -> Result<Vec<Entry>, SyntaxError> {
     let mut out = Vec::new();
     for (line, logical) in logical_lines(text) {
         let (k, v) = split_key_value(&logical);
-        let key = unescape(k, line)?.trim().to_string();
-        let value = unescape(v, line)?.trim().to_string();
+        let key = java_trim(&unescape(k, line)?).to_string();
+        let value = java_trim(&unescape(v, line)?).to_string();
         out.push(Entry { key, value, line });
     }
     Ok(out)
@@ -203,6 +210,20 @@ mod tests {
         assert_eq!(kv("sp\\ ace = v"), vec![e("sp ace", "v", 1)]);
         let err = parse("\n\nk=\\u12").unwrap_err();
         assert_eq!(err.line, 3);
+    }
+
+    #[test]
+    fn keys_and_values_are_trimmed_as_java_trims() {
+        // A no-break space pasted after a path stays part of it (Apache keeps it); control
+        // characters around a value go (Java's trim drops everything up to U+0020).
+        assert_eq!(
+            kv("dataDir=/var/zk\u{a0}\n\ninitLimit=\u{1} 5\u{1f}\nk=v\u{3000}"),
+            vec![
+                e("dataDir", "/var/zk\u{a0}", 1),
+                e("initLimit", "5", 3),
+                e("k", "v\u{3000}", 4)
+            ]
+        );
     }
 
     #[test]
