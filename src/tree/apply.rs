@@ -279,6 +279,7 @@ impl DataTree {
         self.digest.refresh(parent_path, parent);
         let parent_acl = parent.acl;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.orphans |= !node.children.is_empty();
         self.digest.remove(&node);
         self.data_size = self
             .data_size

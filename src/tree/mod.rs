@@ -40,6 +40,11 @@ pub struct DataTree {
     last_zxid: i64,
     data_size: u64,
     digest: digest::TreeDigest,
+    /// Set once a delete removed a node that still had children (Apache's `deleteNode` does
+    /// that on a replay over a fuzzy snapshot): those nodes stay in `nodes` (and the digest)
+    /// but are no longer reachable from `/`, so a snapshot, which walks from `/`, must count
+    /// the nodes it reaches instead of taking `nodes.len()`.
+    orphans: bool,
 }
 
 impl Default for DataTree {
@@ -87,6 +92,7 @@ impl DataTree {
             last_zxid: 0,
             data_size: 0,
             digest: digest::TreeDigest::new(enabled),
+            orphans: false,
         };
         let open = tree.acls.intern(&open_acl());
         tree.insert_raw("/", Some(Bytes::new()), open, StatPersisted::default());
