@@ -140,6 +140,10 @@ impl DataTree {
             if path::validate(&p).is_err() {
                 return Err(DecodeError::Invalid("invalid path in snapshot"));
             }
+            // A second record for a path would replace the node and cut its children off.
+            if tree.nodes.contains_key(p.as_str()) {
+                return Err(DecodeError::Invalid("path appears twice in snapshot"));
+            }
             if let Some((parent, _)) = path::split(&p) {
                 if !tree.nodes.contains_key(parent) {
                     return Err(DecodeError::Invalid("node before its parent in snapshot"));
