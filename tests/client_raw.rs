@@ -217,3 +217,33 @@ async fn odd_opcodes() {
     );
     assert!(c.closed_within(CLOSE_WAIT).await);
 }
+
+/// Found by the whole-server fuzz target (fuzz/regressions/server/set-watches-xid): the reply
+/// to setWatches (101) and setWatches2 (105) carries the request's xid, as Apache 3.8 answers
+/// it (checked against Apache: clients send -8, a raw client may send any xid); only ping's
+/// reply has a fixed xid (-2) whatever the request's.
+#[tokio::test]
+async fn set_watches_replies_carry_the_request_xid() {
+    let Some(zk) = ZkServer::start(Opts::default()) else {
+        return;
+    };
+    let (mut c, _) = RawConn::session(zk.port).await;
+    let set_watches = Enc::new().long(0).int(0).int(0).int(0).bytes();
+    let set_watches2 = Enc::new()
+        .long(0)
+        .int(0)
+        .int(0)
+        .int(0)
+        .int(0)
+        .int(0)
+        .bytes();
+    c.send(85, 101, &set_watches).await;
+    c.send(86, op::PING, &[]).await;
+    c.send(89, 105, &set_watches2).await;
+    let mut xids = Vec::new();
+    for _ in 0..3 {
+        let r = c.read_reply().await.unwrap();
+        xids.push((r.xid, r.err));
+    }
+    assert_eq!(xids, vec![(85, 0), (-2, 0), (89, 0)]);
+}

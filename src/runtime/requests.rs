@@ -296,13 +296,8 @@ impl Core {
                 for (event, path) in missed {
                     self.send_frame(conn, notification_frame(-1, event as i32, &path));
                 }
-                self.send_reply(
-                    conn,
-                    xid::SET_WATCHES,
-                    &Ok(Response::Empty),
-                    false,
-                    received,
-                );
+                // The request's xid, as Apache answers it (clients send -8, SET_WATCHES).
+                self.send_reply(conn, xid, &Ok(Response::Empty), false, received);
             }
             _ => {
                 let result = self.tree.read(&mut self.watches, &who, &req);
