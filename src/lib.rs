@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod fuzzing;
 pub mod prep;
 pub mod proto;
 pub mod quorum;

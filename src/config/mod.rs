@@ -28,7 +28,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigWarning};
-pub use servers::{quorum_verifier_text, PeerType, ServerSpec};
+pub use servers::{parse_server, quorum_verifier_text, PeerType, ServerSpec};
 pub use whitelist::{FourLetterWhitelist, ALL_FOUR_LETTER_WORDS};
 
 /// `admin.*` settings (ZooKeeper reads them as `zookeeper.admin.*` properties).

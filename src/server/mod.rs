@@ -5,6 +5,7 @@
 //! Owns: sockets, framing, handshake decoding, 4lw sniffing. Must not touch the tree.
 
 mod connection;
+pub use connection::four_letter_word;
 mod limits;
 mod throttle;
 
