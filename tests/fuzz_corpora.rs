@@ -10,11 +10,18 @@
 mod common;
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 
 use zkserver::fuzzing;
 
 #[global_allocator]
 static ALLOC: fuzzing::alloc::CountingAlloc = fuzzing::alloc::CountingAlloc;
+
+/// The allocation counters are process-wide: tests of this file run one at a time.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Every input of a target's corpus and regressions, by path. An empty corpus is an error: the
 /// replay must not pass by having nothing to replay.
@@ -43,6 +50,7 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// Runs `check` over every input, naming the input that fails.
 fn replay(target: &str, check: fn(&[u8])) {
+    let _serial = serial();
     let inputs = inputs(target);
     for (path, bytes) in &inputs {
         let result = std::panic::catch_unwind(|| check(bytes));
@@ -125,6 +133,7 @@ fn server_corpus() {
                  -Dzookeeper.extendedTypesEnabled=true"
             ),
         );
+    let _serial = serial();
     let Some(server) = ZkServer::start(opts) else {
         return;
     };
@@ -144,4 +153,20 @@ fn server_corpus() {
         }
     }
     eprintln!("server: {} inputs replayed", inputs.len());
+}
+
+/// The allocation bound is not vacuous: a reservation sized by a declared length instead of the
+/// bytes present trips it.
+#[test]
+fn allocation_bound_catches_a_reservation_sized_by_a_declared_length() {
+    let _serial = serial();
+    fuzzing::alloc::reset();
+    let declared = 16 << 20;
+    let reserved: Vec<u8> = Vec::with_capacity(declared);
+    std::hint::black_box(&reserved);
+    drop(reserved);
+    let tripped = std::panic::catch_unwind(|| fuzzing::alloc::assert_within("a decoder", 1 << 20));
+    assert!(tripped.is_err());
+    fuzzing::alloc::reset();
+    fuzzing::alloc::assert_within("nothing", 1 << 20);
 }

@@ -132,13 +132,17 @@ pub fn check_txns(data: &[u8]) {
     check_tree_formats(&tree);
 }
 
-/// A closeSession read without its record (older writers) is written back with an empty path
-/// list: 4 bytes more, the one growth the format allows.
+/// A closeSession read without its record (older writers; also as a multi entry) is written
+/// back with an empty path list: 4 bytes more each, the one growth the format allows.
 fn empty_close_growth(txn: &Txn) -> usize {
-    match &txn.body {
-        TxnBody::CloseSession(c) if c.paths_to_delete.is_empty() => 4,
-        _ => 0,
+    fn growth(body: &TxnBody) -> usize {
+        match body {
+            TxnBody::CloseSession(c) if c.paths_to_delete.is_empty() => 4,
+            TxnBody::Multi(ops) => ops.iter().map(|(_, b)| growth(b)).sum(),
+            _ => 0,
+        }
     }
+    growth(&txn.body)
 }
 
 /// Decodes one txn as a follower and a log replay do, checks the round trip; the txn if any.
