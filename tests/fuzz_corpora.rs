@@ -134,6 +134,13 @@ fn server_corpus() {
             ),
         );
     let _serial = serial();
+    if common::is_apache() {
+        // Run against Apache 3.8 this corpus shows where it is not per-session FIFO: an auth
+        // packet is answered at once, ahead of the session's earlier requests, and a passing
+        // top-level check is never answered. The harness checks zkserver's stricter order.
+        eprintln!("SKIPPED under ZK_IMPL=apache: the harness checks zkserver's reply order");
+        return;
+    }
     let Some(server) = ZkServer::start(opts) else {
         return;
     };
