@@ -4,16 +4,19 @@
 #
 #   scripts/bench.sh [--quick|--full] [--only W3,W5] [--impl both|apache|zkserver]
 #                    [--servers N] [--repeats R] [--warm S] [--duration S] [--keep]
+#                    [--failovers K]
 #
 # --quick (default): ~5 s per workload, 10 s JVM warm-up, 200k znodes for W9; < 5 min.
 # --full: 60 s per workload, 30 s warm-up, 3 repeats (medians), 1M znodes, 10k sessions.
+# With --servers 3 or more, F1 (leader SIGKILL) and F2 (leader SIGSTOP) measure the time to the
+# next acknowledged write, K times each (default 5 quick, 10 full; median reported).
 # Results: target/bench/<timestamp>.json (all runs + summary) and a table on stdout.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/bench/lib.sh"
 
-MODE=quick ONLY="" IMPL=both NSERV=1 REPEATS="" KEEP=0 WARM_ARG="" DUR_ARG=""
+MODE=quick ONLY="" IMPL=both NSERV=1 REPEATS="" KEEP=0 WARM_ARG="" DUR_ARG="" FAILOVERS=""
 while (($#)); do
     case $1 in
     --quick) MODE=quick ;;
@@ -25,6 +28,7 @@ while (($#)); do
     --warm) WARM_ARG=$2; shift ;;
     --duration) DUR_ARG=$2; shift ;;
     --keep) KEEP=1 ;;
+    --failovers) FAILOVERS=$2; shift ;;
     -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -33,18 +37,18 @@ done
 
 if [[ $MODE == full ]]; then
     WARM=30 WU=5 DUR=60 REPEATS=${REPEATS:-3} FANOUT=10000 STORM=10000 BIGMAX=100000
-    W9_PARENTS=1000 W11_DUR=60
+    W9_PARENTS=1000 W11_DUR=60 FAILOVERS=${FAILOVERS:-10}
 else
     WARM=10 WU=1 DUR=5 REPEATS=${REPEATS:-1} FANOUT=1000 STORM=1000 BIGMAX=50000
-    W9_PARENTS=200 W11_DUR=10
+    W9_PARENTS=200 W11_DUR=10 FAILOVERS=${FAILOVERS:-5}
 fi
 WARM=${WARM_ARG:-$WARM} DUR=${DUR_ARG:-$DUR}
 case $IMPL in both) IMPLS=(apache zkserver) ;; apache | zkserver) IMPLS=("$IMPL") ;; *)
     echo "--impl both|apache|zkserver" >&2; exit 2 ;;
 esac
 # W11 needs W9's tree and a rate from Apache's W3, so it runs only in --full or when named.
-ALL="W1 W2 W3 W4 W5 W6 W12 W13 W14 W9 W10"
-[[ $MODE == full ]] && ALL="W1 W2 W3 W4 W5 W6 W12 W13 W14 W9 W11 W10"
+ALL="W1 W2 W3 W4 W5 W6 W12 W13 W14 F1 F2 W9 W10"
+[[ $MODE == full ]] && ALL="W1 W2 W3 W4 W5 W6 W12 W13 W14 F1 F2 W9 W11 W10"
 selected() { [[ -z $ONLY && " $ALL " == *" $1 "* ]] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 STAMP=$(date -u +%Y%m%d-%H%M%S)
@@ -97,12 +101,51 @@ run_impl() {
     selected W12 && { zkb W12 --watchers "$FANOUT" --conc 128 || echo "!! W12 failed" >&2; }
     selected W13 && { zkb W13 --sessions "$STORM" --timeout-ms 4000 --conc 128 || echo "!! W13 failed" >&2; }
     selected W14 && { zkb W14 --max-children "$BIGMAX" --step 10000 || echo "!! W14 failed" >&2; }
+    if ((NSERV >= 3)); then
+        selected F1 && failovers F1 kill
+        selected F2 && failovers F2 stop
+    fi
     # Honesty check: a server that wrote nothing to its dataDir did not fsync anything.
     if [[ -z $(find "$WORK/$impl/s1/data" -type f ! -name myid 2>/dev/null | head -1) ]]; then
         emit note "$impl" '{"text":"wrote no files to dataDir: no txn log, no fsync; write figures are not comparable"}'
     fi
     cluster_stop
     if selected W9 || selected W10 || selected W11; then tree_phase; fi
+}
+
+# failovers NAME kill|stop: FAILOVERS times, find the leader, kill -9 (or SIGSTOP) it while a
+# client writes through the other members, record the time to the next acknowledged write,
+# then bring the member back (restart, or SIGCONT) and wait until every member serves.
+failovers() {
+    local name=$1 kind=$2 f k leader others res
+    for ((f = 1; f <= FAILOVERS; f++)); do
+        leader=-1 others=""
+        for ((k = 0; k < NSERV; k++)); do
+            if four "${CLIENT_PORTS[$k]}" srvr | grep -q '^Mode: leader'; then
+                leader=$k
+            else
+                others+="${others:+,}127.0.0.1:${CLIENT_PORTS[$k]}"
+            fi
+        done
+        ((leader >= 0)) || { echo "!! $name: no leader" >&2; return 0; }
+        echo "== $impl $name $f/$FAILOVERS: $kind the leader (server $((leader + 1)))" >&2
+        res=$(python3 "$ROOT/scripts/bench/failover.py" --servers "$others" \
+            --pid "${PIDS[$leader]}" --kind "$kind") || res='{"error":"failover.py failed"}'
+        echo "   $res" >&2
+        emit "$name" "$impl" "$res"
+        if [[ $kind == kill ]]; then
+            wait "${PIDS[$leader]}" 2>/dev/null || true
+            server_start "$impl" "$WORK" $((leader + 1))
+            PIDS[leader]=$LAST_PID
+        else
+            kill -CONT "${PIDS[$leader]}"
+        fi
+        for ((k = 0; k < NSERV; k++)); do
+            wait_mode "${CLIENT_PORTS[$k]}" "${PIDS[$k]}" 120 >/dev/null || echo "!! server $((k + 1)) did not come back" >&2
+        done
+        PID_LIST=$(IFS=,; echo "${PIDS[*]}")
+        sleep 1
+    done
 }
 
 # W9 / W11 / W10 on a fresh cluster, so that leftovers of W3 do not differ between impls.

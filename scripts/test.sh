@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (README points here):
 #   1. installs what is missing (as root on Debian: Apache ZooKeeper + JRE via apt if
-#      /usr/share/java/zookeeper.jar is absent, a JDK if javac is, curl; a venv at
-#      <repo>/.venv with kazoo, pytest and prometheus-client if they are not importable),
+#      /usr/share/java/zookeeper.jar is absent, a JDK if javac is, curl; Go and the go-zookeeper
+#      client source via apt if `go` or /usr/share/gocode/.../go-zookeeper is absent; a venv at
+#      <repo>/.venv with kazoo, pure-sasl, pytest and prometheus-client if not importable),
 #   2. cargo build --release (the Python suite runs the release binary),
 #   3. cargo test --release (all Rust tests, the fuzz corpora replay included),
 #   4. short libFuzzer bursts per fuzz target (scripts/fuzz.sh ci; nightly + cargo-fuzz,
@@ -47,23 +48,44 @@ if ! command -v javac >/dev/null 2>&1; then
   fi
 fi
 
+# openssl makes the throw-away certificates of the TLS suites (tests/python/tlscerts.py).
+if ! command -v openssl >/dev/null 2>&1; then
+  if is_root && have_apt; then
+    log "installing openssl (TLS test certificates)"
+    apt_install openssl
+  else
+    echo "test.sh: openssl is missing; the TLS tests will skip (or fail with CI=true)." >&2
+  fi
+fi
+
+GO_ZK_SRC=/usr/share/gocode/src/github.com/samuel/go-zookeeper/zk
+if ! command -v go >/dev/null 2>&1 || [ ! -d "$GO_ZK_SRC" ]; then
+  if is_root && have_apt; then
+    log "installing Go and go-zookeeper (golang-go golang-github-samuel-go-zookeeper-dev)"
+    apt_install golang-go golang-github-samuel-go-zookeeper-dev
+  else
+    echo "test.sh: go or $GO_ZK_SRC is missing and I cannot apt-get them;" \
+         "the Go client test will skip (or fail with CI=true)." >&2
+  fi
+fi
+
 if ! command -v curl >/dev/null 2>&1 && is_root && have_apt; then
   log "installing curl (AdminServer and /metrics tests)"
   apt_install curl
 fi
 
 PY=python3
-PY_MODS='import kazoo, pytest, prometheus_client'
-PIP_PKGS="kazoo pytest prometheus-client"
+PY_MODS='import kazoo, puresasl, pytest, prometheus_client'
+PIP_PKGS="kazoo pure-sasl pytest prometheus-client"
 if ! "$PY" -c "$PY_MODS" 2>/dev/null; then
   if [ -x .venv/bin/python ] && .venv/bin/python -c "$PY_MODS" 2>/dev/null; then
     PY="$ROOT/.venv/bin/python"
   elif [ -x .venv/bin/python ] && .venv/bin/python -c 'import kazoo, pytest' 2>/dev/null; then
-    log "adding prometheus-client to .venv"
+    log "adding pure-sasl and prometheus-client to .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check $PIP_PKGS
     PY="$ROOT/.venv/bin/python"
   else
-    log "creating .venv with kazoo and pytest"
+    log "creating .venv with $PIP_PKGS"
     if ! python3 -m venv .venv 2>/dev/null; then
       if is_root && have_apt; then
         apt_install python3-venv

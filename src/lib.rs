@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod config;
 pub mod fuzzing;
+pub mod logging;
 pub mod prep;
 pub mod proto;
 pub mod quorum;
@@ -14,4 +15,5 @@ pub mod server;
 pub mod session;
 pub mod status;
 pub mod storage;
+pub mod tls;
 pub mod tree;

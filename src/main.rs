@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use zkserver::config::Config;
+use zkserver::logging::LogFormat;
 use zkserver::runtime::recover;
 
 #[derive(Parser)]
@@ -27,31 +28,44 @@ struct Cli {
 enum Command {
     /// Runs the server (same as giving the config path alone).
     Run { config: PathBuf },
-    /// Prints every txn of a log segment: zxid, time, session, type, path, size.
+    /// Prints every txn of a log segment (zkserver's or Apache's): zxid, time, session, type,
+    /// path, size.
     LogDump { file: PathBuf },
-    /// Checks a snapshot file and prints its summary; `--nodes` lists every znode.
+    /// Checks a snapshot file (zkserver's or Apache's) and prints its summary; `--nodes` lists
+    /// every znode.
     SnapshotDump {
         file: PathBuf,
         #[arg(long)]
         nodes: bool,
     },
-    /// Cuts a damaged log segment at a record boundary, keeping a backup.
+    /// Cuts a damaged log segment (zkserver's or Apache's) at a record boundary, keeping a
+    /// backup.
     RepairLog {
         file: PathBuf,
         #[arg(long)]
         offset: u64,
     },
+    /// Writes the database of a stopped server as an Apache ZooKeeper snapshot in
+    /// `<outDir>/version-2/` (with epoch files and myid), to roll a member back to Apache: start
+    /// Apache with dataDir (and dataLogDir) = outDir.
+    ExportApache {
+        data_dir: PathBuf,
+        out_dir: PathBuf,
+        /// Where the txn log is, when not in dataDir (zoo.cfg's dataLogDir).
+        #[arg(long)]
+        data_log_dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ZKSERVER_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    match LogFormat::from_env() {
+        Ok(format) => zkserver::logging::init(format),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    }
     match (cli.command, cli.config) {
         (Some(Command::Run { config }), _) | (None, Some(config)) => run_server(&config),
         (Some(Command::LogDump { file }), _) => tool(|| {
@@ -71,6 +85,36 @@ fn main() -> ExitCode {
             for p in report.moved_aside {
                 println!("moved later segment aside: {}", p.display());
             }
+            Ok(true)
+        }),
+        (
+            Some(Command::ExportApache {
+                data_dir,
+                out_dir,
+                data_log_dir,
+            }),
+            _,
+        ) => tool(|| {
+            let log_dir = data_log_dir.unwrap_or_else(|| data_dir.clone());
+            let r = zkserver::runtime::export::export_apache(&data_dir, &log_dir, &out_dir)?;
+            println!(
+                "wrote {} (zxid 0x{:x}, {} znodes, {} sessions, digest {})",
+                r.snapshot.display(),
+                r.zxid,
+                r.nodes,
+                r.sessions,
+                r.digest
+            );
+            println!(
+                "currentEpoch {} acceptedEpoch {}{}",
+                r.current_epoch,
+                r.accepted_epoch,
+                if r.myid_copied { ", myid copied" } else { "" }
+            );
+            println!(
+                "start Apache ZooKeeper with dataDir={0} (and dataLogDir={0} or an empty one)",
+                out_dir.display()
+            );
             Ok(true)
         }),
         (None, None) => {

@@ -1,13 +1,16 @@
 //! Raw bytes on the client port: golden byte strings captured from Apache ZooKeeper 3.8.0
 //! (ConnectResponse with/without the readOnly byte, a getData reply, a header-only error reply, a
 //! notification, ping), four-letter words, oversize frames, unknown opcodes, top-level check,
-//! reconfig in standalone and sasl without SASL. Varying fields (session id, password, times)
-//! are masked with `X` before comparing.
+//! reconfig in standalone and sasl without SASL, the xid of every kind of reply, and which
+//! packets keep a session alive. Varying fields (session id, password, times) are masked with
+//! `X` before comparing.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use common::jute::{hex, mask, op, Enc};
 use common::raw::{ConnectReq, RawConn};
@@ -218,32 +221,166 @@ async fn odd_opcodes() {
     assert!(c.closed_within(CLOSE_WAIT).await);
 }
 
-/// Found by the whole-server fuzz target (fuzz/regressions/server/set-watches-xid): the reply
-/// to setWatches (101) and setWatches2 (105) carries the request's xid, as Apache 3.8 answers
-/// it (checked against Apache: clients send -8, a raw client may send any xid); only ping's
-/// reply has a fixed xid (-2) whatever the request's.
+/// Unusual xids: go-zookeeper and kazoo number every request, setWatches and auth included,
+/// from 1 upwards; the Java client uses -8 and -4; a client may wrap to 0 or sit at i32::MAX.
+/// (-1 is left out only because this raw client reads it as a notification.)
+const ODD_XIDS: [i32; 8] = [1, 0, 7, 123_456, i32::MAX, -8, -4, -3];
+
+/// Every reply carries the xid of the request it answers, whatever that xid is; only a ping is
+/// answered with -2 whatever it carried (Apache 3.8 writes -2 there). The table holds one
+/// request of each kind of reply path (session-level packets, reads, writes, errors, multi),
+/// so a path that writes a fixed xid fails here for the first client that numbers differently.
 #[tokio::test]
-async fn set_watches_replies_carry_the_request_xid() {
+async fn replies_echo_the_request_xid() {
     let Some(zk) = ZkServer::start(Opts::default()) else {
         return;
     };
     let (mut c, _) = RawConn::session(zk.port).await;
-    let set_watches = Enc::new().long(0).int(0).int(0).int(0).bytes();
-    let set_watches2 = Enc::new()
-        .long(0)
-        .int(0)
-        .int(0)
-        .int(0)
-        .int(0)
-        .int(0)
-        .bytes();
-    c.send(85, 101, &set_watches).await;
-    c.send(86, op::PING, &[]).await;
-    c.send(89, 105, &set_watches2).await;
-    let mut xids = Vec::new();
-    for _ in 0..3 {
-        let r = c.read_reply().await.unwrap();
-        xids.push((r.xid, r.err));
+    let create = Enc::new().str("/x").buf(b"").open_acl().int(0).bytes();
+    let zxid = c.call(op::CREATE, &create).await.zxid;
+    // Watches as a reconnecting client re-registers them; relative to the current zxid so no
+    // event is synthesised: data and child on /x (unchanged), exist on a missing node.
+    let watches = Enc::new()
+        .long(zxid)
+        .int(1)
+        .str("/x")
+        .int(1)
+        .str("/nx")
+        .int(1)
+        .str("/x");
+    let requests: Vec<(&str, i32, Vec<u8>)> = vec![
+        ("setWatches", op::SET_WATCHES, watches.clone().bytes()),
+        (
+            "setWatches2",
+            op::SET_WATCHES2,
+            watches.int(0).int(1).str("/x").bytes(),
+        ),
+        (
+            "auth",
+            op::AUTH,
+            Enc::new().int(0).str("digest").buf(b"u:p").bytes(),
+        ),
+        ("sasl", op::SASL, Enc::new().buf(b"").bytes()),
+        (
+            "exists",
+            op::EXISTS,
+            Enc::new().str("/x").bool(false).bytes(),
+        ),
+        (
+            "getData NONODE",
+            op::GET_DATA,
+            Enc::new().str("/missing").bool(false).bytes(),
+        ),
+        ("sync", op::SYNC, Enc::new().str("/x").bytes()),
+        (
+            "checkWatches NOWATCHER",
+            op::CHECK_WATCHES,
+            Enc::new().str("/missing").int(1).bytes(),
+        ),
+        (
+            "multi (empty)",
+            op::MULTI,
+            Enc::new().int(-1).bool(true).int(-1).bytes(),
+        ),
+        (
+            "setData",
+            op::SET_DATA,
+            Enc::new().str("/x").buf(b"v").int(-1).bytes(),
+        ),
+        (
+            "create NODEEXISTS",
+            op::CREATE,
+            Enc::new().str("/x").buf(b"").open_acl().int(0).bytes(),
+        ),
+    ];
+    for (name, opcode, body) in &requests {
+        for xid in ODD_XIDS {
+            c.send(xid, *opcode, body).await;
+            let reply = c.read_reply().await.expect("connection closed");
+            assert_eq!(reply.xid, xid, "{name} sent with xid {xid}: {reply:?}");
+        }
     }
-    assert_eq!(xids, vec![(85, 0), (-2, 0), (89, 0)]);
+    for xid in ODD_XIDS {
+        c.send(xid, op::PING, &[]).await;
+        let reply = c.read_reply().await.expect("connection closed");
+        assert_eq!((reply.xid, reply.err), (-2, 0), "ping sent with xid {xid}");
+    }
+    // Replies that end the connection echo too.
+    for (xid, opcode, body) in [
+        (
+            77,
+            op::AUTH,
+            Enc::new().int(0).str("nosuch").buf(b"u:p").bytes(),
+        ),
+        (i32::MAX, 99, Vec::new()),
+        (0, op::CLOSE_SESSION, Vec::new()),
+    ] {
+        let (mut c, _) = RawConn::session(zk.port).await;
+        c.send(xid, opcode, &body).await;
+        let reply = c.read_reply().await.expect("a reply before the close");
+        assert_eq!(reply.xid, xid, "op {opcode}: {reply:?}");
+        assert!(c.closed_within(CLOSE_WAIT).await, "op {opcode} closes");
+    }
+}
+
+/// Sends `body` every 100 ms for up to `within`, draining replies; true if the server closed
+/// the connection meanwhile.
+async fn closed_while_sending(
+    c: &mut RawConn,
+    xid: i32,
+    opcode: i32,
+    body: &[u8],
+    within: Duration,
+) -> bool {
+    let mut frame = Enc::new().int(0).int(xid).int(opcode).bytes();
+    frame.extend_from_slice(body);
+    let len = i32::try_from(frame.len() - 4).unwrap();
+    frame[..4].copy_from_slice(&len.to_be_bytes());
+    let deadline = Instant::now() + within;
+    let mut sink = [0u8; 4096];
+    while Instant::now() < deadline {
+        if c.stream.write_all(&frame).await.is_err() {
+            return true;
+        }
+        let pause = tokio::time::sleep(Duration::from_millis(100));
+        tokio::pin!(pause);
+        loop {
+            tokio::select! {
+                read = c.stream.read(&mut sink) => match read {
+                    Ok(0) | Err(_) => return true,
+                    Ok(_) => {}
+                },
+                _ = &mut pause => break,
+            }
+        }
+    }
+    false
+}
+
+/// Auth and SASL packets are not session activity (Apache answers them before its session
+/// bookkeeping); pings are. A client that only negotiates, like kazoo retrying SASL against a
+/// server without SASL, must see its session expire and its connection dropped, or it loops
+/// for ever. Runs the three clients side by side on a 1 s session timeout.
+#[tokio::test]
+async fn negotiation_packets_do_not_keep_a_session_alive() {
+    let Some(zk) = ZkServer::start(Opts::default().tick(500)) else {
+        return;
+    };
+    let open = || async {
+        let mut c = RawConn::open(zk.port).await;
+        c.handshake(&ConnectReq::new_session(1000)).await.unwrap();
+        c
+    };
+    let (mut sasl, mut auth, mut ping) = (open().await, open().await, open().await);
+    let window = Duration::from_secs(5);
+    let sasl_body = Enc::new().buf(b"").bytes();
+    let auth_body = Enc::new().int(0).str("digest").buf(b"u:p").bytes();
+    let (sasl_closed, auth_closed, ping_closed) = tokio::join!(
+        closed_while_sending(&mut sasl, 1, op::SASL, &sasl_body, window),
+        closed_while_sending(&mut auth, -4, op::AUTH, &auth_body, window),
+        closed_while_sending(&mut ping, -2, op::PING, &[], window),
+    );
+    assert!(sasl_closed, "a session fed only SASL packets must expire");
+    assert!(auth_closed, "a session fed only auth packets must expire");
+    assert!(!ping_closed, "pings keep a session alive");
 }

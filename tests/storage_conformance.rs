@@ -245,7 +245,8 @@ fn snapshots(mut h: impl Harness) {
             .expect("write");
         assert_eq!(info.zxid, z);
     }
-    let (z, body) = snaps.newest_valid().expect("newest").expect("some");
+    let newest = snaps.newest_valid().expect("newest").expect("some");
+    let (z, body) = (newest.zxid, newest.body);
     assert_eq!(z, 0x30);
     assert!(body.starts_with(b"node-48-0;node-48-1;"));
     assert_eq!(
@@ -254,7 +255,8 @@ fn snapshots(mut h: impl Harness) {
     );
     h.damage_snapshot(0x30);
     let snaps = h.snaps();
-    let (z, body) = snaps.newest_valid().expect("newest").expect("some");
+    let newest = snaps.newest_valid().expect("newest").expect("some");
+    let (z, body) = (newest.zxid, newest.body);
     assert_eq!(z, 0x20);
     assert!(body.starts_with(b"node-32-0;"));
     assert!(matches!(

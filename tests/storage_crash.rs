@@ -283,7 +283,8 @@ fn a_truncated_or_flipped_newest_snapshot_falls_back_to_the_previous_one() {
         let (res, logs) =
             capture_logs(|| Storage::open(dir.path(), dir.path(), StorageOptions::default()));
         let (_, rec) = res.expect("open");
-        let (z, body) = rec.snapshot.expect("a snapshot");
+        let snap = rec.snapshot.expect("a snapshot");
+        let (z, body) = (snap.zxid, snap.body);
         assert_eq!((z, body.as_ref()), (5, body5.as_slice()), "damage {i}");
         let after: Vec<i64> = rec.txns_after_snapshot.iter().map(|(z, _)| *z).collect();
         assert_eq!(after, (6..=12).collect::<Vec<_>>());
@@ -306,7 +307,7 @@ fn storage_open_returns_snapshot_and_the_txns_after_it_and_cleans_temp_files() {
     fs::write(&tmp, b"half a snapshot").expect("write");
     let (storage, rec) = Storage::open(&data, &logs, StorageOptions::default()).expect("open");
     assert!(!tmp.exists());
-    assert_eq!(rec.snapshot.expect("snap").1.as_ref(), body.as_slice());
+    assert_eq!(rec.snapshot.expect("snap").body.as_ref(), body.as_slice());
     let after: Vec<i64> = rec.txns_after_snapshot.iter().map(|(z, _)| *z).collect();
     assert_eq!(after, vec![5, 6, 7]);
     assert_eq!(storage.log.last_zxid(), 7);

@@ -118,13 +118,14 @@ fn lifecycle(bin: &Path) {
     );
     let r = run(bin, dir.path(), &["status", cfg]);
     assert_eq!(r.code, 1, "status after stop: {}", r.stdout);
-    assert!(
-        std::fs::read_dir(&log)
-            .expect("log dir created")
-            .filter_map(Result::ok)
-            .any(|e| e.file_name().to_string_lossy().ends_with(".out")),
-        "daemon output goes to $ZOO_LOG_DIR/zookeeper-<user>-server-<host>.out"
-    );
+    let out = std::fs::read_dir(&log)
+        .expect("log dir created")
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().ends_with(".out"))
+        .expect("daemon output goes to $ZOO_LOG_DIR/zookeeper-<user>-server-<host>.out");
+    // Written to a file, not a terminal: no colour escapes for less, grep or log shippers.
+    let text = std::fs::read_to_string(out.path()).expect("read the .out file");
+    assert!(!text.contains('\u{1b}'), "terminal escapes in {text:?}");
 }
 
 /// Skip (or, under CI=true, fail) when an outside tool is missing.

@@ -87,6 +87,8 @@ ROWS += [
     ("W12 watch-fanout last notif.", "W12", lambda r, i: (dig(r, "result", "last_notification_us") or 0) / 1000, False, "ms"),
     ("W13 session connects", "W13", lambda r, i: dig(r, "result", "connects_per_s"), True, "/s"),
     ("W13 ephemerals gone after", "W13", lambda r, i: dig(r, "result", "expiry_seconds"), False, "s"),
+    ("F1 failover: leader SIGKILL", "F1", lambda r, i: dig(r, "result", "ms"), False, "ms"),
+    ("F2 failover: leader SIGSTOP", "F2", lambda r, i: dig(r, "result", "ms"), False, "ms"),
     ("W14 getChildren p50 @max", "W14", lambda r, i: dig((dig(r, "result", "points") or [{}])[-1], "latency", "p50_us"), False, "us"),
     ("W14 1MiB limit trips at", "W14", lambda r, i: dig(r, "result", "packet_limit", "first_refused_count"), None, "children"),
 ]

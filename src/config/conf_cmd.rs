@@ -11,7 +11,13 @@ impl Config {
     pub fn conf_lines(&self, data_dir_size: u64, data_log_size: u64) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = Vec::new();
         let mut put = |k: &str, val: String| v.push((k.to_string(), val));
-        put("clientPort", self.client_port.to_string());
+        // Apache prints -1 for a listener it does not have.
+        let plain = if self.client_port == 0 {
+            -1
+        } else {
+            i32::from(self.client_port)
+        };
+        put("clientPort", plain.to_string());
         put(
             "secureClientPort",
             self.secure_client_port.map_or(-1, i32::from).to_string(),

@@ -1,7 +1,8 @@
 //! Second phase of parsing: what depends on `myid` — this server's id, whether it runs in an
 //! ensemble (`isDistributed`), ensemble-only requirements (initLimit, syncLimit, myid among the
-//! `server.N` lines), and the client port taken from `clientPort` or this server's `server.N`
-//! line. Must not read files: the `myid` text is passed in.
+//! `server.N` lines, no two members on one `host:port`), and the client port taken from
+//! `clientPort` or this server's `server.N` line. Must not read files: the `myid` text is
+//! passed in.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -78,7 +79,11 @@ pub(crate) fn finish(
         if myid.is_none() {
             return Err(ConfigError::Myid {
                 file: myid_file,
-                msg: "myid file is missing".into(),
+                msg: format!(
+                    "myid file is missing; an ensemble member needs its server id ({}) \
+                     there",
+                    id_list(&c.servers)
+                ),
             });
         }
         if c.init_limit == 0 {
@@ -91,8 +96,9 @@ pub(crate) fn finish(
             return Err(ConfigError::Myid {
                 file: myid_file,
                 msg: format!(
-                    "myid {} does not match any server.N line in {file}",
-                    c.server_id
+                    "myid {} does not match any server.N line in {file} (ids: {})",
+                    c.server_id,
+                    id_list(&c.servers)
                 ),
             });
         }
@@ -130,10 +136,12 @@ pub(crate) fn finish(
         }
         (Some(a), _) => a,
         (None, Some(b)) => b,
+        // Apache allows a TLS-only server: no plaintext listener at all.
+        (None, None) if c.secure_client_port.is_some() => 0,
         (None, None) => {
             return Err(setting(
                 "clientPort",
-                "clientPort is not set (and this server's server.N line names no client port)"
+                "clientPort is not set (and neither secureClientPort nor this server's server.N line names a client port)"
                     .into(),
             ))
         }
@@ -142,6 +150,9 @@ pub(crate) fn finish(
         if let Some(h) = mine.as_ref().and_then(|m| m.client_host.as_deref()) {
             c.client_port_address = parse_ip(h);
         }
+    }
+    if distributed {
+        check_ports(&c, &file, &lines)?;
     }
     if c.extended_types_enabled && c.server_id > 254 {
         return Err(ConfigError::Myid {
@@ -153,4 +164,79 @@ pub(crate) fn finish(
         });
     }
     Ok(c)
+}
+
+/// `1, 2, 3`: the ids of the `server.N` lines, for messages.
+fn id_list(servers: &BTreeMap<u64, ServerSpec>) -> String {
+    servers
+        .keys()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Two members cannot listen on the same `host:port`, and this member's client port cannot
+/// be a peer port of a member on its own host: refused here with both lines named, instead
+/// of a member that fails to bind or — worse — talks to itself (a copied `server.N` line is
+/// the usual cause). The same port on different hosts is the normal layout and is fine.
+fn check_ports(
+    c: &Config,
+    file: &str,
+    lines: &std::collections::HashMap<String, usize>,
+) -> Result<(), ConfigError> {
+    let mut seen: BTreeMap<(String, u16), (u64, &'static str, usize)> = BTreeMap::new();
+    for s in c.servers.values() {
+        for (port, what) in [(s.quorum_port, "quorum"), (s.election_port, "election")] {
+            let key = (s.host.to_ascii_lowercase(), port);
+            if let Some((other, other_what, other_line)) = seen.get(&key) {
+                return Err(ConfigError::Value {
+                    file: file.into(),
+                    line: s.line,
+                    key: format!("server.{}", s.id),
+                    msg: format!(
+                        "{what} port {}:{port} is already server.{other}'s {other_what} port \
+                         (line {other_line}); every member needs its own ports",
+                        s.host
+                    ),
+                });
+            }
+            seen.insert(key, (s.id, what, s.line));
+        }
+    }
+    let Some(me) = c.me() else {
+        return Ok(());
+    };
+    let client_on_host = match c.client_port_address {
+        None => true,
+        Some(ip) => ip.is_unspecified() || ip.to_string() == me.host,
+    };
+    if !client_on_host {
+        return Ok(());
+    }
+    let same_host = c
+        .servers
+        .values()
+        .filter(|s| s.host.eq_ignore_ascii_case(&me.host));
+    for s in same_host {
+        for (port, what) in [(s.quorum_port, "quorum"), (s.election_port, "election")] {
+            if port != c.client_port {
+                continue;
+            }
+            let owner = if s.id == me.id {
+                "this server's".to_string()
+            } else {
+                format!("server.{}'s", s.id)
+            };
+            return Err(ConfigError::Value {
+                file: file.into(),
+                line: lines.get("clientPort").copied().unwrap_or(me.line),
+                key: "clientPort".into(),
+                msg: format!(
+                    "client port {port} is also {owner} {what} port (line {}) on host {}",
+                    s.line, me.host
+                ),
+            });
+        }
+    }
+    Ok(())
 }

@@ -21,6 +21,7 @@ pub mod properties;
 mod servers;
 mod settings;
 mod sysprops;
+mod tls;
 mod whitelist;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,9 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigWarning};
 pub use servers::{parse_server, quorum_verifier_text, PeerType, ServerSpec};
+pub use tls::{
+    ClientAuth, ListSetting, StoreSpec, StoreType, TlsConfig, TlsSettings, X509_PROVIDER_CLASS,
+};
 pub use whitelist::{FourLetterWhitelist, ALL_FOUR_LETTER_WORDS};
 
 /// `admin.*` settings (ZooKeeper reads them as `zookeeper.admin.*` properties).
@@ -110,10 +114,15 @@ pub struct Config {
     /// Absolute (relative paths are resolved against the working directory).
     pub data_dir: PathBuf,
     pub data_log_dir: PathBuf,
+    /// 0 when only `secureClientPort` is set (no plaintext listener, as Apache allows).
     pub client_port: u16,
     pub client_port_address: Option<IpAddr>,
-    /// `secureClientPort` if set (TLS is not served by zkserver; kept for `conf`).
+    /// `secureClientPort`: the TLS client listener.
     pub secure_client_port: Option<u16>,
+    /// `secureClientPortAddress` (default: every interface).
+    pub secure_client_port_address: Option<IpAddr>,
+    /// TLS for clients and peers, and the x509 auth provider.
+    pub tls: TlsConfig,
     /// Listen backlog, -1 = system default.
     pub client_port_listen_backlog: i32,
     /// Per-IP connection limit, 0 = unlimited.

@@ -11,7 +11,8 @@ use super::error::{ConfigError, ConfigWarning};
 use super::properties::{self, Entry};
 use super::servers::{parse_server, PeerType};
 use super::sysprops::{expected_bool, expected_int, parse_bool, SysProps};
-use super::{settings, Config};
+use super::tls::TlsKeys;
+use super::{settings, tls, Config};
 
 /// A config before `myid` is known.
 pub(crate) struct Provisional {
@@ -27,9 +28,6 @@ const IGNORED_KEYS: &[&str] = &[
     "observerMasterPort",
     "connectToLearnerMasterLimit",
     "syncEnabled",
-    "secureClientPortAddress",
-    "portUnification",
-    "sslQuorumReloadCertFiles",
     "quorum.auth.learner.saslLoginContext",
     "quorum.auth.server.saslLoginContext",
     "quorum.auth.kerberos.servicePrincipal",
@@ -45,7 +43,6 @@ const IGNORED_KEYS: &[&str] = &[
 
 /// Known security switches zkserver cannot honour: `true` is refused rather than ignored.
 const UNSUPPORTED_WHEN_TRUE: &[&str] = &[
-    "sslQuorum",
     "quorum.auth.enableSasl",
     "quorum.auth.serverRequireSasl",
     "quorum.auth.learnerRequireSasl",
@@ -150,6 +147,8 @@ pub(crate) fn parse_text(
     let mut data_log_dir = None;
     let mut client_port = None;
     let mut client_port_address: Option<&Entry> = None;
+    let mut secure_client_port_address: Option<&Entry> = None;
+    let mut tls_keys = TlsKeys::default();
     let mut min_timeout = None;
     let mut max_timeout = None;
     for e in last.values().copied() {
@@ -162,6 +161,10 @@ pub(crate) fn parse_text(
             "secureClientPort" => {
                 c.secure_client_port = Some(ctx.port(e, true)?).filter(|p| *p != 0)
             }
+            "secureClientPortAddress" => secure_client_port_address = Some(e),
+            "sslQuorum" => tls_keys.ssl_quorum = ctx.bool(e)?,
+            "portUnification" => tls_keys.port_unification = ctx.bool(e)?,
+            "sslQuorumReloadCertFiles" => tls_keys.ssl_quorum_reload_cert_files = ctx.bool(e)?,
             "clientPortListenBacklog" => c.client_port_listen_backlog = ctx.int(e, -1)? as i32,
             "tickTime" => c.tick_time_ms = ctx.u32(e, 1)?,
             "maxClientCnxns" => c.max_client_cnxns = ctx.u32(e, 0)?,
@@ -278,6 +281,23 @@ pub(crate) fn parse_text(
             )
         })?);
     }
+    if let Some(e) = secure_client_port_address {
+        if c.secure_client_port.is_none() {
+            return Err(ctx.err(
+                e,
+                "secureClientPortAddress is set but secureClientPort is not set".into(),
+            ));
+        }
+        c.secure_client_port_address = Some(parse_ip(&e.value).ok_or_else(|| {
+            ctx.err(
+                e,
+                format!(
+                    "expected an IP address (host names are not resolved), got \"{}\"",
+                    e.value
+                ),
+            )
+        })?);
+    }
     let tick = c.tick_time_ms;
     c.min_session_timeout_ms = min_timeout.map_or(tick.saturating_mul(2), |n| n as u32);
     c.max_session_timeout_ms = max_timeout.map_or(tick.saturating_mul(20), |n| n as u32);
@@ -298,6 +318,7 @@ pub(crate) fn parse_text(
         });
     }
     settings::apply_properties(&mut c, &props, &file, &mut warnings)?;
+    c.tls = tls::parse(&props, &file, tls_keys, &mut warnings)?;
     c.warnings = warnings;
     Ok(Provisional {
         config: c,

@@ -22,6 +22,8 @@ pub(crate) fn defaults(source: &Path) -> Config {
         client_port: 0,
         client_port_address: None,
         secure_client_port: None,
+        secure_client_port_address: None,
+        tls: Default::default(),
         client_port_listen_backlog: -1,
         max_client_cnxns: 60,
         max_cnxns: 0,

@@ -234,18 +234,21 @@ fn bad_values_name_file_line_and_key() {
         ("dataDir=/d\nclientPort=1\nminSessionTimeout=5000\nmaxSessionTimeout=4000\n", "conf/zoo.cfg:4: maxSessionTimeout: minSessionTimeout (5000) must not be larger than maxSessionTimeout (4000)"),
         ("tickTime=2000\ndataDir=/d\nclientPort=1\nminSessionTimeout=50000\n", "conf/zoo.cfg:4: minSessionTimeout: minSessionTimeout (50000) must not be larger than maxSessionTimeout (40000)"),
         ("clientPort=1\n", "conf/zoo.cfg: dataDir: dataDir is not set"),
-        ("dataDir=/d\n", "conf/zoo.cfg: clientPort: clientPort is not set (and this server's server.N line names no client port)"),
+        ("dataDir=/d\n", "conf/zoo.cfg: clientPort: clientPort is not set (and neither secureClientPort nor this server's server.N line names a client port)"),
         ("dataDir=/d\nclientPortAddress=127.0.0.1\n", "conf/zoo.cfg:2: clientPortAddress: clientPortAddress is set but clientPort is not set"),
         ("dataDir=/d\nclientPort=1\nclientPortAddress=zk.example\n", "conf/zoo.cfg:3: clientPortAddress: expected an IP address (host names are not resolved), got \"zk.example\""),
         ("dataDir=/d\nclientPort=1\nsnapCount=lots\n", "conf/zoo.cfg:3: snapCount: expected an integer >= 2, got \"lots\""),
         ("dataDir=/d\nclientPort=1\nskipACL=true\n", "conf/zoo.cfg:3: skipACL: expected yes or no, got \"true\""),
         ("dataDir=/d\nclientPort=1\nadmin.serverPort=70000\n", "conf/zoo.cfg:3: admin.serverPort: expected a port number 1-65535, got \"70000\""),
         ("dataDir=/d\nclientPort=1\nDigestAuthenticationProvider.superDigest=nocolon\n", "conf/zoo.cfg:3: DigestAuthenticationProvider.superDigest: expected super:<base64 digest>, got \"nocolon\""),
-        ("dataDir=/d\nclientPort=1\nsslQuorum=true\n", "conf/zoo.cfg:3: sslQuorum: not supported by zkserver; remove it or set false"),
+        ("dataDir=/d\nclientPort=1\nsslQuorum=yes\n", "conf/zoo.cfg:3: sslQuorum: expected true or false, got \"yes\""),
+        ("dataDir=/d\nclientPort=1\nsecureClientPortAddress=127.0.0.1\n", "conf/zoo.cfg:3: secureClientPortAddress: secureClientPortAddress is set but secureClientPort is not set"),
+        ("dataDir=/d\nclientPort=1\nssl.clientAuth=sometimes\n", "conf/zoo.cfg:3: ssl.clientAuth: expected none, want or need, got \"sometimes\""),
+        ("dataDir=/d\nclientPort=1\nssl.quorum.keyStore.location=/k/q.crt\n", "conf/zoo.cfg:3: ssl.quorum.keyStore.location: Unable to auto-detect store file type from file name: /k/q.crt (name it .pem or .p12, or set zookeeper.ssl.quorum.keyStore.type)"),
         ("dataDir=/d\nclientPort=1\nk=\\u00zz\n", "conf/zoo.cfg:3: malformed \\uxxxx escape: \\u00zz"),
         ("dataDir=/d\nclientPort=1\nstandaloneEnabled=false\n", "conf/zoo.cfg:3: standaloneEnabled: standaloneEnabled=false needs at least one participant server.N line"),
         ("dataDir=/d\nclientPort=1\nserver.1=a:1:2:observer\n", "conf/zoo.cfg: server: observers without participants is an invalid configuration"),
-        (QUORUM, "/var/zk/myid: myid file is missing"),
+        (QUORUM, "/var/zk/myid: myid file is missing; an ensemble member needs its server id (1, 2, 3) there"),
     ];
     for (text, want) in cases {
         match parse(text) {
@@ -275,7 +278,7 @@ fn bad_flags_and_myid() {
     assert_eq!(bad("x"), "/var/zk/myid: serverid \"x\" is not a number");
     assert_eq!(
         bad("9"),
-        "/var/zk/myid: myid 9 does not match any server.N line in conf/zoo.cfg"
+        "/var/zk/myid: myid 9 does not match any server.N line in conf/zoo.cfg (ids: 1, 2, 3)"
     );
     let no_init = QUORUM.replace("initLimit=10\n", "");
     let e = Config::parse_with_myid(&no_init, Path::new(FILE), "", Some("1")).unwrap_err();
@@ -289,6 +292,46 @@ fn bad_flags_and_myid() {
         e.to_string(),
         "conf/zoo.cfg:8: server.3: client port 2182 differs from clientPort=2000 (line 5)"
     );
+}
+
+#[test]
+fn members_sharing_a_host_and_port_are_refused() {
+    let bad = |text: &str, myid: &str| {
+        Config::parse_with_myid(text, Path::new(FILE), "", Some(myid))
+            .unwrap_err()
+            .to_string()
+    };
+    let local = "tickTime=2000\ndataDir=/var/zk\ninitLimit=10\nsyncLimit=5\nclientPort=2181\n\
+server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n";
+    Config::parse_with_myid(local, Path::new(FILE), "", Some("1")).unwrap();
+    // A copied line: server.3 reuses server.2's ports.
+    let copied = local.replace("2890:3890", "2889:3889");
+    assert_eq!(
+        bad(&copied, "1"),
+        "conf/zoo.cfg:8: server.3: quorum port 127.0.0.1:2889 is already server.2's quorum port \
+         (line 7); every member needs its own ports"
+    );
+    // One member's quorum port is another's election port.
+    let crossed = local.replace("2890:3890", "3888:3890");
+    assert_eq!(
+        bad(&crossed, "2"),
+        "conf/zoo.cfg:8: server.3: quorum port 127.0.0.1:3888 is already server.1's election port \
+         (line 6); every member needs its own ports"
+    );
+    // The client port is one of this member's peer ports.
+    let client = local.replace("clientPort=2181", "clientPort=3888");
+    assert_eq!(
+        bad(&client, "1"),
+        "conf/zoo.cfg:5: clientPort: client port 3888 is also this server's election port \
+         (line 6) on host 127.0.0.1"
+    );
+    assert_eq!(
+        bad(&client, "2"),
+        "conf/zoo.cfg:5: clientPort: client port 3888 is also server.1's election port \
+         (line 6) on host 127.0.0.1"
+    );
+    // The same ports on different hosts are the usual layout.
+    Config::parse_with_myid(QUORUM, Path::new(FILE), "", Some("1")).unwrap();
 }
 
 #[test]
@@ -350,4 +393,33 @@ serverId=1\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=32773\nquorum
 peerType=0\nmembership: \nserver.1=127.0.0.1:46235:32773:participant\n\
 server.2=127.0.0.1:58813:47729:participant;127.0.0.1:43923\nversion=0";
     assert_eq!(c.conf_text(570, 570), apache);
+}
+
+#[test]
+fn tls_keys_from_zoo_cfg() {
+    let c = ok(
+        "dataDir=/d\nsecureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n\
+serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n\
+ssl.keyStore.location=/k/server.pem\nssl.trustStore.location=/k/ca.pem\nssl.clientAuth=want\n\
+sslQuorum=true\nportUnification=true\nsslQuorumReloadCertFiles=true\nclient.portUnification=true\n\
+X509AuthenticationProvider.superUser=CN=admin\n",
+    );
+    assert_eq!((c.client_port, c.secure_client_port), (0, Some(2281)));
+    assert_eq!(
+        c.secure_client_port_address,
+        Some("127.0.0.1".parse().unwrap())
+    );
+    let ks = c.tls.client.key_store.as_ref().unwrap();
+    assert_eq!(ks.source, "conf/zoo.cfg:5: ssl.keyStore.location");
+    assert_eq!(c.tls.client.client_auth, ClientAuth::Want);
+    assert!(c.tls.ssl_quorum && c.tls.quorum_port_unification && c.tls.quorum_cert_reload);
+    assert!(c.tls.client_port_unification && !c.tls.client_cert_reload);
+    assert_eq!(c.tls.x509_super_user.as_deref(), Some("CN=admin"));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let conf = c.conf_lines(0, 0);
+    assert_eq!(conf[0], ("clientPort".to_string(), "-1".to_string()));
+    assert_eq!(
+        conf[1],
+        ("secureClientPort".to_string(), "2281".to_string())
+    );
 }

@@ -272,7 +272,7 @@ pub fn check_snapshot(data: &[u8]) {
         }
     }
     match store.newest_valid() {
-        Ok(Some((z, _))) => assert!(z == zxid || z == 1),
+        Ok(Some(s)) => assert!(s.zxid == zxid || s.zxid == 1),
         Ok(None) => assert!(flags & 4 == 0),
         Err(e) => {
             let _ = e.to_string();

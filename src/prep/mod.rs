@@ -8,6 +8,7 @@ pub mod acl;
 pub mod changes;
 pub mod multi;
 mod ops;
+pub mod x500;
 
 use crate::proto::records::Id;
 use crate::proto::request::Request;

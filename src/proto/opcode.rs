@@ -127,6 +127,11 @@ impl OpCode {
 }
 
 /// Reserved xids of server-pushed or session-level packets.
+///
+/// The server writes only two of them on its own: NOTIFICATION on watch events and PING on
+/// every ping reply (Apache 3.8 answers a ping with -2 whatever xid it carried). AUTH and
+/// SET_WATCHES are what the Java client sends; other clients send ordinary positive xids
+/// (go-zookeeper, kazoo), and every reply other than a ping's echoes the request's xid.
 pub mod xid {
     pub const NOTIFICATION: i32 = -1;
     pub const PING: i32 = -2;

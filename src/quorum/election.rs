@@ -180,7 +180,29 @@ impl Election {
             }
             return None;
         }
-        if state == ServerState::Looking && n.election_epoch < self.logical_clock {
+        // Apache answers a LOOKING peer that is a round behind. zkserver also answers one in our
+        // round whose vote is worse than ours: it cannot have seen our proposal (a peer that
+        // was still FOLLOWING when ours arrived only answered it), and without this both would
+        // wait a notification timeout before anyone re-sends.
+        let behind = n.election_epoch < self.logical_clock;
+        let worse = n.election_epoch == self.logical_clock
+            && view.is_voter_id(n.leader)
+            && n.zxid != -1
+            && self.init.zxid != -1
+            && Vote::beats(
+                self.proposal.leader,
+                self.proposal.zxid,
+                self.proposal.peer_epoch,
+                &{
+                    Vote {
+                        leader: n.leader,
+                        zxid: n.zxid,
+                        election_epoch: n.election_epoch,
+                        peer_epoch: n.peer_epoch,
+                    }
+                },
+            );
+        if state == ServerState::Looking && (behind || worse) {
             let reply = self.notification(
                 self.proposal,
                 self.logical_clock,
@@ -497,5 +519,7 @@ impl Election {
     }
 }
 
+#[cfg(test)]
+mod down_tests;
 #[cfg(test)]
 mod tests;

@@ -20,7 +20,9 @@ use crate::quorum::history::CommittedLog;
 use crate::quorum::zxid::epoch_of;
 use crate::quorum::{Member, MemberInit, QuorumView, Timing};
 use crate::status::ServerMetrics;
-use crate::storage::{read_epoch, EpochFile, GroupCommitter, Storage, StorageOptions};
+use crate::storage::{
+    read_epoch, read_sync_base, EpochFile, GroupCommitter, Storage, StorageOptions,
+};
 
 /// Runs a server from `cfg` until a shutdown signal; the process exit code.
 pub async fn serve(cfg: Arc<Config>) -> ExitCode {
@@ -40,10 +42,17 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match crate::server::bind(&cfg).await {
-        Ok(l) => l,
+    let (client_tls, quorum_tls) = match tls_contexts(&cfg) {
+        Ok(t) => t,
         Err(e) => {
-            tracing::error!(port = cfg.client_port, "cannot bind the client port: {e}");
+            tracing::error!("cannot set up TLS: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listeners = match crate::server::bind(&cfg).await {
+        Ok(l) => l,
+        Err((port, e)) => {
+            tracing::error!(port, "cannot bind the client port {port}: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -84,7 +93,15 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
         cfg.snap_count,
         options.snap_retain_count,
     );
+    let sync_base = match read_sync_base(&data_dir) {
+        Ok(z) => z,
+        Err(e) => {
+            tracing::error!("cannot read the last SNAP's zxid: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let store = Store {
+        sync_base: sync_base.into(),
         log: committer.sender(),
         metrics: committer.metrics(),
         snapshots: snapshots.clone(),
@@ -109,14 +126,25 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
             tree.init_config_node(config_text.as_bytes(), super::core::now_ms());
             let member = ensemble_member(&cfg, &tree, epochs, &config_text, opened.recent);
             let mut core = Core::new(cfg.clone(), tree, member, store, core_rx);
-            core.ensemble = Some(start_peers(&cfg, ports, core_tx.clone(), config_text));
+            core.ensemble = Some(start_peers(
+                &cfg,
+                ports,
+                core_tx.clone(),
+                config_text,
+                quorum_tls,
+            ));
             core
         }
     }
     .with_snapshots(snapshotter);
     let core_task = tokio::spawn(core.run());
-    tracing::info!(port = cfg.client_port, version = %crate::admin::zk_version(), "listening for clients");
-    let server = tokio::spawn(crate::server::serve(listener, cfg.clone(), core_tx.clone()));
+    tracing::info!(
+        port = cfg.client_port,
+        secure_port = cfg.secure_client_port,
+        version = %crate::admin::zk_version(),
+        "listening for clients"
+    );
+    let servers = crate::server::serve(listeners, cfg.clone(), core_tx.clone(), client_tls);
     let admin_tasks = crate::admin::start(&cfg, &super::status::handle(core_tx.clone())).await;
     spawn_autopurge(&cfg, data_dir, log_dir, options.snap_retain_count);
     tokio::select! {
@@ -126,7 +154,9 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    server.abort();
+    for s in servers {
+        s.abort();
+    }
     for t in admin_tasks {
         t.abort();
     }
@@ -145,6 +175,39 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
         write_snapshot(&snapshots, &tree);
     }
     ExitCode::SUCCESS
+}
+
+/// How often changed key/trust store files are looked for, when reloading is on.
+const CERT_RELOAD_EVERY: Duration = Duration::from_secs(1);
+
+/// The client and quorum TLS contexts the configuration asks for, with their reloaders.
+/// A missing or unreadable store file is an error naming the key, its line and the path.
+type TlsContexts = (
+    Option<Arc<crate::tls::TlsContext>>,
+    Option<Arc<crate::tls::TlsContext>>,
+);
+
+fn tls_contexts(cfg: &Config) -> Result<TlsContexts, crate::tls::TlsError> {
+    use crate::tls::{Role, TlsContext};
+    let client = if cfg.tls.client_tls_used(cfg.secure_client_port) {
+        let ctx = TlsContext::new(&cfg.tls.client, Role::Client)?;
+        if cfg.tls.client_cert_reload {
+            ctx.spawn_reloader(CERT_RELOAD_EVERY);
+        }
+        Some(ctx)
+    } else {
+        None
+    };
+    let quorum = if cfg.is_distributed() && cfg.tls.quorum_tls_used() {
+        let ctx = TlsContext::new(&cfg.tls.quorum, Role::Quorum)?;
+        if cfg.tls.quorum_cert_reload {
+            ctx.spawn_reloader(CERT_RELOAD_EVERY);
+        }
+        Some(ctx)
+    } else {
+        None
+    };
+    Ok((client, quorum))
 }
 
 /// The election and quorum listeners of this member's `server.N` line.
@@ -243,8 +306,11 @@ fn start_peers(
     ports: PeerPorts,
     core_tx: super::CoreTx,
     config_text: String,
+    tls: Option<Arc<crate::tls::TlsContext>>,
 ) -> Ensemble {
-    let addrs = Arc::new(PeerAddrs::from_config(cfg));
+    let mut addrs = PeerAddrs::from_config(cfg);
+    addrs.transport = peers::stream::Transport::new(cfg, tls);
+    let addrs = Arc::new(addrs);
     let handshake = Duration::from_millis(u64::from(cfg.tick_time_ms) * u64::from(cfg.sync_limit));
     let election = peers::election::start(
         cfg.server_id,
@@ -258,6 +324,7 @@ fn start_peers(
         core_tx.clone(),
         Arc::new(AtomicU64::new(1)),
         cfg.quorum.max_packet,
+        addrs.transport.clone(),
     ));
     Ensemble {
         election,

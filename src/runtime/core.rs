@@ -223,7 +223,9 @@ impl Core {
         let tick = Duration::from_millis(u64::from(self.cfg.tick_time_ms / 2).max(10));
         let mut expiry = tokio::time::interval(tick);
         let sweep_every = Duration::from_millis(self.cfg.container_check_interval_ms.max(100));
-        let mut sweep = tokio::time::interval(sweep_every);
+        // Apache's ContainerManager first runs one interval after startup, not at once.
+        let mut sweep =
+            tokio::time::interval_at(tokio::time::Instant::now() + sweep_every, sweep_every);
         let mut quorum_tick = tokio::time::interval(QUORUM_TICK);
         quorum_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         if self.ensemble.is_some() {
@@ -257,7 +259,8 @@ impl Core {
                 port,
                 req,
                 out,
-            } => self.connect(conn, addr, port, req, out),
+                auth,
+            } => self.connect(conn, addr, port, req, out, auth),
             CoreMsg::Request {
                 conn,
                 xid,
@@ -350,7 +353,7 @@ impl Core {
         let latency = received.elapsed();
         c.stats.sent(xid, zxid, latency, out.len());
         self.stats.sent(latency, out.len());
-        let _ = c.out.send(Outbound::Frame(out.freeze()));
+        let _ = c.out.send(Outbound::Reply(out.freeze()));
         if close {
             let _ = c.out.send(Outbound::Close);
         }

@@ -12,6 +12,7 @@ mod auth;
 pub mod boot;
 mod commit;
 mod core;
+pub mod export;
 mod forward;
 pub mod peers;
 pub mod persist;
@@ -39,7 +40,12 @@ pub type ConnId = u64;
 /// What the core sends to a connection's writer.
 #[derive(Debug)]
 pub enum Outbound {
+    /// A frame that answers no request: the ConnectResponse or a watch notification.
     Frame(Bytes),
+    /// The answer to one request; once written it frees that request's
+    /// `globalOutstandingLimit` permit. Tagged here rather than recognised by its xid,
+    /// because a reply echoes whatever xid the client chose, -1 included.
+    Reply(Bytes),
     /// Flush what was queued, then close the socket.
     Close,
 }
@@ -55,6 +61,9 @@ pub enum CoreMsg {
         port: u16,
         req: ConnectRequest,
         out: Outbox,
+        /// Ids the transport established before the handshake (x509 from a TLS client
+        /// certificate), added after the connection's `ip` id as Apache adds them.
+        auth: Vec<crate::proto::records::Id>,
     },
     Request {
         conn: ConnId,

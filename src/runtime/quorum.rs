@@ -17,6 +17,9 @@ use crate::tree::apache_snap::write_signature;
 impl Core {
     /// Feeds one input to the member and carries out what it asks.
     pub(super) fn quorum_input(&mut self, input: Input) {
+        if matches!(input, Input::Tick) {
+            self.prune_parked();
+        }
         let now = self.quorum_now();
         let actions = self.member.step(now, input, &self.store);
         self.execute(actions);
@@ -56,8 +59,7 @@ impl Core {
             Action::LoadSnapshot { zxid, body } => self.load_snapshot(zxid, &body),
             Action::TakeSnapshot => {
                 if let Some(z) = self.snap_base.take() {
-                    // Txns we logged above the SNAP's zxid are not in the leader's history.
-                    self.store.truncate_log(z);
+                    self.store.replace_history(z);
                 }
                 self.store.snapshot_now(&self.tree);
             }
@@ -165,6 +167,7 @@ impl Core {
             e.core_tx.clone(),
             timeout,
             self.cfg.quorum.max_packet,
+            e.addrs.transport.clone(),
         );
     }
 
@@ -219,13 +222,33 @@ impl Core {
     pub(super) fn link_accepted(&mut self, link: LinkId, handle: LinkHandle) {
         if self.member.mode() == Mode::Leading {
             self.adopt_learner(link, handle);
-        } else if let Some(e) = self.ensemble.as_mut() {
+        } else {
             // A learner may decide before we do; hold it until we lead (or do not).
-            let now = self.clock.elapsed().as_millis() as u64;
-            let limit = u64::from(self.cfg.tick_time_ms) * u64::from(self.cfg.init_limit);
-            e.parked
-                .retain(|(_, _, at)| now.saturating_sub(*at) < limit);
-            e.parked.push((link, handle, now));
+            self.prune_parked();
+            let now = self.quorum_now();
+            if let Some(e) = self.ensemble.as_mut() {
+                e.parked.push((link, handle, now));
+            }
+        }
+    }
+
+    /// Drops learner connections parked for initLimit ticks without this member leading
+    /// (a learner gives up by then). Checked on every quorum tick, so a stray connection to
+    /// a follower's quorum port is closed instead of held open until the next one arrives.
+    fn prune_parked(&mut self) {
+        let now = self.quorum_now();
+        let limit = u64::from(self.cfg.tick_time_ms) * u64::from(self.cfg.init_limit);
+        if let Some(e) = self.ensemble.as_mut() {
+            e.parked.retain(|(link, _, at)| {
+                let keep = now.saturating_sub(*at) < limit;
+                if !keep {
+                    tracing::info!(
+                        link,
+                        "dropping a learner connection: this member did not become the leader within initLimit"
+                    );
+                }
+                keep
+            });
         }
     }
 

@@ -26,7 +26,12 @@ impl Core {
         if self.owner.get(&session) != Some(&conn) {
             return;
         }
-        if !self.touch(session) {
+        // Auth and SASL packets are not session activity: Apache answers them before the
+        // request pipeline that checks and refreshes the session. A client that only
+        // negotiates (kazoo looping on SASL against a server without SASL) therefore sees its
+        // session expire and its connection dropped, as on Apache, instead of looping for ever.
+        let negotiation = matches!(req, Request::Auth(_) | Request::Sasl(_));
+        if !negotiation && !self.touch(session) {
             // Closing or gone: ZooKeeper answers SESSIONEXPIRED and drops the connection.
             self.enqueue(
                 session,
@@ -57,7 +62,7 @@ impl Core {
                         (Ok(Response::Empty), false)
                     }
                     None => {
-                        tracing::warn!(
+                        crate::warn_limited!(
                             scheme = packet.scheme,
                             "no authentication provider for scheme"
                         );
@@ -78,9 +83,14 @@ impl Core {
                 );
             }
             Request::Sasl(_) => {
-                // Without a SASL provider ZooKeeper answers err 0 with a null token and
-                // leaves the connection open; the client then goes on unauthenticated.
-                tracing::warn!("SASL token received but no SASL provider is configured");
+                // Without a SASL provider Apache 3.8 answers err 0 with a null token (zxid 0,
+                // the request's xid) and leaves the connection open: the Java client fails
+                // its login on the null token; kazoo sends another empty token until the
+                // session expires (these packets do not refresh it, see above).
+                crate::warn_limited!(
+                    "SASL token received but no SASL provider is configured; \
+                     answering with an empty token"
+                );
                 let result = Ok(Response::Sasl(None));
                 self.enqueue(
                     session,
@@ -288,6 +298,8 @@ impl Core {
             skip_acl: self.cfg.skip_acl,
         };
         match &req {
+            // Apache 3.8 answers every ping with xid -2 whatever xid the ping carried (checked
+            // on the wire); every other reply echoes the request's xid.
             Request::Ping => {
                 self.send_reply(conn, xid::PING, &Ok(Response::Empty), false, received)
             }
@@ -296,7 +308,7 @@ impl Core {
                 for (event, path) in missed {
                     self.send_frame(conn, notification_frame(-1, event as i32, &path));
                 }
-                // The request's xid, as Apache answers it (clients send -8, SET_WATCHES).
+                // The Java client sends -8, go-zookeeper an ordinary positive xid: echo it.
                 self.send_reply(conn, xid, &Ok(Response::Empty), false, received);
             }
             _ => {

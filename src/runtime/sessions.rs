@@ -30,6 +30,7 @@ impl Core {
         port: u16,
         req: ConnectRequest,
         out: Outbox,
+        auth: Vec<Id>,
     ) {
         self.stats.packets_received += 1;
         if !self.member.is_serving() {
@@ -38,10 +39,11 @@ impl Core {
             let _ = out.send(Outbound::Close);
             return;
         }
-        let ids = vec![Id {
+        let mut ids = vec![Id {
             scheme: "ip".into(),
             id: addr.to_string(),
         }];
+        ids.extend(auth);
         let mut c = Conn {
             out,
             addr,
@@ -53,7 +55,7 @@ impl Core {
         c.stats.packets_received += 1;
         if req.last_zxid_seen > self.tree.last_zxid() {
             // The client has seen a newer state than ours: it must try another server.
-            tracing::info!(
+            crate::info_limited!(
                 client = %addr,
                 client_zxid = format_args!("{:#x}", req.last_zxid_seen),
                 our_zxid = format_args!("{:#x}", self.tree.last_zxid()),
@@ -246,7 +248,7 @@ impl Core {
             return;
         }
         for id in self.sessions.take_expired(now_ms()) {
-            tracing::info!(session = format_args!("{id:#x}"), "expiring session");
+            crate::info_limited!(session = format_args!("{id:#x}"), "expiring session");
             self.close_session(id, 0, None);
         }
     }

@@ -257,7 +257,7 @@ impl Core {
             uptime_ms: self
                 .leader_since
                 .map_or(0, |t| t.elapsed().as_millis() as u64),
-            proposal_sizes: self.proposal_sizes.clone(),
+            proposal_sizes: self.proposal_sizes,
             observers: Vec::new(),
         })
     }

@@ -6,16 +6,17 @@
 //! exits with status 2; the server never serves on after losing durability.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::proto::txn::Txn;
+use super::recover::Rebuild;
 use crate::quorum::LogSource;
 use crate::storage::{
-    read_segments_from, write_epoch, CommitMetrics, CommitSender, EpochFile, FileSnapshotStore,
-    SnapshotStore, StorageError,
+    read_segments_from, write_epoch, write_sync_base, CommitMetrics, CommitSender, EpochFile,
+    FileSnapshotStore, SnapshotStore, StorageError,
 };
 use crate::tree::DataTree;
 
@@ -26,7 +27,15 @@ pub struct Store {
     pub data_dir: PathBuf,
     /// `<dataLogDir>/version-2`, where the log segments are.
     pub log_segments: PathBuf,
+    /// The zxid of the last SNAP loaded from a leader (`zkserver.syncBase`): no DIFF is served
+    /// from log records older than it.
+    pub sync_base: AtomicI64,
 }
+
+/// Longest string/buffer a TRUNC reload accepts in an Apache snapshot: the file was already
+/// loaded at startup (with `jute.maxbuffer`) or is older, so lengths are only checked against
+/// the bytes present.
+const RELOAD_MAX_LEN: usize = i32::MAX as usize;
 
 fn fatal(what: &str, e: &StorageError) -> ! {
     tracing::error!(error = %e, "{what} failed; exiting (never serve on after a storage failure)");
@@ -80,8 +89,13 @@ impl Store {
         tree
     }
 
-    /// Drops logged txns above `zxid` (after a SNAP, before its snapshot is written).
-    pub fn truncate_log(&self, zxid: i64) {
+    /// After a SNAP at `zxid`, before its snapshot is written: records the SNAP as the oldest
+    /// point a DIFF may start from, and drops logged txns above it (not in the leader's history).
+    pub fn replace_history(&self, zxid: i64) {
+        if let Err(e) = blocking(|| write_sync_base(&self.data_dir, zxid)) {
+            fatal("recording the SNAP's zxid", &e);
+        }
+        self.sync_base.store(zxid, Ordering::SeqCst);
         if let Err(e) = blocking(|| self.log.truncate_after(zxid)) {
             fatal("truncating the txn log", &e);
         }
@@ -113,22 +127,19 @@ impl Store {
     /// The newest valid snapshot, then every logged txn after it up to `upto`.
     fn reload(&self, upto: i64, digest_enabled: bool) -> DataTree {
         let loaded = blocking(|| -> Result<DataTree, String> {
-            let mut tree = match self.snapshots.newest_valid().map_err(|e| e.to_string())? {
-                Some((z, body)) => {
-                    DataTree::read_snapshot(body).map_err(|e| format!("snapshot 0x{z:x}: {e}"))?
-                }
-                None => DataTree::with_digest(digest_enabled),
-            };
-            let from = tree.last_zxid().saturating_add(1);
+            let snapshot = self.snapshots.newest_valid().map_err(|e| e.to_string())?;
+            let mut rebuild = Rebuild::start(snapshot, RELOAD_MAX_LEN, digest_enabled)
+                .map_err(|e| e.to_string())?;
+            let from = rebuild.tree().last_zxid().saturating_add(1);
             for (z, bytes) in
                 read_segments_from(&self.log_segments, from).map_err(|e| e.to_string())?
             {
                 if z > upto {
                     break;
                 }
-                let txn = Txn::decode(bytes).map_err(|e| format!("txn 0x{z:x}: {e}"))?;
-                tree.apply(&txn);
+                rebuild.apply(z, bytes).map_err(|e| e.to_string())?;
             }
+            let mut tree = rebuild.finish();
             tree.set_last_zxid(upto);
             Ok(tree)
         });
@@ -143,11 +154,11 @@ impl Store {
 }
 
 impl LogSource for Store {
-    /// Only from the newest snapshot on: older records may include txns a SNAP replaced (a
-    /// divergent history that stays in the log), and the SNAP itself is the history there.
+    /// Only from the last SNAP loaded on: older records may include txns that SNAP replaced
+    /// (a divergent history that stays in the log). Periodic snapshots are no boundary: the
+    /// log around them is this server's own history, as Apache's DIFF from its log assumes.
     fn txns_between(&self, after: i64, upto: i64) -> Option<Vec<(i64, Bytes)>> {
-        let newest_snapshot = self.snapshots.list().ok()?.last().map_or(0, |s| s.zxid);
-        if after < newest_snapshot {
+        if after < self.sync_base.load(Ordering::SeqCst) {
             return None;
         }
         let records = match blocking(|| read_segments_from(&self.log_segments, after)) {

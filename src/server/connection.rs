@@ -1,13 +1,15 @@
 //! One client connection: 4lw or handshake, then a reader loop (frames → core messages)
 //! and a writer task (core output → socket, batched into one write per wake-up).
+//!
+//! Generic over the two halves of the stream, so a plaintext socket (`TcpStream::into_split`,
+//! no lock) and a TLS stream (`tokio::io::split`) run the same code, monomorphised: no dynamic
+//! dispatch and no extra copy on the plaintext path.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::status::ServerMetrics;
@@ -16,7 +18,7 @@ use super::throttle::{ConnShare, ReleaseOnDrop};
 use crate::config::{Config, ALL_FOUR_LETTER_WORDS};
 use crate::proto::frame::{decode_frame, peek_len};
 use crate::proto::jute::{Jute, Reader};
-use crate::proto::records::{ConnectRequest, RequestHeader};
+use crate::proto::records::{ConnectRequest, Id, RequestHeader};
 use crate::proto::request::{Request, RequestError};
 use crate::proto::ErrorCode;
 use crate::runtime::{ConnId, CoreMsg, CoreTx, Outbound};
@@ -32,16 +34,23 @@ pub fn four_letter_word(first: &[u8]) -> Option<&'static str> {
         .find(|w| w.as_bytes() == bytes)
 }
 
-pub async fn run(
-    stream: TcpStream,
+/// Serves one connection until either side closes it. `auth` are the ids the transport
+/// already established (the x509 subject of a TLS client certificate).
+#[allow(clippy::too_many_arguments)]
+pub async fn run<R, W>(
+    mut rd: R,
+    wr: W,
     peer: SocketAddr,
     id: ConnId,
     cfg: Arc<Config>,
     core: CoreTx,
     share: ConnShare,
-) {
+    auth: Vec<Id>,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let _release = ReleaseOnDrop(share.clone());
-    let (mut rd, wr) = stream.into_split();
     let mut buf = BytesMut::with_capacity(4096);
     while buf.len() < 4 {
         match rd.read_buf(&mut buf).await {
@@ -63,7 +72,7 @@ pub async fn run(
                 Ok(n) => ServerMetrics::global().bytes_received_count.add(n as u64),
             },
             Err(e) => {
-                tracing::warn!(client = %peer, "closing connection before handshake: {e}");
+                crate::warn_limited!(client = %peer, "closing connection before handshake: {e}");
                 return;
             }
         }
@@ -77,7 +86,7 @@ pub async fn run(
     let req = match ConnectRequest::from_bytes(handshake) {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(client = %peer, "malformed ConnectRequest, closing: {e}");
+            crate::warn_limited!(client = %peer, "malformed ConnectRequest, closing: {e}");
             return;
         }
     };
@@ -90,6 +99,7 @@ pub async fn run(
         port: peer.port(),
         req,
         out: out_tx,
+        auth,
     };
     if core.send(connect).is_err() {
         return;
@@ -107,7 +117,7 @@ pub async fn run(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!(client = %peer, "closing connection: {e}");
+                    crate::warn_limited!(client = %peer, "closing connection: {e}");
                     let _ = core.send(CoreMsg::Disconnected { conn: id });
                     return;
                 }
@@ -128,7 +138,7 @@ pub async fn run(
 fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
     let mut r = Reader::new(frame);
     let Ok(header) = RequestHeader::read(&mut r) else {
-        tracing::warn!(client = %peer, "request shorter than its header; closing");
+        crate::warn_limited!(client = %peer, "request shorter than its header; closing");
         return false;
     };
     let body = r.rest();
@@ -140,7 +150,7 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
             body,
         },
         Err(RequestError::Unimplemented(op)) => {
-            tracing::warn!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");
+            crate::warn_limited!(client = %peer, op, "unimplemented opcode; answering UNIMPLEMENTED and closing");
             CoreMsg::Reject {
                 conn: id,
                 xid: header.xid,
@@ -149,7 +159,7 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
             }
         }
         Err(RequestError::Malformed(e)) => {
-            tracing::warn!(client = %peer, op = header.op, "malformed request: {e}");
+            crate::warn_limited!(client = %peer, op = header.op, "malformed request: {e}");
             CoreMsg::Reject {
                 conn: id,
                 xid: header.xid,
@@ -162,26 +172,21 @@ fn dispatch(frame: Bytes, id: ConnId, peer: SocketAddr, core: &CoreTx) -> bool {
 }
 
 /// Writes queued frames, coalescing whatever is ready into one syscall.
-async fn write_loop(
-    mut wr: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut wr: W,
     mut rx: mpsc::UnboundedReceiver<Outbound>,
     closed: oneshot::Sender<()>,
     share: ConnShare,
 ) {
     let mut batch = BytesMut::with_capacity(64 * 1024);
-    let mut handshake_sent = false;
     'outer: while let Some(first) = rx.recv().await {
         let mut close = false;
         let mut next = Some(first);
         while let Some(msg) = next {
             match msg {
-                Outbound::Frame(b) => {
-                    // The first frame is the handshake answer; later ones with an xid other
-                    // than -1 (notifications) answer a request.
-                    if handshake_sent && b.get(4..8) != Some(&[0xff, 0xff, 0xff, 0xff][..]) {
-                        share.release();
-                    }
-                    handshake_sent = true;
+                Outbound::Frame(b) => batch.extend_from_slice(&b),
+                Outbound::Reply(b) => {
+                    share.release();
                     batch.extend_from_slice(&b)
                 }
                 Outbound::Close => {
@@ -206,7 +211,7 @@ async fn write_loop(
 }
 
 /// Runs a four-letter word and writes its raw output, then closes (as ZooKeeper does).
-async fn four_letter(cmd: &str, mut wr: OwnedWriteHalf, cfg: &Config, core: &CoreTx) {
+async fn four_letter<W: AsyncWrite + Unpin>(cmd: &str, mut wr: W, cfg: &Config, core: &CoreTx) {
     let text = if !cfg.four_letter_words.allows(cmd) {
         format!("{cmd} is not executed because it is not in the whitelist.\n")
     } else {

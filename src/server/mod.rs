@@ -1,42 +1,123 @@
-//! The client listener: accepts TCP connections (with ZooKeeper's per-IP and total caps),
-//! answers four-letter words, and runs one task per connection that turns frames into
-//! core messages and core output into bytes on the socket.
+//! The client listeners: `clientPort` (plaintext, or plaintext and TLS with
+//! `client.portUnification`) and `secureClientPort` (TLS only). Each accepts TCP connections
+//! (with ZooKeeper's per-IP and total caps), answers four-letter words, and runs one task per
+//! connection that turns frames into core messages and core output into bytes on the socket.
 //!
-//! Owns: sockets, framing, handshake decoding, 4lw sniffing. Must not touch the tree.
+//! Owns: sockets, TLS accept, framing, handshake decoding, 4lw sniffing. Must not touch the tree.
 
 mod connection;
 pub use connection::four_letter_word;
 mod limits;
+mod secure;
 mod throttle;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::runtime::CoreTx;
+use crate::tls::TlsContext;
 use limits::ConnectionLimits;
 
-/// Binds the client port. Separate from `serve` so startup fails early and loudly.
-pub async fn bind(cfg: &Config) -> std::io::Result<TcpListener> {
-    let ip = cfg
-        .client_port_address
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    TcpListener::bind(SocketAddr::new(ip, cfg.client_port)).await
+/// The bound client listeners; either may be absent (Apache allows a TLS-only server).
+pub struct Listeners {
+    pub plain: Option<TcpListener>,
+    pub secure: Option<TcpListener>,
 }
 
-/// Accepts connections until the listener fails.
-pub async fn serve(listener: TcpListener, cfg: Arc<Config>, core: CoreTx) {
+/// What a listener does with a new connection.
+#[derive(Clone)]
+enum Kind {
+    Plain,
+    /// `clientPort` with `client.portUnification`: TLS if the first byte says so.
+    Unified(Arc<TlsContext>),
+    /// `secureClientPort`: TLS only; anything else is dropped with a log line.
+    Secure(Arc<TlsContext>),
+}
+
+/// Binds the client ports. Separate from `serve` so startup fails early and loudly; the
+/// error names the port that could not be bound.
+pub async fn bind(cfg: &Config) -> Result<Listeners, (u16, std::io::Error)> {
+    let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let plain = match cfg.client_port {
+        0 => None,
+        port => {
+            let ip = cfg.client_port_address.unwrap_or(any);
+            Some(
+                TcpListener::bind(SocketAddr::new(ip, port))
+                    .await
+                    .map_err(|e| (port, e))?,
+            )
+        }
+    };
+    let secure = match cfg.secure_client_port {
+        None => None,
+        Some(port) => {
+            let ip = cfg.secure_client_port_address.unwrap_or(any);
+            Some(
+                TcpListener::bind(SocketAddr::new(ip, port))
+                    .await
+                    .map_err(|e| (port, e))?,
+            )
+        }
+    };
+    Ok(Listeners { plain, secure })
+}
+
+/// State shared by every listener.
+struct Shared {
+    cfg: Arc<Config>,
+    core: CoreTx,
+    throttle: Arc<throttle::Throttle>,
+    next_id: AtomicU64,
+}
+
+/// Starts accepting on every bound listener. `tls` is required when a secure port or port
+/// unification is configured (boot builds it first, so a bad store stops startup).
+pub fn serve(
+    listeners: Listeners,
+    cfg: Arc<Config>,
+    core: CoreTx,
+    tls: Option<Arc<TlsContext>>,
+) -> Vec<JoinHandle<()>> {
+    let shared = Arc::new(Shared {
+        throttle: throttle::Throttle::new(cfg.global_outstanding_limit),
+        cfg: cfg.clone(),
+        core,
+        next_id: AtomicU64::new(1),
+    });
+    let mut tasks = Vec::new();
+    if let Some(l) = listeners.plain {
+        let kind = match (&tls, cfg.tls.client_port_unification) {
+            (Some(t), true) => Kind::Unified(t.clone()),
+            _ => Kind::Plain,
+        };
+        tasks.push(tokio::spawn(accept_loop(l, kind, shared.clone())));
+    }
+    if let (Some(l), Some(t)) = (listeners.secure, &tls) {
+        tasks.push(tokio::spawn(accept_loop(
+            l,
+            Kind::Secure(t.clone()),
+            shared.clone(),
+        )));
+    }
+    tasks
+}
+
+/// Accepts connections until the listener fails. Each listener has its own connection caps,
+/// as each of Apache's connection factories does.
+async fn accept_loop(listener: TcpListener, kind: Kind, shared: Arc<Shared>) {
+    let cfg = &shared.cfg;
     let limits = Arc::new(ConnectionLimits::new(cfg.max_client_cnxns, cfg.max_cnxns));
-    let throttle = throttle::Throttle::new(cfg.global_outstanding_limit);
-    let next_id = AtomicU64::new(1);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
+                crate::warn_limited!(error = %e, "accept failed");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
@@ -45,7 +126,7 @@ pub async fn serve(listener: TcpListener, cfg: Arc<Config>, core: CoreTx) {
             crate::status::ServerMetrics::global()
                 .connection_rejected
                 .inc();
-            tracing::warn!(
+            crate::warn_limited!(
                 "Too many connections from {} - max is {}",
                 peer.ip(),
                 cfg.max_client_cnxns
@@ -54,10 +135,22 @@ pub async fn serve(listener: TcpListener, cfg: Arc<Config>, core: CoreTx) {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let id = next_id.fetch_add(1, Ordering::Relaxed);
-        let (cfg, core, share) = (cfg.clone(), core.clone(), throttle.share());
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (cfg, core, share) = (cfg.clone(), shared.core.clone(), shared.throttle.share());
+        let kind = kind.clone();
         tokio::spawn(async move {
-            connection::run(stream, peer, id, cfg, core, share).await;
+            match kind {
+                Kind::Plain => {
+                    let (rd, wr) = stream.into_split();
+                    connection::run(rd, wr, peer, id, cfg, core, share, Vec::new()).await;
+                }
+                Kind::Unified(tls) => {
+                    secure::serve(stream, peer, id, cfg, core, share, tls, true).await;
+                }
+                Kind::Secure(tls) => {
+                    secure::serve(stream, peer, id, cfg, core, share, tls, false).await;
+                }
+            }
             drop(permit);
         });
     }

@@ -5,9 +5,11 @@
 //! not: hold implementation details.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 use bytes::Bytes;
 
+use super::apache_snapshot::ApacheZxidDigest;
 use super::error::Result;
 
 /// An append-only log of opaque txns keyed by strictly increasing zxids.
@@ -43,6 +45,25 @@ pub struct SnapshotInfo {
     pub size: u64,
 }
 
+/// Which server wrote a snapshot, hence how its body is encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotFormat {
+    /// zkserver's `ZKRS` file: the body is the tree's own encoding (`DataTree::read_snapshot`).
+    Zkserver,
+    /// Apache ZooKeeper's `ZKSN` file: the body is Apache's SNAP body
+    /// (`DataTree::read_apache_snap`), with the tree digest Apache recorded, if any.
+    Apache { digest: Option<ApacheZxidDigest> },
+}
+
+/// A snapshot that passed its checks, ready to rebuild a tree from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedSnapshot {
+    pub zxid: i64,
+    pub path: PathBuf,
+    pub format: SnapshotFormat,
+    pub body: Bytes,
+}
+
 /// A store of opaque snapshot bodies keyed by the zxid they were taken at.
 ///
 /// `&self` everywhere: a snapshot is written from a background thread while the log keeps appending
@@ -54,10 +75,11 @@ pub trait SnapshotStore: Send + Sync {
         zxid: i64,
         body: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
     ) -> Result<SnapshotInfo>;
-    /// The newest snapshot whose checksum holds, falling back (with a warning naming the file) to
-    /// older ones when the newest is damaged.
-    fn newest_valid(&self) -> Result<Option<(i64, Bytes)>>;
-    /// Reads and validates the snapshot at `zxid`.
+    /// The newest snapshot whose checksum holds, in either server's format, falling back (with a
+    /// warning naming the file) to older ones when the newest is damaged.
+    fn newest_valid(&self) -> Result<Option<LoadedSnapshot>>;
+    /// Reads and validates zkserver's snapshot at `zxid` (an Apache file there is an error:
+    /// `newest_valid` and `FileSnapshotStore::load_file` read those).
     fn read(&self, zxid: i64) -> Result<Bytes>;
     /// All snapshots, oldest first.
     fn list(&self) -> Result<Vec<SnapshotInfo>>;

@@ -43,6 +43,21 @@ pub enum StorageError {
     #[error("snapshot {path} is invalid: {reason}")]
     BadSnapshot { path: PathBuf, reason: String },
 
+    /// Snapshots exist but none passes its checks, and the txn log does not reach back to the start
+    /// of the database: loading would silently lose the txns before the log.
+    #[error(
+        "none of the {count} snapshots is valid (newest {newest}: {reason}) and the txn log does not \
+         reach back to the start of the database (first txn: {first_txn}); refusing to start with \
+         a partial history. Restore a snapshot from a backup or another member, or move the \
+         damaged ones aside only if the log holds the whole history"
+    )]
+    NoValidSnapshot {
+        count: usize,
+        newest: PathBuf,
+        reason: String,
+        first_txn: String,
+    },
+
     /// `append` was given a zxid that is not greater than the last one.
     #[error("zxid 0x{zxid:x} does not follow last zxid 0x{last:x}")]
     ZxidOrder { zxid: i64, last: i64 },
@@ -63,7 +78,7 @@ pub enum StorageError {
         reason: String,
     },
 
-    /// An epoch file holds something other than a decimal integer.
+    /// An epoch file (or `zkserver.syncBase`) holds something other than a decimal integer.
     #[error("epoch file {path} holds {content:?}, not a decimal number")]
     BadEpochFile { path: PathBuf, content: String },
 

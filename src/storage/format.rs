@@ -108,6 +108,16 @@ pub fn parse_file_name(prefix: &str, name: &str) -> Option<i64> {
     u64::from_str_radix(hex, 16).ok().map(|v| v as i64)
 }
 
+/// Parses a snapshot name: `snapshot.<hex>`, or Apache's compressed `snapshot.<hex>.gz` /
+/// `snapshot.<hex>.snappy`. Temp files and set-aside copies yield `None`.
+pub fn parse_snapshot_name(name: &str) -> Option<i64> {
+    let base = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".snappy"))
+        .unwrap_or(name);
+    parse_file_name(SNAP_PREFIX, base)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +132,12 @@ mod tests {
         assert_eq!(parse_file_name(LOG_PREFIX, "log.1a.bak-17"), None);
         assert_eq!(parse_file_name(SNAP_PREFIX, "snapshot.5.tmp"), None);
         assert_eq!(parse_file_name(LOG_PREFIX, "log."), None);
+        assert_eq!(parse_snapshot_name("snapshot.1f"), Some(0x1f));
+        assert_eq!(parse_snapshot_name("snapshot.1f.gz"), Some(0x1f));
+        assert_eq!(parse_snapshot_name("snapshot.1f.snappy"), Some(0x1f));
+        assert_eq!(parse_snapshot_name("snapshot.1f.tmp"), None);
+        assert_eq!(parse_snapshot_name("snapshot.1f.gz.tmp"), None);
+        assert_eq!(parse_snapshot_name("snapshot.1f.trunc-1e"), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::error::{Result, StorageError};
-use super::format::parse_file_name;
+use super::format::{parse_file_name, parse_snapshot_name};
 
 /// Fsyncs a directory so that file creations, renames and deletions in it survive a crash.
 pub fn fsync_dir(dir: &Path) -> Result<()> {
@@ -59,6 +59,15 @@ pub fn parent_of(path: &Path) -> &Path {
 
 /// Every `<prefix><hex>` file in `dir`, sorted by the zxid in its name. A missing dir is empty.
 pub fn list_zxid_files(dir: &Path, prefix: &str) -> Result<Vec<(i64, PathBuf)>> {
+    list_by(dir, |n| parse_file_name(prefix, n))
+}
+
+/// Every snapshot in `dir` (ours and Apache's, compressed ones included), sorted by zxid.
+pub fn list_snapshot_files(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
+    list_by(dir, parse_snapshot_name)
+}
+
+fn list_by(dir: &Path, parse: impl Fn(&str) -> Option<i64>) -> Result<Vec<(i64, PathBuf)>> {
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -68,7 +77,7 @@ pub fn list_zxid_files(dir: &Path, prefix: &str) -> Result<Vec<(i64, PathBuf)>> 
     for entry in rd {
         let entry = entry.map_err(|e| StorageError::io("read dir", dir, e))?;
         let name = entry.file_name();
-        if let Some(zxid) = name.to_str().and_then(|n| parse_file_name(prefix, n)) {
+        if let Some(zxid) = name.to_str().and_then(&parse) {
             out.push((zxid, entry.path()));
         }
     }

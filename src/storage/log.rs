@@ -1,8 +1,11 @@
 //! `FileTxnLog`: the txn log on disk, a directory of preallocated segments.
 //!
 //! Owns: the append buffer, the segment being written, rolling, TRUNC and purge of segment files.
-//! One batch = one positioned `write` + one `fdatasync`. Must not: spawn threads (the group committer
-//! drives it), interpret txn bytes, or decide when to snapshot.
+//! One batch = one positioned `write` + one `fdatasync`. Segments Apache ZooKeeper wrote (`ZKLG`) are
+//! read and purged like ours but never appended to: when the newest segment is Apache's, the next
+//! append starts a zkserver segment `log.<next zxid>`, so Apache's files stay as Apache left them
+//! (TRUNC is the one exception: it cuts them at an entry boundary, as Apache does). Must not: spawn
+//! threads (the group committer drives it), interpret txn bytes, or decide when to snapshot.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +17,7 @@ use super::format::{encode_record, LOG_PREFIX, RECORD_HEADER_LEN, VERSION_DIR};
 use super::fsutil::{ensure_dir, fsync_dir, list_zxid_files, remove_file};
 use super::reader::{decode_buffer, read_segments_from};
 use super::recovery::recover_segments;
-use super::segment::{Next, Opened, RecordReader, SegmentWriter};
+use super::segment::{LogFormat, Next, Opened, RecordReader, SegmentWriter};
 
 /// Above this many buffered bytes `append` writes them out (without syncing) to bound memory.
 const MAX_PENDING: usize = 4 << 20;
@@ -57,6 +60,10 @@ impl FileTxnLog {
         ensure_dir(&dir)?;
         let metas = recover_segments(&dir)?;
         let (active, last_zxid) = match metas.last() {
+            Some(m) if m.format == LogFormat::Apache => {
+                tracing::info!(file = %m.path.display(), last_zxid = format_args!("0x{:x}", m.last_zxid), "newest txn log segment is Apache ZooKeeper's; it is kept as it is and new txns go to a zkserver segment");
+                (None, m.last_zxid)
+            }
             Some(m) => (
                 Some(SegmentWriter::reopen(
                     &m.path,
@@ -105,8 +112,9 @@ impl FileTxnLog {
         Ok(())
     }
 
-    /// Finds where to cut `path` so that only records with zxid <= `zxid` remain.
-    fn cut_point(path: &Path, zxid: i64) -> Result<(u64, i64)> {
+    /// Finds where to cut `path` so that only records with zxid <= `zxid` remain; also says who
+    /// wrote the segment.
+    fn cut_point(path: &Path, zxid: i64) -> Result<(u64, i64, LogFormat)> {
         let mut reader = match RecordReader::open(path)? {
             Opened::Ok(r) => r,
             Opened::TornHeader => {
@@ -117,11 +125,14 @@ impl FileTxnLog {
             }
         };
         let mut last = 0;
+        let format = reader.format();
         loop {
             let before = reader.offset();
             match reader.next_record()? {
                 Next::Record(z, _) if z <= zxid => last = z,
-                Next::Record(..) | Next::End | Next::Bad { .. } => return Ok((before, last)),
+                Next::Record(..) | Next::End | Next::Bad { .. } => {
+                    return Ok((before, last, format))
+                }
             }
         }
     }
@@ -208,7 +219,7 @@ impl TxnLog for FileTxnLog {
         fsync_dir(&self.dir)?;
         self.last_zxid = 0;
         if let Some((_, path)) = files.iter().rev().find(|(first, _)| *first <= zxid) {
-            let (offset, last) = Self::cut_point(path, zxid)?;
+            let (offset, last, format) = Self::cut_point(path, zxid)?;
             let f = std::fs::OpenOptions::new()
                 .write(true)
                 .open(path)
@@ -217,11 +228,14 @@ impl TxnLog for FileTxnLog {
                 .map_err(|e| StorageError::io("truncate", path, e))?;
             f.sync_all()
                 .map_err(|e| StorageError::io("fsync", path, e))?;
-            self.active = Some(SegmentWriter::reopen(
-                path,
-                offset,
-                self.opts.pre_alloc_size,
-            )?);
+            // Apache's segment is cut like Apache's own TRUNC does, but appends go elsewhere.
+            if format == LogFormat::Zkserver {
+                self.active = Some(SegmentWriter::reopen(
+                    path,
+                    offset,
+                    self.opts.pre_alloc_size,
+                )?);
+            }
             self.last_zxid = last;
         }
         Ok(())

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
-use super::api::{SnapshotInfo, SnapshotStore, TxnLog};
+use super::api::{LoadedSnapshot, SnapshotFormat, SnapshotInfo, SnapshotStore, TxnLog};
 use super::error::{Result, StorageError};
 use super::format::{file_name, SNAP_PREFIX};
 
@@ -191,14 +191,19 @@ impl SnapshotStore for MemSnapshotStore {
         Ok(SnapshotInfo { zxid, size })
     }
 
-    fn newest_valid(&self) -> Result<Option<(i64, Bytes)>> {
+    fn newest_valid(&self) -> Result<Option<LoadedSnapshot>> {
         let s = self.lock();
         for (zxid, body) in s.snaps.iter().rev() {
             if s.damaged.contains(zxid) {
                 tracing::warn!(file = %Self::name(*zxid).display(), "snapshot is invalid; falling back to the previous one");
                 continue;
             }
-            return Ok(Some((*zxid, body.clone())));
+            return Ok(Some(LoadedSnapshot {
+                zxid: *zxid,
+                path: Self::name(*zxid),
+                format: SnapshotFormat::Zkserver,
+                body: body.clone(),
+            }));
         }
         Ok(None)
     }

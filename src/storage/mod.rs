@@ -61,6 +61,8 @@
 //! warning naming the file. Retention keeps `snapRetainCount` (>= 3) snapshots, never deleting the
 //! newest valid one, and the log segments not wholly older than the oldest kept snapshot.
 
+mod apache_format;
+mod apache_snapshot;
 mod api;
 mod epoch;
 mod error;
@@ -76,9 +78,16 @@ mod recovery;
 mod segment;
 mod snapshot;
 mod snapshot_io;
+mod sync_base;
 mod tools;
 
-pub use api::{SnapshotInfo, SnapshotStore, TxnLog};
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod apache_tests;
+
+pub use apache_format::encode_apache_entry;
+pub use apache_snapshot::{write_apache_snapshot, ApacheSnapInfo, ApacheZxidDigest};
+pub use api::{LoadedSnapshot, SnapshotFormat, SnapshotInfo, SnapshotStore, TxnLog};
 pub use epoch::{read_epoch, write_epoch, EpochFile};
 pub use error::StorageError;
 pub use group_commit::{
@@ -90,5 +99,7 @@ pub use open::{Recovered, Storage, StorageOptions};
 pub use purge::{purge, purge_stores, PurgeReport, MIN_RETAIN};
 pub use reader::read_segments_from;
 pub use recovery::{repair_log, RepairReport};
-pub use snapshot::FileSnapshotStore;
+pub use segment::LogFormat;
+pub use snapshot::{FileSnapshotStore, SnapshotCheck};
+pub use sync_base::{read_sync_base, write_sync_base};
 pub use tools::{describe_txn, iso8601_utc, log_dump, snapshot_dump, LogDumpSummary};

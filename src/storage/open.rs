@@ -2,16 +2,22 @@
 //!
 //! Owns: opening the snapshot store and the txn log (running log recovery), removing unfinished
 //! snapshot temp files, and handing back the newest valid snapshot plus the txns to replay after it.
-//! Must not: apply txns or decide the next zxid (the runtime does, from what is returned).
+//! Either may be Apache ZooKeeper's (a dataDir Apache wrote): the snapshot says its format, the txns
+//! are the same records in both. Also `load_readonly`, the same answer without touching the files
+//! (operator tools on a stopped server). Must not: apply txns or decide the next zxid (the runtime
+//! does, from what is returned).
 
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::api::{SnapshotStore, TxnLog};
-use super::error::Result;
+use super::api::{LoadedSnapshot, SnapshotStore, TxnLog};
+use super::error::{Result, StorageError};
+use super::format::VERSION_DIR;
+use super::fsutil::list_snapshot_files;
 use super::log::{FileTxnLog, LogOptions};
 use super::purge::{purge, PurgeReport, MIN_RETAIN};
+use super::reader::read_segments_from;
 use super::snapshot::FileSnapshotStore;
 
 /// Settings from zoo.cfg.
@@ -38,8 +44,8 @@ impl Default for StorageOptions {
 /// What was on disk at startup.
 #[derive(Debug, Default)]
 pub struct Recovered {
-    /// Newest valid snapshot: (zxid, body).
-    pub snapshot: Option<(i64, Bytes)>,
+    /// Newest valid snapshot, in either server's format.
+    pub snapshot: Option<LoadedSnapshot>,
     /// Every logged txn with a zxid above the snapshot's, in order, to replay onto it.
     pub txns_after_snapshot: Vec<(i64, Bytes)>,
 }
@@ -72,9 +78,11 @@ impl Storage {
         let snapshot = snapshots.newest_valid()?;
         let from = snapshot
             .as_ref()
-            .map_or(i64::MIN, |(z, _)| z.saturating_add(1));
+            .map_or(i64::MIN, |s| s.zxid.saturating_add(1));
         let txns_after_snapshot = log.read_from(from)?;
-        if let Some((z, _)) = &snapshot {
+        check_history(snapshots.dir(), snapshot.as_ref(), &txns_after_snapshot)?;
+        if let Some(s) = &snapshot {
+            let z = &s.zxid;
             if log.last_zxid() < *z {
                 tracing::warn!(
                     snapshot_zxid = format_args!("0x{z:x}"),
@@ -99,6 +107,35 @@ impl Storage {
         ))
     }
 
+    /// The newest valid snapshot and the txns after it, like `open`, but without changing any
+    /// file: no torn tail is cut and no directory is created (a torn tail of the last segment
+    /// just ends the txns, as it would be cut at the next start).
+    pub fn load_readonly(data_dir: &Path, log_dir: &Path) -> Result<Recovered> {
+        let snap_dir = data_dir.join(VERSION_DIR);
+        let mut snapshot = None;
+        for (_, path) in list_snapshot_files(&snap_dir)?.into_iter().rev() {
+            match FileSnapshotStore::load_file(&path) {
+                Ok(s) => {
+                    snapshot = Some(s);
+                    break;
+                }
+                Err(e @ StorageError::BadSnapshot { .. }) => {
+                    tracing::warn!(error = %e, "snapshot is invalid; falling back to the previous one");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let from = snapshot
+            .as_ref()
+            .map_or(i64::MIN, |s| s.zxid.saturating_add(1));
+        let txns_after_snapshot = read_segments_from(&log_dir.join(VERSION_DIR), from)?;
+        check_history(&snap_dir, snapshot.as_ref(), &txns_after_snapshot)?;
+        Ok(Recovered {
+            snapshot,
+            txns_after_snapshot,
+        })
+    }
+
     /// Runs retention with the configured `snapRetainCount` (the runtime's purgeInterval timer).
     pub fn purge(&self) -> Result<PurgeReport> {
         purge(
@@ -107,4 +144,35 @@ impl Storage {
             self.options.snap_retain_count,
         )
     }
+}
+
+/// Refuses to start from a partial history: when snapshots exist but none is valid, the txn log
+/// must reach back to the first txn (zxid counter 1 of some epoch, the start of a database);
+/// otherwise the txns before it would be silently missing.
+fn check_history(
+    snap_dir: &Path,
+    snapshot: Option<&LoadedSnapshot>,
+    txns: &[(i64, Bytes)],
+) -> Result<()> {
+    if snapshot.is_some() {
+        return Ok(());
+    }
+    let files = list_snapshot_files(snap_dir)?;
+    let Some((_, newest)) = files.last() else {
+        return Ok(());
+    };
+    let first = txns.first().map(|(z, _)| *z);
+    if first.is_some_and(|z| z & 0xffff_ffff == 1) {
+        return Ok(());
+    }
+    let reason = match FileSnapshotStore::check(newest) {
+        Err(e) => e.to_string(),
+        Ok(_) => "valid now (changed while starting?)".into(),
+    };
+    Err(StorageError::NoValidSnapshot {
+        count: files.len(),
+        newest: newest.clone(),
+        reason,
+        first_txn: first.map_or_else(|| "none".into(), |z| format!("0x{z:x}")),
+    })
 }

@@ -3,7 +3,9 @@
 //! Owns: `read_segments_from`, the "iterate from zxid" used by `FileTxnLog::read_from` and usable from
 //! another thread while the group committer keeps appending (DIFF for a follower, replay at startup).
 //! It only reads: a bad record at the end of the last segment is taken for a write in flight and ends
-//! the read; anywhere else it is corruption. Must not: modify files (recovery does that, at open).
+//! the read; anywhere else it is corruption, except in Apache's segments, whose torn tails recovery
+//! checked and left in place at open (see `recovery`). Reads both formats. Must not: modify files
+//! (recovery does that, at open).
 
 use std::io::ErrorKind;
 use std::path::Path;
@@ -13,7 +15,7 @@ use bytes::Bytes;
 use super::error::{Result, StorageError};
 use super::format::LOG_PREFIX;
 use super::fsutil::list_zxid_files;
-use super::segment::{Next, Opened, RecordReader};
+use super::segment::{LogFormat, Next, Opened, RecordReader};
 
 /// Every record with zxid >= `from` in the `version-2/` directory `dir`, in zxid order.
 ///
@@ -47,6 +49,7 @@ pub fn read_segments_from(dir: &Path, from: i64) -> Result<Vec<(i64, Bytes)>> {
             }
         };
         let mut last = 0i64;
+        let apache = reader.format() == LogFormat::Apache;
         loop {
             match reader.next_record()? {
                 Next::Record(zxid, txn) => {
@@ -56,7 +59,7 @@ pub fn read_segments_from(dir: &Path, from: i64) -> Result<Vec<(i64, Bytes)>> {
                     }
                 }
                 Next::End => break,
-                Next::Bad { .. } if is_last => break,
+                Next::Bad { .. } if is_last || apache => break,
                 Next::Bad {
                     offset,
                     zxid,

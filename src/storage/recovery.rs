@@ -6,7 +6,13 @@
 //! then cut at X with a warning. If a valid record follows, or the segment is not the last, the log is
 //! *corrupt*: acknowledged txns could sit behind the damage, so we stop with `CorruptLog` (file, offset,
 //! zxid, and the `zkserver repair-log` command) and let the operator choose. A crash can, rarely, leave a
-//! later record of the last unsynced batch intact behind a torn one; we then refuse to guess too. Must
+//! later record of the last unsynced batch intact behind a torn one; we then refuse to guess too.
+//!
+//! Apache ZooKeeper's `ZKLG` logs follow the same rule with one difference: they are never cut or
+//! appended to (they stay byte-identical until purge; zkserver continues in a new segment of its own),
+//! so a torn tail there is only skipped, with a warning, wherever the segment stands; that is also how
+//! Apache reads a partial last entry. Corruption with valid entries behind it stops startup with the
+//! same `CorruptLog` error, and `repair-log` cuts an Apache log at an entry boundary as well. Must
 //! not: interpret txn bytes or delete data without a warning naming the file.
 
 use std::fs::{self, File, OpenOptions};
@@ -14,12 +20,13 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::apache_format::{entry_at, ENTRY_HEAD_LEN};
 use super::error::{Result, StorageError};
 use super::format::{
     decode_record_header, record_crc, LOG_HEADER_LEN, LOG_PREFIX, RECORD_HEADER_LEN,
 };
 use super::fsutil::{fsync_dir, list_zxid_files, parent_of, remove_file};
-use super::segment::{Next, Opened, RecordReader};
+use super::segment::{LogFormat, Next, Opened, RecordReader};
 
 /// What the scan learned about one segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +39,8 @@ pub struct SegmentMeta {
     /// Byte offset just past its last valid record.
     pub end_offset: u64,
     pub records: u64,
+    /// Who wrote it; zkserver appends only to its own format.
+    pub format: LogFormat,
 }
 
 /// Scans every segment in `dir` in zxid order, cutting a torn tail of the last one and refusing
@@ -57,12 +66,14 @@ pub fn recover_segments(dir: &Path) -> Result<Vec<SegmentMeta>> {
                 })
             }
         };
+        let format = reader.format();
         let mut meta = SegmentMeta {
             first_zxid: *name_zxid,
             path: path.clone(),
             last_zxid: last_good,
             end_offset: LOG_HEADER_LEN,
             records: 0,
+            format,
         };
         loop {
             match reader.next_record()? {
@@ -89,13 +100,25 @@ pub fn recover_segments(dir: &Path) -> Result<Vec<SegmentMeta>> {
                     meta.end_offset = reader.offset();
                 }
                 Next::End => {
-                    let after = inspect_after(path, reader.offset(), last_good)?;
+                    let after = inspect_after(path, format, reader.offset(), last_good)?;
                     if let Some((off, zxid)) = after.valid {
                         let reason = format!("end-of-log marker, but a valid record (zxid 0x{zxid:x}) follows at offset {off}");
                         return Err(corrupt(path, reader.offset(), 0, last_good, reason));
                     }
-                    if after.nonzero && is_last {
-                        cut_torn_tail(path, reader.offset(), "garbage after the end marker")?;
+                    if after.nonzero {
+                        match format {
+                            LogFormat::Zkserver if is_last => cut_torn_tail(
+                                path,
+                                reader.offset(),
+                                "garbage after the end marker",
+                            )?,
+                            LogFormat::Zkserver => {}
+                            LogFormat::Apache => skip_apache_tail(
+                                path,
+                                reader.offset(),
+                                "garbage after the end marker",
+                            ),
+                        }
                     }
                     break;
                 }
@@ -104,16 +127,25 @@ pub fn recover_segments(dir: &Path) -> Result<Vec<SegmentMeta>> {
                     zxid,
                     reason,
                 } => {
-                    let after = inspect_after(path, offset, last_good)?;
-                    if after.valid.is_some() || !is_last {
+                    let after = inspect_after(path, format, offset, last_good)?;
+                    let apache = format == LogFormat::Apache;
+                    if after.valid.is_some() || (!is_last && !apache) {
                         return Err(corrupt(path, offset, zxid, last_good, reason));
                     }
-                    cut_torn_tail(path, offset, &reason)?;
+                    if apache {
+                        skip_apache_tail(path, offset, &reason);
+                    } else {
+                        cut_torn_tail(path, offset, &reason)?;
+                    }
                     break;
                 }
             }
         }
         if meta.records == 0 {
+            if format == LogFormat::Apache && !is_last {
+                tracing::warn!(file = %path.display(), "Apache txn log holds no entry; skipping it");
+                continue;
+            }
             if is_last {
                 tracing::warn!(file = %path.display(), "txn log segment holds no complete record; removing it");
                 remove_file(path)?;
@@ -149,6 +181,12 @@ fn corrupt(
     }
 }
 
+/// An Apache log's torn tail is left in place (its files stay as Apache wrote them); reading stops
+/// before it, as Apache's own reader does.
+fn skip_apache_tail(path: &Path, offset: u64, reason: &str) {
+    tracing::warn!(file = %path.display(), offset, reason, "Apache txn log ends in a torn entry (a crash interrupted Apache's last, unacknowledged write); reading stops there and the file is left as it is");
+}
+
 /// Truncates a torn tail; the segment writer re-grows the file with zeros on the next append.
 fn cut_torn_tail(path: &Path, offset: u64, reason: &str) -> Result<()> {
     tracing::warn!(file = %path.display(), offset, reason, "cutting torn tail of txn log (a crash interrupted the last, unacknowledged write)");
@@ -171,8 +209,32 @@ struct After {
 
 /// Searches every byte position after `offset` for a record whose crc checks and whose zxid is above
 /// `last_good`; that is the evidence that separates corruption from a torn tail.
-fn inspect_after(path: &Path, offset: u64, last_good: i64) -> Result<After> {
+fn inspect_after(path: &Path, format: LogFormat, offset: u64, last_good: i64) -> Result<After> {
     let mut f = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| StorageError::io("seek", path, e))?;
+    // The usual case is a preallocated tail of zeros (up to 64 MiB, and in every one of
+    // Apache's segments): check it in chunks before holding anything.
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut scanned = 0u64;
+    loop {
+        let n = f
+            .read(&mut chunk)
+            .map_err(|e| StorageError::io("read", path, e))?;
+        if n == 0 {
+            return Ok(After {
+                valid: None,
+                nonzero: false,
+            });
+        }
+        if chunk[..n].iter().any(|b| *b != 0) {
+            break;
+        }
+        scanned += n as u64;
+    }
+    // Entries can start up to a header's length before the first non-zero byte.
+    let back = scanned.min(RECORD_HEADER_LEN as u64);
+    let offset = offset + scanned - back;
     f.seek(SeekFrom::Start(offset))
         .map_err(|e| StorageError::io("seek", path, e))?;
     let mut rest = Vec::new();
@@ -185,6 +247,14 @@ fn inspect_after(path: &Path, offset: u64, last_good: i64) -> Result<After> {
         });
     };
     // Skip position 0 when it is the bad record itself; an end marker there is all zeros anyway.
+    if format == LogFormat::Apache {
+        // An Apache entry starts with its checksum's four zero high bytes, so it can begin
+        // before the first non-zero byte.
+        return Ok(After {
+            valid: find_apache_entry(&rest, last_good).map(|(p, z)| (offset + p as u64, z)),
+            nonzero: true,
+        });
+    }
     let mut pos = first_nz.saturating_sub(3).max(1);
     while pos + RECORD_HEADER_LEN <= rest.len() {
         let mut h = [0u8; RECORD_HEADER_LEN];
@@ -216,6 +286,24 @@ fn inspect_after(path: &Path, offset: u64, last_good: i64) -> Result<After> {
         valid: None,
         nonzero: true,
     })
+}
+
+/// The first valid Apache entry after position 0 of `rest` with a zxid above `last_good`: its
+/// position and zxid. Zero runs are skipped (an entry's 12-byte head always holds a non-zero byte).
+fn find_apache_entry(rest: &[u8], last_good: i64) -> Option<(usize, i64)> {
+    let mut pos = 1usize;
+    while pos + ENTRY_HEAD_LEN < rest.len() {
+        if let Some((zxid, _)) = entry_at(rest, pos, last_good) {
+            return Some((pos, zxid));
+        }
+        pos += 1;
+        let head_end = (pos + ENTRY_HEAD_LEN).min(rest.len());
+        if rest[pos..head_end].iter().all(|b| *b == 0) {
+            let k = rest[pos..].iter().position(|b| *b != 0)?;
+            pos += k.saturating_sub(ENTRY_HEAD_LEN - 1);
+        }
+    }
+    None
 }
 
 /// What `repair_log` did.

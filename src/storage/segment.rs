@@ -2,8 +2,11 @@
 //!
 //! Owns: `RecordReader` (sequential decode of `log.<hex>` records, reporting a bad record with its byte
 //! offset instead of guessing) and `SegmentWriter` (positioned writes into a preallocated file, data
-//! syncs, trimming at roll). Must not: decide whether a bad record is a torn tail or corruption (that is
-//! `recovery`), keep more than one segment, or interpret txn bytes.
+//! syncs, trimming at roll). The reader also reads Apache ZooKeeper's `ZKLG` logs (told apart by the
+//! magic, see `apache_format`), whose entries carry no zxid of their own: it is peeked from the txn's
+//! `TxnHeader`. The writer only ever writes zkserver's format. Must not: decide whether a bad record is
+//! a torn tail or corruption (that is `recovery`), keep more than one segment, or interpret txn bytes
+//! beyond that peek.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, ErrorKind, Read};
@@ -12,6 +15,10 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
+use super::apache_format::{
+    adler32, check_apache_header, sniff, txn_zxid, FileKind, APACHE_LOG_MAGIC, END_OF_RECORD,
+    ENTRY_HEAD_LEN, TXN_HEADER_LEN,
+};
 use super::error::{Result, StorageError};
 use super::format::{
     check_log_header, decode_record_header, file_name, log_header, record_crc, LOG_HEADER_LEN,
@@ -34,6 +41,25 @@ pub enum Next {
     },
 }
 
+/// Who wrote a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// zkserver's `ZKRL` segments (the only kind zkserver appends to).
+    Zkserver,
+    /// Apache ZooKeeper's `ZKLG` logs: read, replayed, cut by TRUNC/repair, never appended to.
+    Apache,
+}
+
+impl LogFormat {
+    /// How `log-dump` names the format.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LogFormat::Zkserver => "ZKRL v1",
+            LogFormat::Apache => "ZKLG v2, Apache ZooKeeper",
+        }
+    }
+}
+
 /// The state of a segment's header.
 pub enum Opened {
     Ok(RecordReader),
@@ -47,10 +73,12 @@ pub struct RecordReader {
     path: PathBuf,
     offset: u64,
     file_len: u64,
+    format: LogFormat,
 }
 
 impl RecordReader {
-    /// Opens `path` and checks its header; a foreign header is an error, a torn one is reported.
+    /// Opens `path` and checks its header (ours or Apache's); a foreign header is an error, a torn
+    /// one is reported.
     pub fn open(path: &Path) -> Result<Opened> {
         let f = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
         let file_len = f
@@ -63,7 +91,15 @@ impl RecordReader {
         if n < h.len() || h.iter().all(|b| *b == 0) {
             return Ok(Opened::TornHeader);
         }
-        check_log_header(&h).map_err(|reason| StorageError::BadHeader {
+        let format = match sniff(&h) {
+            Some(FileKind::ApacheLog) => LogFormat::Apache,
+            _ => LogFormat::Zkserver,
+        };
+        match format {
+            LogFormat::Zkserver => check_log_header(&h),
+            LogFormat::Apache => check_apache_header(&h, APACHE_LOG_MAGIC),
+        }
+        .map_err(|reason| StorageError::BadHeader {
             path: path.to_path_buf(),
             reason,
         })?;
@@ -72,7 +108,13 @@ impl RecordReader {
             path: path.to_path_buf(),
             offset: LOG_HEADER_LEN,
             file_len,
+            format,
         }))
+    }
+
+    /// Who wrote this segment.
+    pub fn format(&self) -> LogFormat {
+        self.format
     }
 
     /// Byte offset of the next record: after a `Record`, the end of the last good record.
@@ -87,6 +129,13 @@ impl RecordReader {
 
     /// Reads the next record. After `End` or `Bad` the reader stays where the problem starts.
     pub fn next_record(&mut self) -> Result<Next> {
+        match self.format {
+            LogFormat::Zkserver => self.next_ours(),
+            LogFormat::Apache => self.next_apache(),
+        }
+    }
+
+    fn next_ours(&mut self) -> Result<Next> {
         let remaining = self.file_len.saturating_sub(self.offset);
         if remaining == 0 {
             return Ok(Next::End);
@@ -129,6 +178,60 @@ impl RecordReader {
         }
         self.offset += RECORD_HEADER_LEN as u64 + u64::from(hdr.len);
         Ok(Next::Record(hdr.zxid, Bytes::from(body)))
+    }
+
+    /// One Apache entry: `long adler32, int len, txn, 'B'`. A zero length with a zero checksum
+    /// (the preallocated tail) or EOF at an entry boundary ends the log, as in Apache.
+    fn next_apache(&mut self) -> Result<Next> {
+        let remaining = self.file_len.saturating_sub(self.offset);
+        if remaining == 0 {
+            return Ok(Next::End);
+        }
+        let mut h = [0u8; ENTRY_HEAD_LEN];
+        let n = read_full(&mut self.r, &mut h).map_err(|e| self.io_err(e))?;
+        if n < ENTRY_HEAD_LEN {
+            if h[..n].iter().all(|b| *b == 0) {
+                return Ok(Next::End);
+            }
+            return Ok(self.bad(0, format!("partial entry header ({n} bytes)")));
+        }
+        let stored = u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+        let len = i32::from_be_bytes([h[8], h[9], h[10], h[11]]);
+        if len == 0 {
+            if stored == 0 {
+                return Ok(Next::End);
+            }
+            return Ok(self.bad(0, "zero length with a non-zero checksum".into()));
+        }
+        let room = remaining - ENTRY_HEAD_LEN as u64;
+        if len < 0 || len as u64 >= room {
+            let reason = format!(
+                "entry length {len} does not fit the file ({room} bytes left, 'B' included)"
+            );
+            return Ok(self.bad(0, reason));
+        }
+        let mut body = vec![0u8; len as usize + 1];
+        let n = read_full(&mut self.r, &mut body).map_err(|e| self.io_err(e))?;
+        if n < body.len() {
+            return Ok(self.bad(0, "file shrank while reading".into()));
+        }
+        let eor = body.pop().unwrap_or(0);
+        let zxid = txn_zxid(&body).unwrap_or(0);
+        if eor != END_OF_RECORD {
+            let reason = format!("entry not closed by 'B' (found 0x{eor:02x}): a partial write");
+            return Ok(self.bad(zxid, reason));
+        }
+        let computed = adler32(&body);
+        if stored != u64::from(computed) {
+            let reason = format!("Adler32 mismatch (stored {stored:08x}, computed {computed:08x})");
+            return Ok(self.bad(zxid, reason));
+        }
+        if body.len() < TXN_HEADER_LEN {
+            let reason = format!("{} txn bytes, shorter than a TxnHeader", body.len());
+            return Ok(self.bad(zxid, reason));
+        }
+        self.offset += ENTRY_HEAD_LEN as u64 + body.len() as u64 + 1;
+        Ok(Next::Record(zxid, Bytes::from(body)))
     }
 
     fn bad(&self, zxid: i64, reason: String) -> Next {

@@ -2,8 +2,11 @@
 //!
 //! Owns: streaming a caller's body to disk with a running crc32 and length, the tmp + fsync + rename +
 //! dir fsync recipe, validation (header, trailer, crc) and the fallback to an older snapshot when the
-//! newest is damaged. Safe to use from a background thread while the log appends. Must not: interpret
-//! the body (the tree owns its encoding) or touch the txn log.
+//! newest is damaged. The same directory may hold Apache ZooKeeper's snapshots (same names, magic
+//! `ZKSN`, or `snapshot.<hex>.gz`): they are told apart by their first bytes, checked and loaded by
+//! `apache_snapshot`, counted by retention like ours, and never overwritten. Safe to use from a
+//! background thread while the log appends. Must not: interpret the body (the tree owns its
+//! encoding) or touch the txn log.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -11,17 +14,44 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::api::{SnapshotInfo, SnapshotStore};
+use super::apache_snapshot::{is_apache_snapshot, read_apache_snapshot, ApacheSnapInfo};
+use super::api::{LoadedSnapshot, SnapshotFormat, SnapshotInfo, SnapshotStore};
 use super::error::{Result, StorageError};
 use super::format::{
-    file_name, SNAP_END_MAGIC, SNAP_HEADER_LEN, SNAP_MAGIC, SNAP_PREFIX, SNAP_TRAILER_LEN,
-    SNAP_VERSION, VERSION_DIR,
+    file_name, parse_snapshot_name, SNAP_END_MAGIC, SNAP_HEADER_LEN, SNAP_MAGIC, SNAP_PREFIX,
+    SNAP_TRAILER_LEN, SNAP_VERSION, VERSION_DIR,
 };
-use super::fsutil::{ensure_dir, fsync_dir, list_zxid_files, remove_file, tmp_path};
+use super::fsutil::{ensure_dir, fsync_dir, list_snapshot_files, remove_file, tmp_path};
 use super::snapshot_io::{check_header, check_trailer, CrcWriter};
 
 /// Write buffer: large, so a 1M-znode body becomes few, large writes.
 const WRITE_BUF: usize = 1 << 20;
+
+/// What checking one snapshot file found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotCheck {
+    /// zkserver's: the zxid in its header and its body length.
+    Zkserver { zxid: i64, body_len: u64 },
+    /// Apache's, with its trailers.
+    Apache(ApacheSnapInfo),
+}
+
+impl SnapshotCheck {
+    pub fn zxid(&self) -> i64 {
+        match self {
+            SnapshotCheck::Zkserver { zxid, .. } => *zxid,
+            SnapshotCheck::Apache(i) => i.zxid,
+        }
+    }
+}
+
+/// The zxid a snapshot's file name gives (0 for a name that gives none, e.g. a copied file).
+fn name_zxid(path: &Path) -> i64 {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(parse_snapshot_name)
+        .unwrap_or(0)
+}
 
 /// Snapshots in `<dataDir>/version-2/`.
 #[derive(Debug, Clone)]
@@ -63,8 +93,47 @@ impl FileSnapshotStore {
         Ok(())
     }
 
-    /// Validates a snapshot without holding it in memory; returns (zxid, body length).
+    /// Validates a snapshot of either format without holding it in memory; returns (zxid, body
+    /// length).
     pub fn validate(path: &Path) -> Result<(i64, u64)> {
+        Ok(match Self::check(path)? {
+            SnapshotCheck::Zkserver { zxid, body_len } => (zxid, body_len),
+            SnapshotCheck::Apache(i) => (i.zxid, i.body_len),
+        })
+    }
+
+    /// Validates a snapshot of either format in one streaming pass and says what it is.
+    pub fn check(path: &Path) -> Result<SnapshotCheck> {
+        if let Some((info, _)) = read_apache_snapshot(path, name_zxid(path), false)? {
+            return Ok(SnapshotCheck::Apache(info));
+        }
+        let (zxid, body_len) = Self::validate_ours(path)?;
+        Ok(SnapshotCheck::Zkserver { zxid, body_len })
+    }
+
+    /// Reads and checks a snapshot file of either format.
+    pub fn load_file(path: &Path) -> Result<LoadedSnapshot> {
+        let zxid = name_zxid(path);
+        if let Some((info, body)) = read_apache_snapshot(path, zxid, true)? {
+            return Ok(LoadedSnapshot {
+                zxid,
+                path: path.to_path_buf(),
+                format: SnapshotFormat::Apache {
+                    digest: info.digest,
+                },
+                body: body.unwrap_or_default(),
+            });
+        }
+        let (zxid, body) = read_ours(path)?;
+        Ok(LoadedSnapshot {
+            zxid,
+            path: path.to_path_buf(),
+            format: SnapshotFormat::Zkserver,
+            body,
+        })
+    }
+
+    fn validate_ours(path: &Path) -> Result<(i64, u64)> {
         let f = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
         let file_len = f
             .metadata()
@@ -114,7 +183,7 @@ impl FileSnapshotStore {
     /// they are renamed aside (`.trunc-<zxid>`) so recovery cannot load them.
     pub fn set_aside_after(&self, zxid: i64) -> Result<Vec<i64>> {
         let mut moved = Vec::new();
-        for (z, path) in list_zxid_files(&self.dir, SNAP_PREFIX)? {
+        for (z, path) in list_snapshot_files(&self.dir)? {
             if z <= zxid {
                 continue;
             }
@@ -160,6 +229,24 @@ impl FileSnapshotStore {
     }
 }
 
+/// Reads and checks one of our snapshot files: (zxid from its header, body).
+fn read_ours(path: &Path) -> Result<(i64, Bytes)> {
+    let all = fs::read(path).map_err(|e| StorageError::io("read", path, e))?;
+    let min = (SNAP_HEADER_LEN + SNAP_TRAILER_LEN) as usize;
+    if all.len() < min {
+        return Err(bad(path, format!("truncated: {} bytes", all.len())));
+    }
+    let zxid = check_header(&all[..SNAP_HEADER_LEN as usize]).map_err(|r| bad(path, r))?;
+    let body_end = all.len() - SNAP_TRAILER_LEN as usize;
+    let body = &all[SNAP_HEADER_LEN as usize..body_end];
+    check_trailer(&all[body_end..], body.len() as u64, crc32fast::hash(body))
+        .map_err(|r| bad(path, r))?;
+    Ok((
+        zxid,
+        Bytes::from(all).slice(SNAP_HEADER_LEN as usize..body_end),
+    ))
+}
+
 fn bad(path: &Path, reason: String) -> StorageError {
     StorageError::BadSnapshot {
         path: path.to_path_buf(),
@@ -174,6 +261,14 @@ impl SnapshotStore for FileSnapshotStore {
         body: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
     ) -> Result<SnapshotInfo> {
         let path = self.path_of(zxid);
+        if path.exists() && is_apache_snapshot(&path)? {
+            // Apache's files stay as they are until purge; it already holds this zxid's state.
+            tracing::info!(file = %path.display(), "an Apache ZooKeeper snapshot at this zxid exists; keeping it instead of writing one");
+            let size = fs::metadata(&path)
+                .map_err(|e| StorageError::io("stat", &path, e))?
+                .len();
+            return Ok(SnapshotInfo { zxid, size });
+        }
         let tmp = tmp_path(&path);
         let size = match self.write_tmp(&tmp, zxid, body) {
             Ok(n) => n,
@@ -187,10 +282,10 @@ impl SnapshotStore for FileSnapshotStore {
         Ok(SnapshotInfo { zxid, size })
     }
 
-    fn newest_valid(&self) -> Result<Option<(i64, Bytes)>> {
-        for (zxid, path) in list_zxid_files(&self.dir, SNAP_PREFIX)?.into_iter().rev() {
-            match self.read(zxid) {
-                Ok(body) => return Ok(Some((zxid, body))),
+    fn newest_valid(&self) -> Result<Option<LoadedSnapshot>> {
+        for (_, path) in list_snapshot_files(&self.dir)?.into_iter().rev() {
+            match Self::load_file(&path) {
+                Ok(snap) => return Ok(Some(snap)),
                 Err(e @ StorageError::BadSnapshot { .. }) => {
                     tracing::warn!(file = %path.display(), error = %e, "snapshot is invalid; falling back to the previous one");
                 }
@@ -202,32 +297,23 @@ impl SnapshotStore for FileSnapshotStore {
 
     fn read(&self, zxid: i64) -> Result<Bytes> {
         let path = self.path_of(zxid);
-        let all = fs::read(&path).map_err(|e| StorageError::io("read", &path, e))?;
-        let min = (SNAP_HEADER_LEN + SNAP_TRAILER_LEN) as usize;
-        if all.len() < min {
-            return Err(bad(&path, format!("truncated: {} bytes", all.len())));
-        }
-        let head_zxid =
-            check_header(&all[..SNAP_HEADER_LEN as usize]).map_err(|r| bad(&path, r))?;
+        let (head_zxid, body) = read_ours(&path)?;
         if head_zxid != zxid {
             return Err(bad(
                 &path,
                 format!("header zxid 0x{head_zxid:x} differs from the name"),
             ));
         }
-        let body_end = all.len() - SNAP_TRAILER_LEN as usize;
-        let body = &all[SNAP_HEADER_LEN as usize..body_end];
-        check_trailer(&all[body_end..], body.len() as u64, crc32fast::hash(body))
-            .map_err(|r| bad(&path, r))?;
-        Ok(Bytes::from(all).slice(SNAP_HEADER_LEN as usize..body_end))
+        Ok(body)
     }
 
     fn list(&self) -> Result<Vec<SnapshotInfo>> {
         let mut out = Vec::new();
-        for (zxid, path) in list_zxid_files(&self.dir, SNAP_PREFIX)? {
+        for (zxid, path) in list_snapshot_files(&self.dir)? {
             let len = fs::metadata(&path)
                 .map_err(|e| StorageError::io("stat", &path, e))?
                 .len();
+            // Apache's trailers vary; the size is indicative for both formats.
             let size = len.saturating_sub(SNAP_HEADER_LEN + SNAP_TRAILER_LEN);
             out.push(SnapshotInfo { zxid, size });
         }
@@ -235,7 +321,7 @@ impl SnapshotStore for FileSnapshotStore {
     }
 
     fn retain(&self, keep: usize) -> Result<Vec<i64>> {
-        let files = list_zxid_files(&self.dir, SNAP_PREFIX)?;
+        let files = list_snapshot_files(&self.dir)?;
         let newest_valid = files
             .iter()
             .rev()

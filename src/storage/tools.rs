@@ -1,6 +1,6 @@
 //! Operator tools behind `zkserver log-dump FILE` and `zkserver snapshot-dump FILE`.
 //!
-//! Owns: printing log records and snapshot summaries. To show zxid, time, session, type and path the
+//! Owns: printing log records and snapshot summaries (either server's files). To show zxid, time, session, type and path the
 //! log dump decodes only the jute `TxnHeader` at the start of each txn (`long clientId, int cxid, long
 //! zxid, long time, int type`, big-endian) and, for path-carrying types, the leading jute ustring; a
 //! tiny self-contained decode so this file does not depend on `proto/`. Must not: modify files.
@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::error::{Result, StorageError};
 use super::segment::{Next, Opened, RecordReader};
-use super::snapshot::FileSnapshotStore;
+use super::snapshot::{FileSnapshotStore, SnapshotCheck};
 
 /// What `log_dump` saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,13 @@ pub fn log_dump(path: &Path, out: &mut dyn Write) -> Result<LogDumpSummary> {
             });
         }
     };
-    writeln!(out, "txn log {} (ZKRL v1)", path.display()).map_err(wr)?;
+    writeln!(
+        out,
+        "txn log {} ({})",
+        path.display(),
+        reader.format().describe()
+    )
+    .map_err(wr)?;
     let mut records = 0;
     loop {
         let offset = reader.offset();
@@ -104,13 +110,35 @@ pub fn describe_txn(zxid: i64, txn: &[u8]) -> String {
 pub fn snapshot_dump(path: &Path, out: &mut dyn Write) -> Result<bool> {
     let wr = |e| StorageError::io("write", "<output>", e);
     writeln!(out, "snapshot {}", path.display()).map_err(wr)?;
-    match FileSnapshotStore::validate(path) {
-        Ok((zxid, len)) => {
+    match FileSnapshotStore::check(path) {
+        Ok(SnapshotCheck::Zkserver { zxid, body_len }) => {
             writeln!(
                 out,
-                "format ZKRS v1\nzxid 0x{zxid:x}\nbody length {len}\ncrc ok"
+                "format ZKRS v1\nzxid 0x{zxid:x}\nbody length {body_len}\ncrc ok"
             )
             .map_err(wr)?;
+            Ok(true)
+        }
+        Ok(SnapshotCheck::Apache(info)) => {
+            let compression = if info.gzip { ", gzip" } else { "" };
+            writeln!(
+                out,
+                "format ZKSN v2 (Apache ZooKeeper{compression})\nzxid 0x{:x} (from the file name)\nbody length {}\nAdler32 seals ok",
+                info.zxid, info.body_len
+            )
+            .map_err(wr)?;
+            match info.digest {
+                Some(d) => writeln!(
+                    out,
+                    "digest zxid 0x{:x} version {} value {}",
+                    d.zxid, d.version, d.digest
+                ),
+                None => writeln!(out, "digest none"),
+            }
+            .map_err(wr)?;
+            if let Some(z) = info.last_processed_zxid {
+                writeln!(out, "lastProcessedZxid 0x{z:x}").map_err(wr)?;
+            }
             Ok(true)
         }
         Err(StorageError::BadSnapshot { reason, .. }) => {
@@ -150,7 +178,7 @@ impl TxnHeader {
 }
 
 fn has_path(kind: i32) -> bool {
-    matches!(kind, 1 | 2 | 5 | 7 | 13 | 15 | 19 | 20 | 21)
+    matches!(kind, 1 | 2 | 5 | 7 | 13 | 15 | 16 | 19 | 20 | 21)
 }
 
 /// ZooKeeper's names for `OpCode` values found in txn headers.

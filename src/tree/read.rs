@@ -97,8 +97,8 @@ impl DataTree {
                 Ok(Response::Paths(self.ephemerals_under(who.session, &r.path)))
             }
             Request::WhoAmI => Ok(Response::WhoAmI(
-                who.ids
-                    .iter()
+                java_set_order(who.ids)
+                    .into_iter()
                     .map(|id| ClientInfo {
                         auth_scheme: id.scheme.clone(),
                         user: user_name(id),
@@ -218,11 +218,39 @@ impl DataTree {
 }
 
 /// The user part of an id as whoAmI reports it: a digest id's name before the colon.
+/// `AuthUtil.getUser`: the provider's user name; schemes without a provider (`super`) have "".
 fn user_name(id: &Id) -> String {
     match id.scheme.as_str() {
         "digest" => id.id.split(':').next().unwrap_or_default().to_string(),
+        "super" => String::new(),
         _ => id.id.clone(),
     }
+}
+
+/// Java's `String.hashCode` (UTF-16 code units, wrapping).
+fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
+}
+
+/// The order Apache lists a connection's ids in: its `authInfo` is a set backed by a
+/// `ConcurrentHashMap`, iterated bucket by bucket (jute's `Id.hashCode`, spread as the map
+/// does) and by insertion order within a bucket. The table has 16 buckets until the 12th id;
+/// beyond that the order is only approximated (no real connection holds that many).
+fn java_set_order(ids: &[Id]) -> Vec<&Id> {
+    let buckets: u32 = if ids.len() < 12 { 16 } else { 64 };
+    let bucket = |id: &Id| {
+        let h = 17i32
+            .wrapping_mul(37)
+            .wrapping_add(java_string_hash(&id.scheme))
+            .wrapping_mul(37)
+            .wrapping_add(java_string_hash(&id.id)) as u32;
+        ((h ^ (h >> 16)) & 0x7fff_ffff) & (buckets - 1)
+    };
+    let mut out: Vec<&Id> = ids.iter().collect();
+    // A stable sort keeps insertion order inside a bucket.
+    out.sort_by_key(|id| bucket(id));
+    out
 }
 
 fn redact(acl: &[Acl]) -> Vec<Acl> {
@@ -241,4 +269,67 @@ fn redact(acl: &[Acl]) -> Vec<Acl> {
             _ => a.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(pairs: &[(&str, &str)]) -> Vec<Id> {
+        pairs
+            .iter()
+            .map(|(s, i)| Id {
+                scheme: s.to_string(),
+                id: i.to_string(),
+            })
+            .collect()
+    }
+
+    /// Expected orders printed by Java 17 iterating a `ConcurrentHashMap`-backed set of
+    /// `org.apache.zookeeper.data.Id` (zookeeper-jute 3.8.0), as `ServerCnxn.authInfo` is.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [usize]);
+
+    #[test]
+    fn who_am_i_lists_ids_in_javas_set_order() {
+        let cases: &[Case] = &[
+            (
+                &[
+                    ("ip", "127.0.0.1"),
+                    ("x509", "CN=client1,OU=clients,O=zk-test"),
+                ],
+                &[1, 0],
+            ),
+            (
+                &[
+                    ("ip", "127.0.0.1"),
+                    ("super", "CN=admin,O=zk-test"),
+                    ("x509", "CN=admin,O=zk-test"),
+                ],
+                &[0, 1, 2],
+            ),
+            (
+                &[
+                    ("ip", "127.0.0.1"),
+                    ("digest", "user2:lo/iTtNMP+gEZlpUNaCqLYO3i5U="),
+                ],
+                &[1, 0],
+            ),
+            (
+                &[
+                    ("ip", "10.1.2.3"),
+                    ("digest", "a:b"),
+                    ("digest", "c:d"),
+                    ("x509", "CN=x"),
+                    ("super", ""),
+                ],
+                &[1, 3, 4, 0, 2],
+            ),
+        ];
+        for (given, order) in cases {
+            let given = ids(given);
+            let want: Vec<&Id> = order.iter().map(|&i| &given[i]).collect();
+            assert_eq!(java_set_order(&given), want);
+        }
+        assert_eq!(java_string_hash("ip"), 3367);
+    }
 }

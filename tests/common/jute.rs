@@ -12,6 +12,7 @@ pub mod op {
     pub const GET_ACL: i32 = 6;
     pub const SET_ACL: i32 = 7;
     pub const GET_CHILDREN: i32 = 8;
+    pub const SYNC: i32 = 9;
     pub const PING: i32 = 11;
     pub const CHECK: i32 = 13;
     pub const MULTI: i32 = 14;
@@ -22,7 +23,9 @@ pub mod op {
     pub const CREATE_TTL: i32 = 21;
     pub const MULTI_READ: i32 = 22;
     pub const AUTH: i32 = 100;
+    pub const SET_WATCHES: i32 = 101;
     pub const SASL: i32 = 102;
+    pub const SET_WATCHES2: i32 = 105;
     pub const ADD_WATCH: i32 = 106;
     pub const CLOSE_SESSION: i32 = -11;
 }

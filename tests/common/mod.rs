@@ -1,9 +1,12 @@
 //! Shared helpers for the integration tests: start a ZooKeeper server (our `zkserver` binary or
 //! Apache ZooKeeper 3.8, chosen by env `ZK_IMPL`) on a free port with a temporary dataDir, wait
 //! until it answers `srvr`, stop/kill/restart it, and talk four-letter words. Raw jute encoding
-//! lives in `jute.rs`, raw client sessions in `raw.rs`.
+//! lives in `jute.rs`, raw client sessions in `raw.rs`, ensembles (several members) in
+//! `ensemble.rs`.
 #![allow(dead_code)]
 
+pub mod datadir;
+pub mod ensemble;
 pub mod jute;
 pub mod raw;
 

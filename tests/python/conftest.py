@@ -7,6 +7,9 @@ port with a temporary dataDir, wait until `srvr` answers, and kill it at teardow
 
 Server output goes to <tmp>/server.log and is attached to the report of a failing test.
 Outside tools (java, zkCli.sh, kazoo): missing ⇒ FAIL when CI=true, else a loud skip.
+
+`ensemble_factory` starts ensembles (N voters + M observers on 127.0.0.1, one Server per
+member) of the same implementation; the Rust twin is tests/common/ensemble.rs.
 """
 
 import os
@@ -32,6 +35,11 @@ if os.path.exists("/usr/share/java/slf4j-simple.jar"):  # else Apache logs nothi
 # libservlet-api-java comes with the zookeeper package (through libjetty9-java).
 if os.path.exists("/usr/share/java/servlet-api.jar"):
     APACHE_CP.append("/usr/share/java/servlet-api.jar")
+# Debian's zookeeper.jar manifest omits two Netty jars that the Netty (TLS) connection code
+# needs (io.netty.resolver / io.netty.handler.codec); add them where present.
+NETTY_EXTRA = [p for p in ("/usr/share/java/netty-resolver.jar", "/usr/share/java/netty-codec.jar")
+               if os.path.exists(p)]
+APACHE_CP += NETTY_EXTRA
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 START_TIMEOUT = float(os.environ.get("ZK_START_TIMEOUT", "60"))
 
@@ -81,17 +89,42 @@ def free_port():
         return s.getsockname()[1]
 
 
+_next_low_port = [20000 + (os.getpid() % 1000) * 12 + 6]
+
+
+def free_low_port():
+    """A free port below Linux's ephemeral range (32768+): an ensemble member binds it only
+    after its siblings' configs name it, and an outgoing connection of any process could
+    take an ephemeral one meanwhile."""
+    while True:
+        p = _next_low_port[0]
+        _next_low_port[0] = p + 1 if p < 32700 else 20000
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+            return p
+
+
 class Server:
     """One running server process."""
 
-    def __init__(self, impl, cfg=None, jvm_flags=(), env=None, tick_time=2000, name="zk"):
+    def __init__(self, impl, cfg=None, jvm_flags=(), env=None, tick_time=2000, name="zk",
+                 port=None, myid=None, tmp=None):
         self.impl = impl
         self.name = name
         self.host = "127.0.0.1"
-        self.port = free_port()
-        self.tmp = tempfile.mkdtemp(prefix="zk-%s-%s-" % (impl, name))
+        self.port = port or free_port()
+        # Another port in cfg (secureClientPort, ...) may have been picked just before.
+        while port is None and str(self.port) in {str(v) for v in (cfg or {}).values()}:
+            self.port = free_port()
+        self.tmp = tmp or tempfile.mkdtemp(prefix="zk-%s-%s-" % (impl, name))
         self.data_dir = os.path.join(self.tmp, "data")
-        os.makedirs(self.data_dir)
+        os.makedirs(self.data_dir, exist_ok=True)
+        if myid is not None:
+            with open(os.path.join(self.data_dir, "myid"), "w") as f:
+                f.write("%d\n" % myid)
         self.cfg_path = os.path.join(self.tmp, "zoo.cfg")
         self.log_path = os.path.join(self.tmp, "server.log")
         lines = {
@@ -134,9 +167,11 @@ class Server:
             return [b, self.cfg_path]
         pytest.fail("unknown ZK_IMPL=%r (zkserver|apache)" % self.impl)
 
-    def start(self):
+    def start(self, wait=True):
+        """Runs the process; with wait=False the caller waits (ensemble members start together)."""
         env = dict(os.environ)
         env.update(self.extra_env)
+        env.setdefault("NO_COLOR", "1")
         if self.impl == "zkserver" and self.jvm_flags:
             env["SERVER_JVMFLAGS"] = " ".join(self.jvm_flags)
         cmd = self.command()
@@ -146,8 +181,23 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      cwd=self.tmp, start_new_session=True)
         _LIVE.append(self)
-        self.wait_ready()
+        if wait:
+            self.wait_ready()
         return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.log_path)
+        except OSError:
+            return 0
+
+    def log_since(self, offset):
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode("utf-8", "replace")
 
     def wait_ready(self, timeout=START_TIMEOUT):
         deadline = time.time() + timeout
@@ -178,8 +228,18 @@ class Server:
     def raw(self, **kw):
         return zkraw.RawClient(self.host, self.port, **kw)
 
+    def send_signal(self, sig):
+        """Send a signal without waiting (SIGSTOP/SIGCONT)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+
     def kill(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
+            if sig != signal.SIGCONT:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGCONT)  # a stopped member must see it
+                except ProcessLookupError:
+                    pass
             try:
                 os.killpg(self.proc.pid, sig)
             except ProcessLookupError:
@@ -207,6 +267,127 @@ class Server:
         except Exception:
             pass
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Ensemble:
+    """N voters + M observers on 127.0.0.1, each member a Server with its own zoo.cfg, dataDir
+    (holding myid) and log; member ids 1..N are voters, N+1..N+M observers. tickTime 300 ms,
+    initLimit 10, syncLimit 5, maxSessionTimeout 30 s by default."""
+
+    def __init__(self, impl, voters=3, observers=0, cfg=None, jvm_flags=(), tick_time=300):
+        self.impl = impl
+        self.tmp = tempfile.mkdtemp(prefix="zk-ensemble-%s-" % impl)
+        total = voters + observers
+        ports = {i: (free_low_port(), free_low_port(), free_low_port()) for i in range(1, total + 1)}
+        servers = {}
+        for i, (_, quorum, election) in ports.items():
+            suffix = ":observer" if i > voters else ""
+            servers["server.%d" % i] = "127.0.0.1:%d:%d%s" % (quorum, election, suffix)
+        self.members = []
+        for i, (client, _, _) in ports.items():
+            member_cfg = {"initLimit": "10", "syncLimit": "5", "maxSessionTimeout": "30000"}
+            if i > voters:
+                member_cfg["peerType"] = "observer"
+            member_cfg.update(cfg or {})
+            member_cfg.update(servers)
+            m = Server(impl, cfg=member_cfg, jvm_flags=jvm_flags, tick_time=tick_time,
+                       name="m%d" % i, port=client, myid=i,
+                       tmp=os.path.join(self.tmp, "m%d" % i))
+            m.myid = i
+            m.observer = i > voters
+            self.members.append(m)
+
+    @property
+    def hosts(self):
+        return ",".join(m.hosts for m in self.members)
+
+    def member(self, myid):
+        return self.members[myid - 1]
+
+    def start(self, timeout=START_TIMEOUT):
+        for m in self.members:
+            m.start(wait=False)
+        self.wait_ready(timeout)
+        return self
+
+    @staticmethod
+    def mode(m):
+        """leader/follower/observer while `m` serves, else None."""
+        if not m.running():
+            return None
+        try:
+            out = m.four("srvr")
+        except OSError:
+            return None
+        for line in out.splitlines():
+            if line.startswith("Mode: "):
+                return line[len("Mode: "):].strip()
+        return None
+
+    def modes(self):
+        return {m.myid: self.mode(m) for m in self.members if m.running()}
+
+    def leader(self):
+        leaders = [m for m in self.members if self.mode(m) == "leader"]
+        return leaders[0] if len(leaders) == 1 else None
+
+    def followers(self):
+        return [m for m in self.members if self.mode(m) == "follower"]
+
+    def observers(self):
+        return [m for m in self.members if self.mode(m) == "observer"]
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        """Every running member serves and exactly one leads."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for m in self.members:
+                if m.proc is not None and m.proc.poll() is not None and m in _LIVE:
+                    raise RuntimeError("member %d exited with %s:\n%s" %
+                                       (m.myid, m.proc.returncode, m.log_tail()))
+            modes = self.modes()
+            if modes and all(modes.values()) and list(modes.values()).count("leader") == 1:
+                return self.leader()
+            time.sleep(0.05)
+        raise RuntimeError("ensemble not ready after %ss: %r" % (timeout, self.modes()))
+
+    def kill(self, m, sig=signal.SIGKILL):
+        m.kill(sig)
+
+    def restart(self, m):
+        m.kill(signal.SIGTERM)
+        m.start(wait=False)
+
+    def wipe(self, m):
+        """Everything in a stopped member's dataDir except myid."""
+        assert not m.running()
+        for name in os.listdir(m.data_dir):
+            if name == "myid":
+                continue
+            p = os.path.join(m.data_dir, name)
+            shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
+
+    def cleanup(self):
+        for m in self.members:
+            m.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def ensemble_factory():
+    """start(voters=3, observers=0, cfg={...}, jvm_flags=[...], tick_time=300, impl=None)
+    -> a started Ensemble (all members serving, one leader) of ZK_IMPL; killed at teardown."""
+    started = []
+
+    def start(voters=3, observers=0, cfg=None, jvm_flags=(), tick_time=300, impl=None):
+        e = Ensemble(impl or impl_name(), voters=voters, observers=observers, cfg=cfg,
+                     jvm_flags=jvm_flags, tick_time=tick_time)
+        started.append(e)
+        return e.start()
+
+    yield start
+    for e in started:
+        e.cleanup()
 
 
 def _make_factory():
@@ -254,8 +435,10 @@ def kazoo_factory():
     clients = []
 
     def make(srv, **kw):
+        """`srv`: a Server, an Ensemble, or a hosts string."""
         kw.setdefault("timeout", 10.0)
-        c = KazooClient(hosts=srv.hosts, **kw)
+        hosts = srv if isinstance(srv, str) else srv.hosts
+        c = KazooClient(hosts=hosts, **kw)
         c.start(timeout=15)
         clients.append(c)
         return c

@@ -19,6 +19,7 @@ from conftest import require_kazoo
 ROUNDS = 6
 CLIENTS = 4
 KEYS_PER_CLIENT = 8
+IN_FLIGHT = 64  # requests each loader keeps outstanding
 
 
 class Loader:
@@ -36,6 +37,10 @@ class Loader:
         self.max_zxid = 0
         self.lock = threading.Lock()
         self.stop = False
+        # Bound what is in flight: each async call writes a byte to kazoo's wake-up socket,
+        # and once the server is killed nobody drains it, so an unbounded loader would block
+        # in that write for ever (and so would client.stop()).
+        self.slots = threading.BoundedSemaphore(IN_FLIGHT)
         self.client.create("/eph/r%d-c%d" % (rnd, idx), b"", ephemeral=True, makepath=True)
 
     def key(self, k):
@@ -46,6 +51,11 @@ class Loader:
         counters = {self.key(k): self.client.exists(self.key(k)).version for k in range(KEYS_PER_CLIENT)}
         n = 0
         while not self.stop:
+            if not self.slots.acquire(timeout=0.2):
+                continue
+            if not self.slots.acquire(timeout=0.2):
+                self.slots.release()
+                continue
             n += 1
             path = "/creates/r%d-c%d-%d" % (self.rnd, self.idx, n)
             data = ("%d" % n).encode()
@@ -53,11 +63,10 @@ class Loader:
             k = self.key(n % KEYS_PER_CLIENT)
             counters[k] += 1
             self.client.set_async(k, str(counters[k]).encode()).rawlink(self._on_set(k, counters[k]))
-            if n % 16 == 0:
-                time.sleep(0.002)  # keep a few dozen requests in flight, not thousands
 
     def _on_create(self, path, data):
         def done(result):
+            self.slots.release()
             try:
                 result.get_nowait()
             except Exception:
@@ -68,6 +77,7 @@ class Loader:
 
     def _on_set(self, path, counter):
         def done(result):
+            self.slots.release()
             try:
                 stat = result.get_nowait()
             except Exception:

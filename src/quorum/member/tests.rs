@@ -13,14 +13,14 @@ use crate::quorum::wire::payload::{encode_int, PROTOCOL_VERSION};
 use crate::quorum::wire::PacketType::{Ack, Diff, LeaderInfo, NewLeader, Proposal, UpToDate};
 use crate::quorum::wire::{Notification, QuorumPacket};
 
-const LEARNER_LINK: LinkId = FIRST_LEARNER_LINK;
+pub(super) const LEARNER_LINK: LinkId = FIRST_LEARNER_LINK;
 /// The link follower 2 uses into leader 3.
 const IN_LINK: LinkId = 7;
 const INIT_MS: u64 = 20_000;
 
 use ServerState::{Following, Leading, Looking, Observing};
 
-fn member(me: Sid, observer: bool) -> Member {
+pub(super) fn member(me: Sid, observer: bool) -> Member {
     let mut committed = CommittedLog::new(0);
     for c in 1..=3 {
         committed.push(z(1, c), txn(z(1, c)));
@@ -38,28 +38,28 @@ fn member(me: Sid, observer: bool) -> Member {
     })
 }
 
-fn step(m: &mut Member, now: u64, input: Input) -> Vec<Action> {
+pub(super) fn step(m: &mut Member, now: u64, input: Input) -> Vec<Action> {
     m.step(now, input, &NoLog)
 }
 
-fn hear(m: &mut Member, now: u64, from: Sid, n: Notification) -> Vec<Action> {
+pub(super) fn hear(m: &mut Member, now: u64, from: Sid, n: Notification) -> Vec<Action> {
     step(m, now, Input::Notification { from, n })
 }
 
-fn packet(m: &mut Member, now: u64, link: LinkId, packet: QuorumPacket) -> Vec<Action> {
+pub(super) fn packet(m: &mut Member, now: u64, link: LinkId, packet: QuorumPacket) -> Vec<Action> {
     step(m, now, Input::Packet { link, packet })
 }
 
-fn looking(leader: i64, zxid: i64, round: i64, peer_epoch: i64) -> Notification {
+pub(super) fn looking(leader: i64, zxid: i64, round: i64, peer_epoch: i64) -> Notification {
     note(Looking, leader, zxid, round, peer_epoch)
 }
 
-fn state_changed(state: ServerState, leader: Option<Sid>) -> Action {
+pub(super) fn state_changed(state: ServerState, leader: Option<Sid>) -> Action {
     Action::StateChanged { state, leader }
 }
 
 /// Member 3 after winning round 1 at time 210 (in discovery).
-fn leading() -> Member {
+pub(super) fn leading() -> Member {
     let mut m = member(3, false);
     m.start(0);
     hear(&mut m, 10, 2, looking(3, z(1, 3), 1, 1));
@@ -71,7 +71,7 @@ fn leading() -> Member {
 }
 
 /// Leader 3 established at time 1000 with follower 2 on `IN_LINK`.
-fn established() -> Member {
+pub(super) fn established() -> Member {
     let mut m = leading();
     step(&mut m, 300, Input::LearnerConnected { link: IN_LINK });
     packet(&mut m, 300, IN_LINK, follower_info(2, 1));
@@ -86,7 +86,7 @@ fn established() -> Member {
 }
 
 /// Member 1 after deciding at time 210 to follow 3.
-fn following() -> Member {
+pub(super) fn following() -> Member {
     let mut m = member(1, false);
     m.start(0);
     hear(&mut m, 10, 3, looking(3, z(1, 3), 1, 1));
@@ -104,7 +104,7 @@ fn following() -> Member {
 }
 
 /// Follower 1 synced (empty DIFF) and serving epoch 2 at time 500.
-fn serving_follower() -> Member {
+pub(super) fn serving_follower() -> Member {
     let mut m = following();
     step(&mut m, 300, Input::LeaderConnected { link: LEARNER_LINK });
     packet(&mut m, 300, LEARNER_LINK, leader_info(2));
@@ -127,7 +127,7 @@ fn serving_follower() -> Member {
 // ------------------------------------------------------------------------------------------
 
 #[test]
-fn start_enters_looking_and_proposes_itself_to_the_other_voters() {
+pub(super) fn start_enters_looking_and_proposes_itself_to_the_other_voters() {
     let mut m = member(1, false);
     let vote = looking(1, z(1, 3), 1, 1);
     assert_eq!(
@@ -146,7 +146,7 @@ fn start_enters_looking_and_proposes_itself_to_the_other_voters() {
 }
 
 #[test]
-fn winning_the_election_makes_a_leader_in_discovery() {
+pub(super) fn winning_the_election_makes_a_leader_in_discovery() {
     let m = leading();
     assert_eq!(m.mode(), Mode::Leading);
     assert_eq!(m.leader(), Some(3));
@@ -155,7 +155,7 @@ fn winning_the_election_makes_a_leader_in_discovery() {
 }
 
 #[test]
-fn deciding_to_follow_dials_the_leader() {
+pub(super) fn deciding_to_follow_dials_the_leader() {
     let m = following();
     assert_eq!(m.mode(), Mode::Following);
     assert_eq!(m.leader(), Some(3));
@@ -163,7 +163,7 @@ fn deciding_to_follow_dials_the_leader() {
 }
 
 #[test]
-fn an_observer_joins_an_established_leader_and_dials_it() {
+pub(super) fn an_observer_joins_an_established_leader_and_dials_it() {
     let mut m = member(4, true);
     let start = m.start(0);
     let nobody = note(Looking, i64::MIN, i64::MIN, 1, i64::MIN);
@@ -201,7 +201,7 @@ fn an_observer_joins_an_established_leader_and_dials_it() {
 // ------------------------------------------------------------------------------------------
 
 #[test]
-fn a_leader_that_never_served_gives_up_into_a_new_election_without_stop_serving() {
+pub(super) fn a_leader_that_never_served_gives_up_into_a_new_election_without_stop_serving() {
     let mut m = leading();
     assert_eq!(step(&mut m, 210 + INIT_MS - 1, Input::Tick), vec![]);
     let vote = looking(3, z(1, 3), 2, 1);
@@ -221,7 +221,8 @@ fn a_leader_that_never_served_gives_up_into_a_new_election_without_stop_serving(
 }
 
 #[test]
-fn an_established_leader_that_loses_its_quorum_stops_serving_and_applies_its_logged_proposals() {
+pub(super) fn an_established_leader_that_loses_its_quorum_stops_serving_and_applies_its_logged_proposals(
+) {
     let mut m = established();
     step(&mut m, 1_000, Input::Tick);
     let out = m.propose(1_100, z(2, 1), txn(z(2, 1)), &NoLog);
@@ -257,7 +258,8 @@ fn an_established_leader_that_loses_its_quorum_stops_serving_and_applies_its_log
 }
 
 #[test]
-fn a_follower_that_loses_its_leader_stops_serving_applies_logged_txns_and_elects_with_them() {
+pub(super) fn a_follower_that_loses_its_leader_stops_serving_applies_logged_txns_and_elects_with_them(
+) {
     let mut m = serving_follower();
     assert_eq!(
         packet(
@@ -293,7 +295,7 @@ fn a_follower_that_loses_its_leader_stops_serving_applies_logged_txns_and_elects
 }
 
 #[test]
-fn an_observer_that_loses_its_leader_waits_200_ms_before_electing_again() {
+pub(super) fn an_observer_that_loses_its_leader_waits_200_ms_before_electing_again() {
     let mut m = member(4, true);
     m.start(0);
     hear(&mut m, 5, 3, note(Leading, 3, z(1, 3), 1, 2));
@@ -323,7 +325,7 @@ fn an_observer_that_loses_its_leader_waits_200_ms_before_electing_again() {
 // ------------------------------------------------------------------------------------------
 
 #[test]
-fn only_an_established_leader_hands_out_zxids() {
+pub(super) fn only_an_established_leader_hands_out_zxids() {
     let mut m = member(3, false);
     assert_eq!(m.next_zxid(), None, "not started");
     m.start(0);
@@ -334,7 +336,7 @@ fn only_an_established_leader_hands_out_zxids() {
 }
 
 #[test]
-fn propose_does_nothing_unless_an_established_leader() {
+pub(super) fn propose_does_nothing_unless_an_established_leader() {
     let mut m = leading();
     assert_eq!(m.propose(300, z(2, 1), txn(z(2, 1)), &NoLog), vec![]);
     let mut f = serving_follower();
@@ -342,7 +344,7 @@ fn propose_does_nothing_unless_an_established_leader() {
 }
 
 #[test]
-fn propose_drops_a_txn_prepared_in_another_epoch() {
+pub(super) fn propose_drops_a_txn_prepared_in_another_epoch() {
     // Prepared while leading an earlier epoch, proposed after this leader was re-elected.
     let mut m = established();
     assert_eq!(m.propose(1_100, z(1, 4), txn(z(1, 4)), &NoLog), vec![]);
@@ -350,7 +352,7 @@ fn propose_drops_a_txn_prepared_in_another_epoch() {
 }
 
 #[test]
-fn propose_sends_to_the_followers_and_logs_and_next_zxid_moves_on() {
+pub(super) fn propose_sends_to_the_followers_and_logs_and_next_zxid_moves_on() {
     let mut m = established();
     assert_eq!(
         m.propose(1_100, z(2, 1), txn(z(2, 1)), &NoLog),
@@ -364,7 +366,7 @@ fn propose_sends_to_the_followers_and_logs_and_next_zxid_moves_on() {
 }
 
 #[test]
-fn proposing_the_last_counter_of_an_epoch_makes_the_leader_abdicate() {
+pub(super) fn proposing_the_last_counter_of_an_epoch_makes_the_leader_abdicate() {
     let mut m = established();
     let last_but_one = z(2, 0xffff_fffe);
     m.propose(1_100, last_but_one, txn(last_but_one), &NoLog);
@@ -399,7 +401,7 @@ fn proposing_the_last_counter_of_an_epoch_makes_the_leader_abdicate() {
 // ------------------------------------------------------------------------------------------
 
 #[test]
-fn an_established_leader_reports_the_new_epoch_in_its_vote() {
+pub(super) fn an_established_leader_reports_the_new_epoch_in_its_vote() {
     let m = leading();
     assert_eq!(m.election().current_vote().peer_epoch, 1);
     let mut m = established();
@@ -410,7 +412,7 @@ fn an_established_leader_reports_the_new_epoch_in_its_vote() {
 }
 
 #[test]
-fn a_synced_follower_reports_the_new_epoch_in_its_vote() {
+pub(super) fn a_synced_follower_reports_the_new_epoch_in_its_vote() {
     let m = following();
     assert_eq!(m.election().current_vote().peer_epoch, 1);
     let m = serving_follower();
@@ -419,7 +421,7 @@ fn a_synced_follower_reports_the_new_epoch_in_its_vote() {
 }
 
 #[test]
-fn the_leader_tracks_its_epochs_as_it_persists_them() {
+pub(super) fn the_leader_tracks_its_epochs_as_it_persists_them() {
     let mut m = leading();
     step(&mut m, 300, Input::LearnerConnected { link: IN_LINK });
     assert_eq!(
@@ -439,7 +441,7 @@ fn the_leader_tracks_its_epochs_as_it_persists_them() {
     assert_eq!(m.epochs(), (2, 2));
 }
 
-fn append(zxid: i64) -> Action {
+pub(super) fn append(zxid: i64) -> Action {
     Action::Append {
         zxid,
         txn: txn(zxid),
@@ -447,7 +449,7 @@ fn append(zxid: i64) -> Action {
 }
 
 #[test]
-fn an_observer_waiting_to_elect_again_does_not_decide_on_the_last_rounds_votes() {
+pub(super) fn an_observer_waiting_to_elect_again_does_not_decide_on_the_last_rounds_votes() {
     let mut m = member(4, true);
     m.start(0);
     hear(&mut m, 5, 3, note(Leading, 3, z(1, 3), 1, 2));
@@ -468,7 +470,7 @@ fn an_observer_waiting_to_elect_again_does_not_decide_on_the_last_rounds_votes()
 }
 
 #[test]
-fn a_learner_connection_to_a_member_that_does_not_lead_is_closed() {
+pub(super) fn a_learner_connection_to_a_member_that_does_not_lead_is_closed() {
     for mut m in [member(3, false), following()] {
         assert_eq!(
             step(&mut m, 300, Input::LearnerConnected { link: IN_LINK }),
@@ -478,68 +480,4 @@ fn a_learner_connection_to_a_member_that_does_not_lead_is_closed() {
             }]
         );
     }
-}
-
-/// Found by the simulator (seed 2861): a SNAP loaded in memory and never made durable (the
-/// leader died before NEWLEADER) must not survive the failed sync, or a later DIFF builds on a
-/// history this member's disk does not have.
-#[test]
-fn a_sync_that_fails_after_a_snap_reloads_the_state_on_disk() {
-    let mut m = following();
-    step(&mut m, 300, Input::LeaderConnected { link: LEARNER_LINK });
-    packet(&mut m, 300, LEARNER_LINK, leader_info(2));
-    let body = Bytes::from_static(b"leader's database");
-    let out = step(
-        &mut m,
-        310,
-        Input::Snapshot {
-            link: LEARNER_LINK,
-            zxid: z(1, 9),
-            body: body.clone(),
-        },
-    );
-    assert_eq!(
-        out,
-        vec![Action::LoadSnapshot {
-            zxid: z(1, 9),
-            body
-        }]
-    );
-    assert_eq!(m.last_zxid(), z(1, 9));
-    let out = step(&mut m, 320, Input::LinkClosed { link: LEARNER_LINK });
-    assert!(
-        out.contains(&Action::TruncateLog { zxid: z(1, 3) }),
-        "reload what the disk holds: {out:?}"
-    );
-    assert_eq!(m.last_zxid(), z(1, 3), "elects with the durable history");
-}
-
-#[test]
-fn a_snap_made_durable_at_newleader_is_kept_when_the_sync_fails_later() {
-    let mut m = following();
-    step(&mut m, 300, Input::LeaderConnected { link: LEARNER_LINK });
-    packet(&mut m, 300, LEARNER_LINK, leader_info(2));
-    let body = Bytes::from_static(b"db");
-    step(
-        &mut m,
-        310,
-        Input::Snapshot {
-            link: LEARNER_LINK,
-            zxid: z(1, 9),
-            body,
-        },
-    );
-    let out = packet(
-        &mut m,
-        400,
-        LEARNER_LINK,
-        pkt(NewLeader, z(2, 0), Some(Bytes::from_static(CONFIG))),
-    );
-    assert_eq!(out[0], Action::TakeSnapshot);
-    let out = step(&mut m, 420, Input::LinkClosed { link: LEARNER_LINK });
-    assert!(
-        !out.iter().any(|a| matches!(a, Action::TruncateLog { .. })),
-        "{out:?}"
-    );
-    assert_eq!(m.last_zxid(), z(1, 9));
 }

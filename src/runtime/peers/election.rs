@@ -5,7 +5,9 @@
 //! notifications. Only the latest notification per peer is kept while unsent (Apache's
 //! capacity-1 queue), and a fresh connection re-sends the last one, so duplicates are normal.
 //!
-//! One manager task owns the table of connections; socket tasks report to it.
+//! One manager task owns the table of connections; socket tasks report to it. Whatever is
+//! dropped (an unreachable peer, bytes that are not the protocol) gets one log line naming
+//! the peer: an unreachable peer once per outage, not once per election round.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,9 +15,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+use super::stream::{PeerRead, PeerStream, PeerWrite, Transport};
 use super::{resolve, PeerAddrs};
 use crate::quorum::wire::election::{
     decode_election_frame, encode_election_frame, split_host_port, InitialMessage,
@@ -37,7 +40,7 @@ enum Cmd {
     /// with any bytes already read past the initial message.
     Install {
         sid: Sid,
-        stream: TcpStream,
+        stream: PeerStream,
         leftover: BytesMut,
     },
     /// A smaller sid dialled us: dial it back at `addr` (from its initial message).
@@ -45,9 +48,10 @@ enum Cmd {
         sid: Sid,
         addr: Option<String>,
     },
+    /// A dial finished; `error` says why it failed (logged once per outage).
     DialDone {
         sid: Sid,
-        failed: bool,
+        error: Option<String>,
     },
     Closed {
         sid: Sid,
@@ -82,6 +86,9 @@ struct Peer {
     dialing: bool,
     /// The election address a peer announced, used to dial it back.
     announced: Option<String>,
+    /// Dials to this peer fail; the first failure was logged at WARN, the rest at DEBUG,
+    /// until a connection works again (Apache warns at every retry, flooding the log).
+    unreachable: bool,
 }
 
 struct Manager {
@@ -103,16 +110,24 @@ pub fn start(
     handshake_timeout: Duration,
 ) -> ElectionNet {
     let (tx, rx) = mpsc::unbounded_channel();
+    let transport = addrs.transport.clone();
     let manager = Manager {
         me,
         announce: addrs.announce(me),
-        addrs,
+        addrs: addrs.clone(),
         core,
         tx: tx.clone(),
         peers: HashMap::new(),
         next_conn: 1,
     };
-    tokio::spawn(accept_loop(listener, me, tx.clone(), handshake_timeout));
+    tokio::spawn(accept_loop(
+        listener,
+        me,
+        addrs.clone(),
+        tx.clone(),
+        handshake_timeout,
+        transport,
+    ));
     tokio::spawn(manager.run(rx));
     ElectionNet { tx }
 }
@@ -136,14 +151,30 @@ impl Manager {
                     p.conn = None;
                     self.dial(sid);
                 }
-                Cmd::DialDone { sid, failed } => {
+                Cmd::DialDone { sid, error } => {
                     let p = self.peers.entry(sid).or_default();
                     p.dialing = false;
-                    if failed && p.conn.is_none() {
+                    if error.is_some() && p.conn.is_none() {
                         self.report(Input::PeerDown { sid });
                     }
                     // A notification queued while the dial failed waits for the next send
                     // or election timeout, as in Apache (connectAll on timeout).
+                    if let Some(e) = error {
+                        let target = self.target(sid).map_or_else(
+                            || "an unknown address".to_string(),
+                            |(h, port)| format!("{h}:{port}"),
+                        );
+                        let p = self.peers.entry(sid).or_default();
+                        if p.unreachable {
+                            tracing::debug!(
+                                sid,
+                                "Cannot open channel to {sid} at election address {target}: {e}"
+                            );
+                        } else {
+                            p.unreachable = true;
+                            tracing::warn!(sid, "Cannot open channel to {sid} at election address {target}: {e} (retrying; logged once until it answers)");
+                        }
+                    }
                 }
                 Cmd::Closed { sid, conn } => {
                     tracing::debug!(sid, conn, "election connection closed");
@@ -181,24 +212,30 @@ impl Manager {
         }
     }
 
+    /// Where to dial `sid`: its `server.N` line, else the address it announced.
+    fn target(&self, sid: Sid) -> Option<(String, u16)> {
+        let announced = self.peers.get(&sid).and_then(|p| p.announced.as_ref());
+        match (announced, self.addrs.election.get(&sid)) {
+            (_, Some((h, port))) => Some((h.clone(), *port)),
+            (Some(a), None) => split_host_port(a).map(|(h, port)| (h.to_string(), port)),
+            (None, None) => None,
+        }
+    }
+
     fn dial(&mut self, sid: Sid) {
+        let target = self.target(sid);
         let p = self.peers.entry(sid).or_default();
         if p.dialing || p.conn.is_some() {
             return;
         }
-        let target = match (&p.announced, self.addrs.election.get(&sid)) {
-            (_, Some((h, port))) => Some((h.clone(), *port)),
-            (Some(a), None) => split_host_port(a).map(|(h, port)| (h.to_string(), port)),
-            (None, None) => None,
-        };
         let Some((host, port)) = target else {
             return;
         };
         p.dialing = true;
         let (me, announce, tx) = (self.me, self.announce.clone(), self.tx.clone());
+        let transport = self.addrs.transport.clone();
         tokio::spawn(async move {
-            let mut failed = false;
-            match dial(&host, port, me, &announce).await {
+            let error = match dial(&transport, &host, port, me, &announce).await {
                 Ok(stream) if sid < me => {
                     let leftover = BytesMut::new();
                     let _ = tx.send(Cmd::Install {
@@ -206,26 +243,29 @@ impl Manager {
                         stream,
                         leftover,
                     });
+                    None
                 }
                 // To a larger sid we only announce ourselves; it dials back.
-                Ok(_) => {}
-                Err(e) => {
-                    failed = true;
-                    tracing::debug!(sid, %host, port, "Cannot open channel to {sid} at election address {host}:{port}: {e}")
-                }
-            }
-            let _ = tx.send(Cmd::DialDone { sid, failed });
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            let _ = tx.send(Cmd::DialDone { sid, error });
         });
     }
 
-    fn install(&mut self, sid: Sid, stream: TcpStream, leftover: BytesMut) {
+    fn install(&mut self, sid: Sid, stream: PeerStream, leftover: BytesMut) {
         tracing::debug!(sid, "election connection up");
         let conn = self.next_conn;
         self.next_conn += 1;
-        let _ = stream.set_nodelay(true);
+        let peer = stream
+            .peer_addr()
+            .map_or_else(|_| "?".to_string(), |a| a.to_string());
         let (rd, wr) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         let p = self.peers.entry(sid).or_default();
+        if std::mem::take(&mut p.unreachable) {
+            tracing::info!(sid, %peer, "election channel to {sid} is up again");
+        }
         if let Some(frame) = p.pending.take().or_else(|| p.last.clone()) {
             let _ = tx.send(frame);
         }
@@ -233,15 +273,19 @@ impl Manager {
         self.report(Input::PeerUp { sid });
         tokio::spawn(write_loop(wr, rx));
         let (core, manager) = (self.core.clone(), self.tx.clone());
-        tokio::spawn(read_loop(rd, leftover, sid, conn, core, manager));
+        tokio::spawn(read_loop(rd, leftover, sid, peer, conn, core, manager));
     }
 }
 
-async fn dial(host: &str, port: u16, me: Sid, announce: &str) -> std::io::Result<TcpStream> {
+async fn dial(
+    transport: &Transport,
+    host: &str,
+    port: u16,
+    me: Sid,
+    announce: &str,
+) -> std::io::Result<PeerStream> {
     let addr = resolve(host, port).await?;
-    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    let mut stream = transport.dial(addr, CONNECT_TIMEOUT).await?;
     // One write: Apache reads the address with a single read() call.
     stream
         .write_all(&InitialMessage::encode_v1(me as i64, announce))
@@ -252,8 +296,10 @@ async fn dial(host: &str, port: u16, me: Sid, announce: &str) -> std::io::Result
 async fn accept_loop(
     listener: TcpListener,
     me: Sid,
+    addrs: Arc<PeerAddrs>,
     tx: mpsc::UnboundedSender<Cmd>,
     timeout: Duration,
+    transport: Transport,
 ) {
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -264,9 +310,17 @@ async fn accept_loop(
                 continue;
             }
         };
-        let tx = tx.clone();
+        let (tx, addrs) = (tx.clone(), addrs.clone());
+        let transport = transport.clone();
         tokio::spawn(async move {
-            match tokio::time::timeout(timeout, handshake(stream, me, &tx)).await {
+            let work = async {
+                let stream = transport
+                    .accept(stream, peer)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                handshake(stream, peer, me, &addrs, &tx).await
+            };
+            match tokio::time::timeout(timeout, work).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(%peer, "dropping election connection: {e}"),
                 Err(_) => {
@@ -279,8 +333,10 @@ async fn accept_loop(
 
 /// Reads a dialler's initial message and applies the "larger sid keeps it" rule.
 async fn handshake(
-    mut stream: TcpStream,
+    mut stream: PeerStream,
+    peer: std::net::SocketAddr,
     me: Sid,
+    addrs: &PeerAddrs,
     tx: &mpsc::UnboundedSender<Cmd>,
 ) -> Result<(), String> {
     let mut buf = BytesMut::with_capacity(256);
@@ -299,8 +355,17 @@ async fn handshake(
         return Err(format!("negative sid {}", msg.sid));
     };
     if sid == me {
-        tracing::warn!(sid, "election connection from a server with my own id");
+        tracing::warn!(sid, %peer, "election connection from a server with my own id");
         return Ok(());
+    }
+    if !addrs.election.contains_key(&sid) {
+        // Apache accepts any sid (it cannot count the votes of one it does not know); say so,
+        // since it is a misconfigured peer — or bytes that are not ZooKeeper's at all.
+        tracing::warn!(
+            sid,
+            %peer,
+            "election connection from server id {sid}, which is not in the server list"
+        );
     }
     if sid < me {
         // Only the larger sid keeps a connection: hang up and dial it back.
@@ -320,10 +385,7 @@ async fn handshake(
 }
 
 /// Writes notifications, keeping only the newest of those waiting.
-async fn write_loop(
-    mut wr: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<Bytes>,
-) {
+async fn write_loop(mut wr: PeerWrite, mut rx: mpsc::UnboundedReceiver<Bytes>) {
     while let Some(mut frame) = rx.recv().await {
         while let Ok(newer) = rx.try_recv() {
             frame = newer;
@@ -336,9 +398,10 @@ async fn write_loop(
 }
 
 async fn read_loop(
-    mut rd: tokio::net::tcp::OwnedReadHalf,
+    mut rd: PeerRead,
     mut buf: BytesMut,
     sid: Sid,
+    peer: String,
     conn: u64,
     core: CoreTx,
     manager: mpsc::UnboundedSender<Cmd>,
@@ -357,6 +420,7 @@ async fn read_loop(
                     }
                     Err(e) => tracing::warn!(
                         sid,
+                        %peer,
                         "Skipping the processing of a malformed notification: {e}"
                     ),
                 },
@@ -364,8 +428,9 @@ async fn read_loop(
                 Err(len) => {
                     tracing::warn!(
                         sid,
+                        %peer,
                         len,
-                        "election frame length out of range; closing the connection"
+                        "election frame length out of range (1..=524288); closing the connection"
                     );
                     break 'outer;
                 }

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
 use super::resolve;
+use super::stream::{PeerRead, PeerStream, PeerWrite, Transport};
 use crate::quorum::wire::{decode_packet, PacketType};
 use crate::quorum::{Input, LinkId};
 use crate::runtime::{CoreMsg, CoreTx};
@@ -54,12 +54,17 @@ impl Drop for LinkHandle {
     }
 }
 
-/// Accepts learners on the quorum port forever; each connection is offered to the core.
+/// How long a learner may take to finish a TLS handshake on the quorum port.
+const ACCEPT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts learners on the quorum port forever; each connection is offered to the core
+/// (after its TLS handshake, with `sslQuorum`).
 pub async fn accept_learners(
     listener: TcpListener,
     core: CoreTx,
     next_link: Arc<AtomicU64>,
     max_packet: usize,
+    transport: Transport,
 ) {
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -72,10 +77,25 @@ pub async fn accept_learners(
         };
         let link = next_link.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(%peer, link, "learner connection");
-        let handle = spawn_link(stream, link, core.clone(), false, max_packet);
-        if core.send(CoreMsg::LinkAccepted { link, handle }).is_err() {
-            return;
-        }
+        let (core, transport) = (core.clone(), transport.clone());
+        tokio::spawn(async move {
+            let accepted =
+                tokio::time::timeout(ACCEPT_HANDSHAKE_TIMEOUT, transport.accept(stream, peer))
+                    .await;
+            let stream = match accepted {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::warn!(%peer, "dropping quorum port connection: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!(%peer, "dropping quorum port connection: TLS handshake timed out");
+                    return;
+                }
+            };
+            let handle = spawn_link(stream, link, core.clone(), false, max_packet);
+            let _ = core.send(CoreMsg::LinkAccepted { link, handle });
+        });
     }
 }
 
@@ -87,13 +107,12 @@ pub fn connect_leader(
     core: CoreTx,
     timeout: Duration,
     max_packet: usize,
+    transport: Transport,
 ) {
     tokio::spawn(async move {
         let connected = async {
             let addr = resolve(&host, port).await?;
-            tokio::time::timeout(timeout, TcpStream::connect(addr))
-                .await
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"))?
+            transport.dial(addr, timeout).await
         }
         .await;
         match connected {
@@ -110,13 +129,15 @@ pub fn connect_leader(
 }
 
 fn spawn_link(
-    stream: TcpStream,
+    stream: PeerStream,
     link: LinkId,
     core: CoreTx,
     learner_side: bool,
     max_packet: usize,
 ) -> LinkHandle {
-    let _ = stream.set_nodelay(true);
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let (start_tx, start_rx) = oneshot::channel();
@@ -126,7 +147,7 @@ fn spawn_link(
             return;
         }
         if let Err(e) = read_loop(rd, link, &core, learner_side, max_packet).await {
-            tracing::warn!(link, "quorum link closed: {e}");
+            tracing::warn!(link, %peer, "quorum link closed: {e}");
         }
         let _ = core.send(CoreMsg::Quorum(Input::LinkClosed { link }));
     })
@@ -139,7 +160,7 @@ fn spawn_link(
 }
 
 /// Coalesces everything queued into one write.
-async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Bytes>) {
+async fn write_loop(mut wr: PeerWrite, mut rx: mpsc::UnboundedReceiver<Bytes>) {
     let mut batch = BytesMut::with_capacity(64 * 1024);
     while let Some(first) = rx.recv().await {
         batch.extend_from_slice(&first);
@@ -157,7 +178,7 @@ async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Byte
     let _ = wr.shutdown().await;
 }
 
-async fn fill(rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<(), String> {
+async fn fill(rd: &mut PeerRead, buf: &mut BytesMut) -> Result<(), String> {
     match rd.read_buf(buf).await {
         Ok(0) => Err("closed by peer".into()),
         Ok(_) => Ok(()),
@@ -166,7 +187,7 @@ async fn fill(rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<(), String> 
 }
 
 async fn read_loop(
-    mut rd: OwnedReadHalf,
+    mut rd: PeerRead,
     link: LinkId,
     core: &CoreTx,
     learner_side: bool,
@@ -195,7 +216,7 @@ async fn read_loop(
 
 /// Reads Apache's database serialization that follows SNAP, then its "BenWasHere".
 async fn read_snap_body(
-    rd: &mut OwnedReadHalf,
+    rd: &mut PeerRead,
     buf: &mut BytesMut,
     max_len: usize,
 ) -> Result<Bytes, String> {

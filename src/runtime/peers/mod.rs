@@ -3,12 +3,13 @@
 //! the core's `quorum::Member`. Nothing here decides anything about the protocol: it frames,
 //! connects, accepts and reports.
 //!
-//! Owns: sockets to peers, their reader/writer tasks, peer addresses. Must not: interpret
+//! Owns: sockets to peers (plain or TLS, `stream`), their reader/writer tasks, peer addresses. Must not: interpret
 //! packets beyond framing (the SNAP body is scanned only to find where it ends), or hold
 //! protocol state.
 
 pub mod election;
 pub mod links;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +24,8 @@ pub struct PeerAddrs {
     pub election: HashMap<Sid, (String, u16)>,
     /// `host:port` of each member's quorum port.
     pub quorum: HashMap<Sid, (String, u16)>,
+    /// Plain TCP or TLS (`sslQuorum`), for dialling and accepting members.
+    pub transport: stream::Transport,
 }
 
 impl PeerAddrs {
@@ -33,7 +36,11 @@ impl PeerAddrs {
             election.insert(*id, (s.host.clone(), s.election_port));
             quorum.insert(*id, (s.host.clone(), s.quorum_port));
         }
-        PeerAddrs { election, quorum }
+        PeerAddrs {
+            election,
+            quorum,
+            transport: stream::Transport::default(),
+        }
     }
 
     /// This member's election address as it announces it (`host:port`, IPv6 in brackets).

@@ -1,0 +1,707 @@
+//! The one place that starts ZooKeeper ensembles for the integration tests: N voters and M
+//! observers on 127.0.0.1 with free ports, each with its own zoo.cfg, dataDir (holding `myid`)
+//! and log file under one temporary directory. Members are `zkserver` processes, or Apache
+//! ZooKeeper 3.8 JVMs with `ZK_IMPL=apache`, so every ensemble test can be checked against the
+//! reference implementation.
+//!
+//! Members can be killed (SIGKILL), stopped (SIGTERM), paused (SIGSTOP) and resumed (SIGCONT),
+//! restarted on the same dataDir, or wiped (everything but `myid` removed). The harness finds
+//! the leader through `srvr` and waits until members serve. Waits are async (tokio sleeps), so
+//! client sessions of the test keep running while the harness polls.
+//!
+//! Defaults: tickTime 300 ms, initLimit 10, syncLimit 5 (a member lost for 1.5 s is dropped),
+//! maxSessionTimeout 30 s (sessions outlive an election), `4lw.commands.whitelist=*`.
+//! `ZK_KEEP_DIRS=1` keeps the directory of a failing test and prints where it is.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{impl_kind, java_available, Impl};
+
+/// Classpath of an Apache member: Debian's jar plus slf4j-simple, without which Apache 3.8
+/// from Debian logs nothing (tests grep the sync-mode lines of the log).
+const APACHE_CP: &str =
+    "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar";
+pub const APACHE_JAR: &str = "/usr/share/java/zookeeper.jar";
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct EnsembleOpts {
+    pub voters: usize,
+    pub observers: usize,
+    pub tick_ms: u32,
+    pub init_limit: u32,
+    pub sync_limit: u32,
+    /// Extra zoo.cfg lines for every member; a key given here replaces the harness default.
+    pub cfg: Vec<String>,
+    /// Extra environment for every member process.
+    pub env: Vec<(String, String)>,
+    /// Override of `ZK_IMPL` for this ensemble.
+    pub imp: Option<Impl>,
+}
+
+impl EnsembleOpts {
+    pub fn new(voters: usize, observers: usize) -> Self {
+        EnsembleOpts {
+            voters,
+            observers,
+            tick_ms: 300,
+            init_limit: 10,
+            sync_limit: 5,
+            cfg: Vec::new(),
+            env: Vec::new(),
+            imp: None,
+        }
+    }
+    pub fn cfg(mut self, line: &str) -> Self {
+        self.cfg.push(line.to_string());
+        self
+    }
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+    pub fn tick(mut self, ms: u32) -> Self {
+        self.tick_ms = ms;
+        self
+    }
+}
+
+/// One member: its ports, files and (while running) process.
+pub struct Member {
+    pub id: u64,
+    pub observer: bool,
+    pub client_port: u16,
+    pub quorum_port: u16,
+    pub election_port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+    paused: bool,
+}
+
+impl Member {
+    /// `127.0.0.1:<clientPort>`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.client_port)
+    }
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+    pub fn cfg_path(&self) -> PathBuf {
+        self.dir.join("zoo.cfg")
+    }
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("server.log")
+    }
+    /// The member's whole log (every run appended), ANSI colours removed.
+    pub fn log(&self) -> String {
+        strip_ansi(&std::fs::read_to_string(self.log_path()).unwrap_or_default())
+    }
+    /// Current length of the log file: pass it to `log_since` to see only what follows.
+    pub fn log_len(&self) -> usize {
+        std::fs::metadata(self.log_path()).map_or(0, |m| m.len() as usize)
+    }
+    /// The log written after byte offset `from`, ANSI colours removed.
+    pub fn log_since(&self, from: usize) -> String {
+        let bytes = std::fs::read(self.log_path()).unwrap_or_default();
+        strip_ansi(&String::from_utf8_lossy(
+            bytes.get(from..).unwrap_or_default(),
+        ))
+    }
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+/// A running ensemble; dropping it SIGKILLs every member and removes the directory.
+pub struct Ensemble {
+    dir: Option<tempfile::TempDir>,
+    pub members: Vec<Member>,
+    opts: EnsembleOpts,
+    imp: Impl,
+}
+
+/// Ports not handed out twice by this process; bound once to check they are free.
+static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
+
+/// A free port below Linux's ephemeral range (32768+), so a client connection made by some
+/// other process cannot take it between our check and the member's bind.
+pub fn free_port() -> u16 {
+    let _ = NEXT_PORT.compare_exchange(
+        0,
+        20000 + (std::process::id() % 1000) as u16 * 12,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let p = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
+        let p = if p >= 32700 {
+            NEXT_PORT.store(20001, Ordering::SeqCst);
+            20000
+        } else {
+            p
+        };
+        if TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// The first of `n` consecutive free ports (for tools that number ports from a base).
+pub fn free_ports_in_a_row(n: u16) -> u16 {
+    loop {
+        let first = free_port();
+        if (1..n).all(|k| free_port() == first + k) {
+            return first;
+        }
+    }
+}
+
+/// Removes ANSI colour sequences (`ESC [ ... m`), in case a member logs in colour.
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Sends a four-letter word with a deadline; `None` if the member does not answer in time.
+pub fn four_letter_timeout(port: u16, cmd: &str, timeout: Duration) -> Option<String> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
+    s.set_write_timeout(Some(timeout)).ok()?;
+    s.write_all(cmd.as_bytes()).ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The `Mode:` value of a `srvr` answer (leader, follower, observer, standalone).
+pub fn mode_of(srvr: &str) -> Option<String> {
+    srvr.lines()
+        .find_map(|l| l.strip_prefix("Mode: "))
+        .map(|m| m.trim().to_string())
+}
+
+impl Ensemble {
+    /// Writes the configs and starts every member (without waiting; see `wait_ready`).
+    /// `None` (after saying why) when Apache is asked for but java is missing outside CI.
+    pub fn start(opts: EnsembleOpts) -> Option<Ensemble> {
+        let mut ens = Ensemble::prepare(opts)?;
+        for id in ens.ids() {
+            ens.start_member(id);
+        }
+        Some(ens)
+    }
+
+    /// Allocates ports and writes every member's zoo.cfg and myid, starting nothing.
+    pub fn prepare(opts: EnsembleOpts) -> Option<Ensemble> {
+        let imp = opts.imp.unwrap_or_else(impl_kind);
+        if imp == Impl::Apache && !java_available() {
+            eprintln!("SKIPPED: ZK_IMPL=apache but `java` is not installed");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("zk-ensemble-")
+            .tempdir()
+            .expect("tempdir");
+        let total = opts.voters + opts.observers;
+        let members = (1..=total as u64)
+            .map(|id| Member {
+                id,
+                observer: id as usize > opts.voters,
+                client_port: free_port(),
+                quorum_port: free_port(),
+                election_port: free_port(),
+                dir: dir.path().join(format!("m{id}")),
+                child: None,
+                paused: false,
+            })
+            .collect();
+        let ens = Ensemble {
+            dir: Some(dir),
+            members,
+            opts,
+            imp,
+        };
+        for i in 0..ens.members.len() {
+            ens.write_member_files(i);
+        }
+        Some(ens)
+    }
+
+    /// Starts an ensemble and waits until every member serves with one leader.
+    pub async fn start_ready(opts: EnsembleOpts) -> Option<Ensemble> {
+        let mut ens = Ensemble::start(opts)?;
+        ens.wait_ready(Duration::from_secs(60)).await;
+        Some(ens)
+    }
+
+    pub fn imp(&self) -> Impl {
+        self.imp
+    }
+
+    pub fn is_apache(&self) -> bool {
+        self.imp == Impl::Apache
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.as_ref().expect("ensemble dir").path()
+    }
+
+    pub fn ids(&self) -> Vec<u64> {
+        self.members.iter().map(|m| m.id).collect()
+    }
+
+    pub fn voter_ids(&self) -> Vec<u64> {
+        self.members
+            .iter()
+            .filter(|m| !m.observer)
+            .map(|m| m.id)
+            .collect()
+    }
+
+    /// Ids of the members whose process is running (paused ones included).
+    pub fn running_ids(&self) -> Vec<u64> {
+        self.members
+            .iter()
+            .filter(|m| m.is_running())
+            .map(|m| m.id)
+            .collect()
+    }
+
+    pub fn member(&self, id: u64) -> &Member {
+        self.members
+            .iter()
+            .find(|m| m.id == id)
+            .unwrap_or_else(|| panic!("no member {id}"))
+    }
+
+    fn member_mut(&mut self, id: u64) -> &mut Member {
+        self.members
+            .iter_mut()
+            .find(|m| m.id == id)
+            .unwrap_or_else(|| panic!("no member {id}"))
+    }
+
+    pub fn addr(&self, id: u64) -> String {
+        self.member(id).addr()
+    }
+
+    /// `host:port,host:port,...` of every member, for a client that may use any of them.
+    pub fn connect_string(&self) -> String {
+        self.members
+            .iter()
+            .map(Member::addr)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The `server.N=` lines every member's zoo.cfg carries.
+    pub fn server_lines(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .map(|m| {
+                format!(
+                    "server.{}=127.0.0.1:{}:{}{}",
+                    m.id,
+                    m.quorum_port,
+                    m.election_port,
+                    if m.observer { ":observer" } else { "" }
+                )
+            })
+            .collect()
+    }
+
+    /// The zoo.cfg text of member `i` (index into `members`).
+    fn cfg_text(&self, i: usize) -> String {
+        let m = &self.members[i];
+        let mut lines: Vec<String> = vec![
+            format!("tickTime={}", self.opts.tick_ms),
+            format!("initLimit={}", self.opts.init_limit),
+            format!("syncLimit={}", self.opts.sync_limit),
+            format!("dataDir={}", m.data_dir().display()),
+            format!("clientPort={}", m.client_port),
+            "clientPortAddress=127.0.0.1".into(),
+            "maxSessionTimeout=30000".into(),
+            "admin.enableServer=false".into(),
+            "4lw.commands.whitelist=*".into(),
+        ];
+        if m.observer {
+            lines.push("peerType=observer".into());
+        }
+        for extra in &self.opts.cfg {
+            let key = cfg_key(extra);
+            lines.retain(|l| cfg_key(l) != key);
+            lines.push(extra.clone());
+        }
+        lines.extend(self.server_lines());
+        lines.join("\n") + "\n"
+    }
+
+    fn write_member_files(&self, i: usize) {
+        let m = &self.members[i];
+        std::fs::create_dir_all(m.data_dir()).expect("create dataDir");
+        std::fs::write(m.cfg_path(), self.cfg_text(i)).expect("write zoo.cfg");
+        std::fs::write(m.data_dir().join("myid"), format!("{}\n", m.id)).expect("write myid");
+    }
+
+    /// Replaces member `id`'s zoo.cfg (for tests of bad configurations).
+    pub fn write_cfg(&self, id: u64, text: &str) {
+        std::fs::write(self.member(id).cfg_path(), text).expect("write zoo.cfg");
+    }
+
+    /// The command that runs member `id` (zkserver binary or Apache's QuorumPeerMain).
+    pub fn command(&self, id: u64) -> Command {
+        let m = self.member(id);
+        let mut cmd = match self.imp {
+            Impl::ZkServer => {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_zkserver"));
+                c.env("NO_COLOR", "1");
+                c
+            }
+            Impl::Apache => {
+                let mut c = Command::new("java");
+                c.args([
+                    "-Xmx256m",
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
+                    "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                ]);
+                for (k, v) in &self.opts.env {
+                    if k == "SERVER_JVMFLAGS" {
+                        c.args(v.split_whitespace());
+                    }
+                }
+                c.args([
+                    "-cp",
+                    APACHE_CP,
+                    "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+                ]);
+                c
+            }
+        };
+        cmd.arg(m.cfg_path())
+            .current_dir(&m.dir)
+            .envs(self.opts.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Starts member `id`'s process (its files must exist); does not wait for it to serve.
+    pub fn start_member(&mut self, id: u64) {
+        assert!(
+            !self.member(id).is_running(),
+            "member {id} is already running"
+        );
+        let mut cmd = self.command(id);
+        let m = self.member_mut(id);
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(m.log_path())
+            .expect("open server.log");
+        let _ = writeln!(log, "=== harness: starting member {id} ===");
+        cmd.stdout(log.try_clone().expect("dup log")).stderr(log);
+        m.child = Some(cmd.spawn().expect("spawn member"));
+        m.paused = false;
+    }
+
+    fn signal(&self, id: u64, sig: i32) {
+        if let Some(pid) = self.member(id).pid() {
+            // SAFETY: kill(2) on a pid this harness spawned and has not reaped yet.
+            unsafe {
+                libc::kill(pid as libc::pid_t, sig);
+            }
+        }
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(&mut self, id: u64) {
+        let m = self.member_mut(id);
+        if let Some(mut child) = m.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        m.paused = false;
+    }
+
+    /// SIGTERM, wait up to 15 s (then SIGKILL); returns the exit status if it exited itself.
+    pub fn stop(&mut self, id: u64) -> Option<std::process::ExitStatus> {
+        if self.member(id).paused {
+            self.resume(id);
+        }
+        self.signal(id, libc::SIGTERM);
+        let m = self.member_mut(id);
+        let mut child = m.child.take()?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
+    /// SIGSTOP: the process keeps its sockets but answers nothing. Returns once every
+    /// thread is stopped (kill(2) only queues the signal; on a busy machine a thread can run
+    /// on for a while), so nothing sent afterwards is processed before `resume`.
+    pub fn pause(&mut self, id: u64) {
+        self.signal(id, libc::SIGSTOP);
+        self.member_mut(id).paused = true;
+        let Some(pid) = self.member(id).pid() else {
+            return;
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !all_threads_stopped(pid) {
+            if Instant::now() > deadline {
+                self.fail(&format!(
+                    "member {id} (pid {pid}) did not stop after SIGSTOP"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// SIGCONT after `pause`.
+    pub fn resume(&mut self, id: u64) {
+        self.signal(id, libc::SIGCONT);
+        self.member_mut(id).paused = false;
+    }
+
+    /// SIGTERM then start again on the same dataDir and ports.
+    pub fn restart(&mut self, id: u64) {
+        self.stop(id);
+        self.start_member(id);
+    }
+
+    /// Removes everything in a stopped member's dataDir except `myid`.
+    pub fn wipe(&mut self, id: u64) {
+        let m = self.member(id);
+        assert!(!m.is_running(), "wipe member {id} only while it is down");
+        let data = m.data_dir();
+        for entry in std::fs::read_dir(&data).expect("read dataDir").flatten() {
+            if entry.file_name() == "myid" {
+                continue;
+            }
+            let p = entry.path();
+            let r = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            r.unwrap_or_else(|e| panic!("remove {}: {e}", p.display()));
+        }
+    }
+
+    /// Whether member `id`'s process has exited (it is then reaped and marked down).
+    pub fn exited(&mut self, id: u64) -> Option<std::process::ExitStatus> {
+        let m = self.member_mut(id);
+        let status = m.child.as_mut()?.try_wait().ok()??;
+        m.child = None;
+        Some(status)
+    }
+
+    /// The `srvr` answer of member `id`, `None` when it does not answer within a second.
+    pub fn srvr(&self, id: u64) -> Option<String> {
+        let m = self.member(id);
+        if !m.is_running() || m.paused {
+            return None;
+        }
+        four_letter_timeout(m.client_port, "srvr", Duration::from_secs(1))
+    }
+
+    /// `leader`, `follower` or `observer` while the member serves; `None` otherwise.
+    pub fn mode(&self, id: u64) -> Option<String> {
+        self.srvr(id).as_deref().and_then(mode_of)
+    }
+
+    /// Every running member's mode.
+    pub fn modes(&self) -> BTreeMap<u64, Option<String>> {
+        self.running_ids()
+            .into_iter()
+            .map(|id| (id, self.mode(id)))
+            .collect()
+    }
+
+    /// The member that says `Mode: leader`, if exactly one does.
+    pub fn leader(&self) -> Option<u64> {
+        let leaders: Vec<u64> = self
+            .running_ids()
+            .into_iter()
+            .filter(|&id| self.mode(id).as_deref() == Some("leader"))
+            .collect();
+        match leaders.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// Running voters that are not the leader.
+    pub fn followers(&self) -> Vec<u64> {
+        let leader = self.leader();
+        self.voter_ids()
+            .into_iter()
+            .filter(|&id| Some(id) != leader && self.member(id).is_running())
+            .collect()
+    }
+
+    /// Waits until each of `ids` serves (answers `srvr` with a Mode) and, among all running
+    /// members, exactly one is the leader. Panics with every member's log on timeout or when
+    /// a member exits.
+    pub async fn wait_serving(&mut self, ids: &[u64], timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            for &id in ids {
+                if let Some(status) = self.exited(id) {
+                    self.fail(&format!("member {id} exited ({status}) while waiting"));
+                }
+            }
+            // One snapshot of every running member's mode, so a member changing role between
+            // two queries cannot make the ensemble look settled.
+            let modes = self.modes();
+            let serving = ids
+                .iter()
+                .all(|id| modes.get(id).is_some_and(Option::is_some));
+            let leaders: Vec<u64> = modes
+                .iter()
+                .filter(|(_, m)| m.as_deref() == Some("leader"))
+                .map(|(id, _)| *id)
+                .collect();
+            if let (true, [leader]) = (serving, leaders.as_slice()) {
+                return *leader;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!(
+                    "members {ids:?} not all serving with one leader after {timeout:?}: modes {:?}",
+                    self.modes()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until every running member serves with one leader; returns the leader.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> u64 {
+        let ids = self.running_ids();
+        self.wait_serving(&ids, timeout).await
+    }
+
+    /// Waits until member `id` answers `srvr` without a Mode (it refuses clients).
+    pub async fn wait_not_serving(&self, id: u64, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(out) = self.srvr(id) {
+                if mode_of(&out).is_none() {
+                    return out;
+                }
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!(
+                    "member {id} still serving after {timeout:?}: {:?}",
+                    self.srvr(id)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until member `id`'s log after offset `from` contains `needle`; returns that text.
+    pub async fn wait_log(&self, id: u64, from: usize, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self.member(id).log_since(from);
+            if text.contains(needle) {
+                return text;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("member {id} never logged {needle:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The last lines of every member's log, for failure messages.
+    pub fn log_tails(&self, lines: usize) -> String {
+        let mut out = String::new();
+        for m in &self.members {
+            let log = m.log();
+            let all: Vec<&str> = log.lines().collect();
+            let from = all.len().saturating_sub(lines);
+            out.push_str(&format!(
+                "\n----- member {} ({}) log tail -----\n{}\n",
+                m.id,
+                m.log_path().display(),
+                all[from..].join("\n")
+            ));
+        }
+        out
+    }
+
+    /// Panics with `msg` and the members' log tails.
+    pub fn fail(&self, msg: &str) -> ! {
+        panic!("{msg}{}", self.log_tails(60))
+    }
+}
+
+/// Whether every thread of `pid` is in state `T` (stopped) or `t` (traced), per
+/// /proc/<pid>/task/<tid>/stat (the state follows the parenthesised command name).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                .is_some_and(|state| state == 'T' || state == 't')
+        })
+    })
+}
+
+fn cfg_key(line: &str) -> String {
+    line.split('=').next().unwrap_or("").trim().to_string()
+}
+
+impl Drop for Ensemble {
+    fn drop(&mut self) {
+        for id in self.ids() {
+            if self.member(id).paused {
+                self.resume(id);
+            }
+            self.kill(id);
+        }
+        if std::thread::panicking() && std::env::var_os("ZK_KEEP_DIRS").is_some() {
+            if let Some(dir) = self.dir.take() {
+                eprintln!("ZK_KEEP_DIRS: ensemble kept in {}", dir.keep().display());
+            }
+        }
+    }
+}
