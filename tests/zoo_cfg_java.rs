@@ -130,7 +130,11 @@ fn properties_read_as_java_reads_them() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -138,13 +142,24 @@ fn properties_read_as_java_reads_them() {
         .collect();
     let mut by_file: BTreeMap<&str, (Vec<&String>, Vec<&String>)> = BTreeMap::new();
     for l in &want {
-        by_file.entry(l.split('\t').next().unwrap()).or_default().0.push(l);
+        by_file
+            .entry(l.split('\t').next().unwrap())
+            .or_default()
+            .0
+            .push(l);
     }
     for l in &got {
-        by_file.entry(l.split('\t').next().unwrap()).or_default().1.push(l);
+        by_file
+            .entry(l.split('\t').next().unwrap())
+            .or_default()
+            .1
+            .push(l);
     }
     for (file, (ours, java)) in &by_file {
-        assert_eq!(ours, java, "{file} reads differently from Java's Properties");
+        assert_eq!(
+            ours, java,
+            "{file} reads differently from Java's Properties"
+        );
     }
     eprintln!("{} files read as Java reads them", args.len());
 }
