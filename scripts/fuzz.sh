@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Fuzzing zkserver's decoders with libFuzzer (cargo-fuzz, nightly). See fuzz/README.md.
+# CI does not run this script: `cargo test --release --test fuzz_corpora` (stable) replays the
+# committed corpora and regressions there. This script is for campaigns on a developer machine.
 #
 #   scripts/fuzz.sh run TARGET [SECONDS]   one campaign (default 3600 s) under `nice -n 19`,
-#                                          growing fuzz/corpus/TARGET from it and
-#                                          fuzz/seeds/TARGET; log in fuzz/logs/, figures
-#                                          appended to fuzz/logs/campaigns.tsv
+#                                          growing fuzz/corpus-full/TARGET (not committed)
+#                                          from it, fuzz/corpus/TARGET and fuzz/seeds/TARGET;
+#                                          log in fuzz/logs/, figures appended to
+#                                          fuzz/logs/campaigns.tsv
 #   scripts/fuzz.sh all [SECONDS]          `run` for every target, one after another
-#   scripts/fuzz.sh cmin TARGET            minimizes fuzz/corpus/TARGET in place
+#   scripts/fuzz.sh burst [SECONDS]        a short run per target (default 15 s) from the
+#                                          committed corpus into a scratch copy; a crash fails
+#                                          (its input is kept in fuzz/artifacts/)
+#   scripts/fuzz.sh curate TARGET [MAX_FILES [MAX_KB]]
+#                                          rebuilds the committed fuzz/corpus/TARGET from
+#                                          corpus-full + corpus + seeds: every coverage edge,
+#                                          then finer features within the budget (default 200
+#                                          files, 192 KiB; scripts/fuzz/curate.py)
+#   scripts/fuzz.sh cmin TARGET            minimizes fuzz/corpus-full/TARGET in place
 #   scripts/fuzz.sh replay [TARGET]        runs the corpus + regressions once (no fuzzing)
-#   scripts/fuzz.sh ci [SECONDS_PER_TARGET] CI: a short burst per target (default 15 s) from
-#                                          the committed corpus; new corpus files are thrown
-#                                          away, a crash fails (its input is kept in
-#                                          fuzz/artifacts/)
 #   scripts/fuzz.sh list                   the targets
 #
 # Environment: FUZZ_ARGS (more libFuzzer flags, e.g. -jobs=2 on a machine of your own).
@@ -60,7 +67,7 @@ run() {
   [[ " ${TARGETS[*]} " == *" $t "* ]] || die "unknown target $t (scripts/fuzz.sh list)"
   check_tools
   [ -n "${FUZZ_BIN_DIR:-}" ] || build "$t"
-  mkdir -p "$FUZZ/corpus/$t" "$FUZZ/seeds/$t" "$FUZZ/logs" "$FUZZ/artifacts/$t"
+  mkdir -p "$FUZZ/corpus-full/$t" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t" "$FUZZ/logs" "$FUZZ/artifacts/$t"
   local stamp log
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   log=$FUZZ/logs/$t.$stamp.log
@@ -70,7 +77,7 @@ run() {
       -max_total_time="$secs" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
       -max_len="$(max_len_for "$t")" \
       -artifact_prefix="$FUZZ/artifacts/$t/" "$(dict_for "$t")" ${FUZZ_ARGS:-} \
-      "$FUZZ/corpus/$t" "$FUZZ/seeds/$t") >"$log" 2>&1 || rc=$?
+      "$FUZZ/corpus-full/$t" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t") >"$log" 2>&1 || rc=$?
   summarize "$t" "$secs" "$log" "$rc"
   return "$rc"
 }
@@ -95,12 +102,35 @@ cmin() {
   local t=$1
   check_tools
   build "$t"
-  local tmp=$FUZZ/corpus/.cmin-$t
-  rm -rf "$tmp" && mkdir -p "$tmp"
+  local tmp=$FUZZ/corpus-full/.cmin-$t
+  rm -rf "$tmp" && mkdir -p "$tmp" "$FUZZ/corpus-full/$t"
   (cd "$FUZZ" && nice -n 19 "$(bin_of "$t")" -merge=1 -rss_limit_mb=2048 -timeout=30 \
-      "$tmp" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t") >/dev/null 2>&1
-  rm -rf "$FUZZ/corpus/$t" && mv "$tmp" "$FUZZ/corpus/$t"
-  echo "fuzz.sh: $t corpus minimized to $(ls "$FUZZ/corpus/$t" | wc -l) files, $(du -sh "$FUZZ/corpus/$t" | cut -f1)" >&2
+      "$tmp" "$FUZZ/corpus-full/$t" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t") >/dev/null 2>&1
+  rm -rf "$FUZZ/corpus-full/$t" && mv "$tmp" "$FUZZ/corpus-full/$t"
+  echo "fuzz.sh: $t full corpus minimized to $(ls "$FUZZ/corpus-full/$t" | wc -l) files" >&2
+}
+
+# The committed corpus: libFuzzer's merge lists what every candidate reaches (control file),
+# scripts/fuzz/curate.py picks the files; the replaced corpus/TARGET is kept in corpus-full.
+curate() {
+  local t=$1 max_files=${2:-200} max_kb=${3:-192}
+  check_tools
+  [ -n "${FUZZ_BIN_DIR:-}" ] || build "$t"
+  local tmp dirs=()
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  mkdir -p "$tmp/out" "$tmp/new" "$FUZZ/corpus-full/$t"
+  for d in corpus-full corpus seeds; do
+    [ -d "$FUZZ/$d/$t" ] && dirs+=("$FUZZ/$d/$t")
+  done
+  (cd "$FUZZ" && nice -n 19 "$(bin_of "$t")" -merge=1 -merge_control_file="$tmp/ctl" \
+      -rss_limit_mb=2048 -timeout=30 "$tmp/out" "${dirs[@]}") >"$tmp/log" 2>&1 \
+    || { tail -20 "$tmp/log" >&2; die "$t: the merge failed"; }
+  python3 "$ROOT/scripts/fuzz/curate.py" --max-files "$max_files" --max-kb "$max_kb" \
+      "$tmp/ctl" >"$tmp/chosen"
+  while IFS= read -r f; do cp "$f" "$tmp/new/"; done <"$tmp/chosen"
+  cp -rn "$FUZZ/corpus/$t/." "$FUZZ/corpus-full/$t/"
+  rm -rf "$FUZZ/corpus/$t" && mv "$tmp/new" "$FUZZ/corpus/$t"
 }
 
 replay() {
@@ -117,8 +147,8 @@ replay() {
   done
 }
 
-# CI: bounded bursts from the committed corpus into a scratch copy (the repo stays clean).
-ci() {
+# Bounded bursts from the committed corpus into a scratch copy (the repo stays clean).
+burst() {
   local secs=${1:-15}
   check_tools
   build
@@ -133,7 +163,7 @@ ci() {
         -timeout=30 -max_len="$(max_len_for "$t")" -artifact_prefix="$FUZZ/artifacts/$t/" \
         "$(dict_for "$t")" "$scratch/$t") >"$scratch/$t.log" 2>&1 || {
       tail -40 "$scratch/$t.log" >&2
-      die "$t crashed in CI; the input is in fuzz/artifacts/$t/"
+      die "$t crashed; the input is in fuzz/artifacts/$t/"
     }
     grep -E '^#[0-9]+' "$scratch/$t.log" | tail -1 >&2 || true
   done
@@ -145,8 +175,9 @@ case "$cmd" in
   run) [ $# -ge 1 ] || die "run TARGET [SECONDS]"; run "$@" ;;
   all) for t in "${TARGETS[@]}"; do run "$t" "${1:-3600}" || true; done ;;
   cmin) [ $# -ge 1 ] || die "cmin TARGET"; cmin "$1" ;;
+  curate) [ $# -ge 1 ] || die "curate TARGET [MAX_FILES [MAX_KB]]"; curate "$@" ;;
   replay) replay "$@" ;;
-  ci) ci "$@" ;;
+  burst) burst "$@" ;;
   list) printf '%s\n' "${TARGETS[@]}" ;;
-  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac

@@ -5,10 +5,10 @@
 #      client source via apt if `go` or /usr/share/gocode/.../go-zookeeper is absent; a venv at
 #      <repo>/.venv with kazoo, pure-sasl, pytest and prometheus-client if not importable),
 #   2. cargo build --release (the Python suite runs the release binary),
-#   3. cargo test --release (all Rust tests, the fuzz corpora replay included),
-#   4. short libFuzzer bursts per fuzz target (scripts/fuzz.sh ci; nightly + cargo-fuzz,
-#      installed when CI=true),
-#   5. pytest -q tests/python with ZK_IMPL=zkserver.
+#   3. cargo test --release (all Rust tests; tests/fuzz_corpora.rs replays the committed fuzz
+#      corpora and regressions on stable in seconds; libFuzzer campaigns and bursts need nightly
+#      + cargo-fuzz and run from scripts/fuzz.sh, not here),
+#   4. pytest -q tests/python with ZK_IMPL=zkserver.
 # Extra arguments go to pytest (e.g. scripts/test.sh -k recipes -x).
 # Environment: CI is left as given (CI=true turns "tool missing" skips into failures);
 # ZK_IMPL (default zkserver; "apache" validates the suite against Apache ZooKeeper 3.8);
@@ -37,14 +37,15 @@ if [ ! -f /usr/share/java/zookeeper.jar ]; then
   fi
 fi
 
-# javac compiles tests/fixtures/apache-gen/ApacheFormat.java (tests/apache_format.rs).
+# javac compiles tests/fixtures/apache-gen/ApacheFormat.java (tests/apache_format.rs) and
+# tests/fixtures/java/PropertiesDump.java (tests/zoo_cfg_java.rs).
 if ! command -v javac >/dev/null 2>&1; then
   if is_root && have_apt; then
     log "installing a JDK for javac (default-jdk-headless)"
     apt_install default-jdk-headless
   else
     echo "test.sh: javac is missing and I cannot apt-get it;" \
-         "tests/apache_format.rs will skip its Java part (or fail with CI=true)." >&2
+         "tests/apache_format.rs and tests/zoo_cfg_java.rs will skip their Java part (or fail with CI=true)." >&2
   fi
 fi
 
@@ -106,27 +107,6 @@ log "cargo build --release"
 cargo build --release
 log "cargo test --release"
 cargo test --release
-
-# --- Fuzzing: short libFuzzer bursts from the committed corpora -----------------------------
-# `cargo test` above already replayed every corpus (tests/fuzz_corpora.rs). The bursts need
-# nightly + cargo-fuzz: with CI=true they are installed when missing; otherwise a missing
-# tool skips the bursts loudly. FUZZ_SECONDS (default 15) per target, 10 targets.
-if [ "${CI:-}" = true ]; then
-  if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
-    log "installing the nightly toolchain (cargo-fuzz needs it)"
-    rustup toolchain install nightly --profile minimal
-  fi
-  if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-    log "installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
-  fi
-fi
-if rustup toolchain list 2>/dev/null | grep -q '^nightly' && cargo +nightly fuzz --version >/dev/null 2>&1; then
-  log "fuzz bursts (scripts/fuzz.sh ci ${FUZZ_SECONDS:-15})"
-  scripts/fuzz.sh ci "${FUZZ_SECONDS:-15}"
-else
-  echo "test.sh: SKIPPED fuzz bursts: nightly or cargo-fuzz is missing (CI=true installs them)" >&2
-fi
 
 # --- Python suite against the release binary -----------------------------------------------
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}

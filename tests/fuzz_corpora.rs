@@ -1,10 +1,10 @@
 //! CI replay of the fuzz corpora on stable Rust: every input of `fuzz/corpus/<target>/` (the
-//! minimized corpora of the campaigns, grown from real traffic) and `fuzz/regressions/<target>/`
+//! curated corpora: every coverage edge the campaigns reached, grown from real traffic) and `fuzz/regressions/<target>/`
 //! (every crash a campaign found, kept after its fix) goes through the same check the libFuzzer
 //! target runs (`zkserver::fuzzing`), with the allocation bound measured by the counting
 //! allocator. The whole-server corpus is fed over TCP to the real `zkserver` binary (or to
 //! Apache ZooKeeper with `ZK_IMPL=apache`), with a witness session checked after every input.
-//! The short libFuzzer bursts run from `scripts/fuzz.sh ci` when nightly and cargo-fuzz exist.
+//! libFuzzer itself (nightly + cargo-fuzz) runs only from `scripts/fuzz.sh`, never in CI.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -43,7 +43,7 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     assert!(
         out.len() >= 2,
-        "fuzz/corpus/{target} is missing or empty (scripts/fuzz.sh cmin {target} makes it)"
+        "fuzz/corpus/{target} is missing or empty (scripts/fuzz.sh curate {target} makes it)"
     );
     out
 }

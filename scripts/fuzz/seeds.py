@@ -18,7 +18,8 @@
                   scripts/fuzz/capture-clients.sh), preallocated zeros trimmed
   zoo_cfg         conf/, Debian's and Apache's sample configs, ensemble configs
 
-Seeds are the start; the fuzzer's minimized corpora (fuzz/corpus/<target>/) are what CI replays.
+Seeds are the start; the curated corpora (fuzz/corpus/<target>/, picked by
+scripts/fuzz/curate.py from the campaigns' full corpora) are what CI replays.
 Usage: scripts/fuzz/seeds.py   (from anywhere; rewrites fuzz/seeds/)
 """
 
