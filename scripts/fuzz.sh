@@ -9,7 +9,8 @@
 #                                          log in fuzz/logs/, figures appended to
 #                                          fuzz/logs/campaigns.tsv
 #   scripts/fuzz.sh all [SECONDS]          `run` for every target, one after another
-#   scripts/fuzz.sh burst [SECONDS]        a short run per target (default 15 s) from the
+#   scripts/fuzz.sh burst [SECONDS [TARGET...]]
+#                                          a short run per target (default 15 s, every target) from the
 #                                          committed corpus into a scratch copy; a crash fails
 #                                          (its input is kept in fuzz/artifacts/)
 #   scripts/fuzz.sh curate TARGET [MAX_FILES [MAX_KB]]
@@ -150,12 +151,16 @@ replay() {
 # Bounded bursts from the committed corpus into a scratch copy (the repo stays clean).
 burst() {
   local secs=${1:-15}
+  shift || true
+  local ts=("$@")
+  [ ${#ts[@]} -gt 0 ] || ts=("${TARGETS[@]}")
   check_tools
   build
   local scratch t
   scratch=$(mktemp -d)
   trap 'rm -rf "$scratch"' RETURN
-  for t in "${TARGETS[@]}"; do
+  for t in "${ts[@]}"; do
+    [[ " ${TARGETS[*]} " == *" $t "* ]] || die "unknown target $t (scripts/fuzz.sh list)"
     mkdir -p "$scratch/$t" "$FUZZ/artifacts/$t"
     cp -r "$FUZZ/corpus/$t/." "$scratch/$t/" 2>/dev/null || true
     echo "fuzz.sh: $t for ${secs}s" >&2

@@ -296,7 +296,7 @@ pub fn log(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> usize {
             let z = if rng.chance(8) {
                 last
             } else {
-                last + 1 + rng.below(3) as i64
+                last.wrapping_add(1 + rng.below(3) as i64)
             };
             if let Some(r) = record(&mut rng, z) {
                 out.extend_from_slice(&r);
@@ -313,7 +313,7 @@ pub fn log(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> usize {
         }
         5 => {
             let mut seg = b"ZKRL\0\0\0\x01\0\0\0\0\0\0\0\0".to_vec();
-            if let Some(r) = record(&mut rng, last + 1) {
+            if let Some(r) = record(&mut rng, last.wrapping_add(1)) {
                 seg.extend_from_slice(&r);
             }
             out.extend_from_slice(&seg);
