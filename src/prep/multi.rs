@@ -14,7 +14,7 @@ pub(super) fn prepare(p: &mut Prep, ops: &[MultiOp]) -> Prepared {
     let mut failure = None;
     for (i, op) in ops.iter().enumerate() {
         match prepare_op(p, op) {
-            Ok(t) => prepared.push((t.txn_type, t.body)),
+            Ok(t) => prepared.push((logged_type(t.txn_type), t.body)),
             Err(e) => {
                 failure = Some((i, e));
                 break;
@@ -55,6 +55,16 @@ fn prepare_op(p: &mut Prep, op: &MultiOp) -> Result<Prepared, ErrorCode> {
         MultiOp::SetData(r) => p.set_data(r),
         MultiOp::Check(r) => p.check(r),
         MultiOp::GetChildren(_) | MultiOp::GetData(_) => Err(ErrorCode::BadArguments),
+    }
+}
+
+/// The sub-txn type a multi entry is logged and proposed with. Apache's prep logs a create2 op
+/// as create (1) — its DataTree rejects type 15 inside a multi, so an Apache follower would
+/// silently skip the whole multi — and answers it like create (path only).
+fn logged_type(op: OpCode) -> OpCode {
+    match op {
+        OpCode::Create2 => OpCode::Create,
+        other => other,
     }
 }
 

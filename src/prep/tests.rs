@@ -180,3 +180,34 @@ fn failed_multi_rolls_back_and_reports_per_op() {
     assert_eq!(codes, vec![0, -103, -2]);
     assert!(pc.get(&t, "/m").is_none(), "rolled back");
 }
+
+#[test]
+fn multi_logs_create2_as_create_and_keeps_other_create_types() {
+    let (t, mut pc) = (DataTree::new(), PendingChanges::default());
+    let req = |op, path: &str, flags| {
+        MultiOp::Create(
+            op,
+            CreateRequest {
+                path: path.into(),
+                data: None,
+                acl: open(),
+                flags,
+            },
+        )
+    };
+    let ops = vec![
+        req(OpCode::Create2, "/two", 0),
+        req(OpCode::Create, "/one", 0),
+        req(OpCode::CreateContainer, "/box", 4),
+    ];
+    let p = prepare(&t, &mut pc, &ctx(), &Request::Multi(ops), 1).unwrap();
+    let TxnBody::Multi(entries) = &p.body else {
+        panic!("not multi")
+    };
+    let types: Vec<OpCode> = entries.iter().map(|(op, _)| *op).collect();
+    // Apache's DataTree only knows create (1) inside a multi txn, not create2 (15).
+    assert_eq!(
+        types,
+        vec![OpCode::Create, OpCode::Create, OpCode::CreateContainer]
+    );
+}

@@ -44,6 +44,8 @@ pub struct EnsembleOpts {
     pub env: Vec<(String, String)>,
     /// Override of `ZK_IMPL` for this ensemble.
     pub imp: Option<Impl>,
+    /// Per-member implementations (member 1 first) for a mixed ensemble; overrides `imp`.
+    pub mix: Option<Vec<Impl>>,
 }
 
 impl EnsembleOpts {
@@ -57,7 +59,18 @@ impl EnsembleOpts {
             cfg: Vec::new(),
             env: Vec::new(),
             imp: None,
+            mix: None,
         }
+    }
+    /// A mixed ensemble: member `i + 1` runs `impls[i]` (one entry per member).
+    pub fn mixed(mut self, impls: &[Impl]) -> Self {
+        assert_eq!(
+            impls.len(),
+            self.voters + self.observers,
+            "one impl per member"
+        );
+        self.mix = Some(impls.to_vec());
+        self
     }
     pub fn cfg(mut self, line: &str) -> Self {
         self.cfg.push(line.to_string());
@@ -80,6 +93,8 @@ pub struct Member {
     pub client_port: u16,
     pub quorum_port: u16,
     pub election_port: u16,
+    /// What this member runs; may be changed while it is stopped (a rolling migration).
+    pub imp: Impl,
     dir: PathBuf,
     child: Option<Child>,
     paused: bool,
@@ -220,18 +235,21 @@ impl Ensemble {
     /// Allocates ports and writes every member's zoo.cfg and myid, starting nothing.
     pub fn prepare(opts: EnsembleOpts) -> Option<Ensemble> {
         let imp = opts.imp.unwrap_or_else(impl_kind);
-        if imp == Impl::Apache && !java_available() {
-            eprintln!("SKIPPED: ZK_IMPL=apache but `java` is not installed");
+        let total = opts.voters + opts.observers;
+        let impls = opts.mix.clone().unwrap_or_else(|| vec![imp; total]);
+        if impls.contains(&Impl::Apache) && !java_available() {
+            eprintln!("SKIPPED: an Apache ZooKeeper member needs `java`, which is not installed");
             return None;
         }
         let dir = tempfile::Builder::new()
             .prefix("zk-ensemble-")
             .tempdir()
             .expect("tempdir");
-        let total = opts.voters + opts.observers;
         let members = (1..=total as u64)
-            .map(|id| Member {
+            .zip(impls)
+            .map(|(id, imp)| Member {
                 id,
+                imp,
                 observer: id as usize > opts.voters,
                 client_port: free_port(),
                 quorum_port: free_port(),
@@ -264,8 +282,19 @@ impl Ensemble {
         self.imp
     }
 
+    /// Whether every member is Apache ZooKeeper.
     pub fn is_apache(&self) -> bool {
-        self.imp == Impl::Apache
+        self.members.iter().all(|m| m.imp == Impl::Apache)
+    }
+
+    /// Switches stopped member `id` to `imp` for its next start (same dataDir and zoo.cfg).
+    pub fn set_impl(&mut self, id: u64, imp: Impl) {
+        let m = self.member_mut(id);
+        assert!(
+            !m.is_running(),
+            "member {id} must be stopped to change its implementation"
+        );
+        m.imp = imp;
     }
 
     pub fn root(&self) -> &Path {
@@ -377,7 +406,7 @@ impl Ensemble {
     /// The command that runs member `id` (zkserver binary or Apache's QuorumPeerMain).
     pub fn command(&self, id: u64) -> Command {
         let m = self.member(id);
-        let mut cmd = match self.imp {
+        let mut cmd = match m.imp {
             Impl::ZkServer => {
                 let mut c = Command::new(env!("CARGO_BIN_EXE_zkserver"));
                 c.env("NO_COLOR", "1");
@@ -656,8 +685,9 @@ impl Ensemble {
             let all: Vec<&str> = log.lines().collect();
             let from = all.len().saturating_sub(lines);
             out.push_str(&format!(
-                "\n----- member {} ({}) log tail -----\n{}\n",
+                "\n----- member {} ({:?}, {}) log tail -----\n{}\n",
                 m.id,
+                m.imp,
                 m.log_path().display(),
                 all[from..].join("\n")
             ));

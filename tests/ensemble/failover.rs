@@ -81,7 +81,14 @@ async fn leader_sigkill_under_load_loses_no_acknowledged_write() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let Some(mut ens) = Ensemble::start_ready(EnsembleOpts::new(3, 0)).await else {
+    leader_sigkill_scenario(EnsembleOpts::new(3, 0), rounds).await;
+}
+
+/// `rounds` times: SIGKILL the leader while two writers per member pipeline creates, check
+/// that a new leader serves every survivor's writers, restart the old one; at the end every
+/// acknowledged create is on every member.
+pub async fn leader_sigkill_scenario(opts: EnsembleOpts, rounds: usize) {
+    let Some(mut ens) = Ensemble::start_ready(opts).await else {
         return;
     };
     let first_leader = ens.leader().expect("leader");

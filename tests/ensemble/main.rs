@@ -14,6 +14,7 @@
 //! | `observer` | an observer serves reads, forwards writes, does not vote |
 //! | `config_errors` | each configuration mistake gets one clear log line |
 //! | `bad_peers` | garbage, an unknown protocol version or oversized packets on the peer ports are dropped with a log line |
+//! | `mixed` | Apache 3.8 and zkserver members in one ensemble, zkserver as leader, follower and observer: writes and `hash` digests agree, DIFF/SNAP/TRUNC both ways, leader SIGKILL under load |
 //! | `scripts` | `scripts/ensemble.sh` and `zkServer.sh status` on each member |
 #![allow(clippy::unwrap_used)]
 
@@ -24,6 +25,7 @@ mod bad_peers;
 mod config_errors;
 mod failover;
 mod minority;
+mod mixed;
 mod observer;
 mod replication;
 mod scripts;

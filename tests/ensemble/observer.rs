@@ -14,8 +14,13 @@ use crate::util::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observer_serves_reads_and_forwards_writes_but_does_not_vote() {
+    observer_scenario(EnsembleOpts::new(3, 1)).await;
+}
+
+/// The observer scenario on `opts` (3 voters and observer 4).
+pub async fn observer_scenario(opts: EnsembleOpts) {
     // Sessions long enough to outlive the two-voter outage below.
-    let opts = EnsembleOpts::new(3, 1).cfg("maxSessionTimeout=60000");
+    let opts = opts.cfg("maxSessionTimeout=60000");
     let Some(mut ens) = Ensemble::start_ready(opts).await else {
         return;
     };

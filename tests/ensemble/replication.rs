@@ -9,10 +9,11 @@ use zookeeper_client::EventType;
 use crate::common::ensemble::{Ensemble, EnsembleOpts};
 use crate::util::{assert_same_everywhere, connect, ephemeral, persistent, sequential};
 
-async fn writes_through_every_member(voters: usize) {
-    let Some(ens) = Ensemble::start_ready(EnsembleOpts::new(voters, 0)).await else {
-        return;
-    };
+/// Writes of every kind through each member of an ensemble of `opts.voters` voters, checked on
+/// every member; returns the running ensemble for further checks.
+pub async fn writes_through_every_member(opts: EnsembleOpts) -> Option<Ensemble> {
+    let voters = opts.voters;
+    let ens = Ensemble::start_ready(opts).await?;
     let leader = ens.leader().expect("one leader");
     for (id, mode) in ens.modes() {
         let want = if id == leader { "leader" } else { "follower" };
@@ -74,16 +75,18 @@ async fn writes_through_every_member(voters: usize) {
         assert_eq!(eph.stat.ephemeral_owner, c.session_id().0);
     }
     assert_eq!(tree["/rep"].children.len(), voters + 1);
+    drop(clients);
+    Some(ens)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_members_replicate_writes_through_every_member() {
-    writes_through_every_member(3).await;
+    writes_through_every_member(EnsembleOpts::new(3, 0)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_members_replicate_writes_through_every_member() {
-    writes_through_every_member(5).await;
+    writes_through_every_member(EnsembleOpts::new(5, 0)).await;
 }
 
 /// Five members tolerate two failures: with two followers SIGKILLed the other three keep

@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::ensemble::{Ensemble, EnsembleOpts};
+use crate::common::Impl;
 use crate::util::{
     assert_same_everywhere, connect, create_all, ephemeral, leader_sync_line, persistent, set_all,
     LiveWriter, Node, LEARNER_DIFF, LEARNER_SNAP, LEARNER_TRUNC,
@@ -48,14 +49,17 @@ fn assert_live_writes(tree: &std::collections::BTreeMap<String, Node>, acked: &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_restarted_after_missing_thousands_of_writes_catches_up_by_diff() {
+    diff_scenario(EnsembleOpts::new(3, 0)).await;
+}
+
+/// The DIFF scenario on `opts` (3 voters): the lowest-numbered follower lags and catches up.
+pub async fn diff_scenario(opts: EnsembleOpts) {
     // An Apache leader switches from a txn-log DIFF to a SNAP once the log files to read
     // (beyond the one holding the peer's zxid) outweigh snapshotSizeFactor × its newest
     // snapshot; 0 lifts that limit so the outcome does not hinge on where its log rolled.
     // (zkserver has no such limit: it always diffs from its log when the log covers the gap.)
     // snapCount=1000 rolls the log every few hundred txns: the DIFF spans several segments.
-    let opts = EnsembleOpts::new(3, 0)
-        .cfg("snapshotSizeFactor=0")
-        .cfg("snapCount=1000");
+    let opts = opts.cfg("snapshotSizeFactor=0").cfg("snapCount=1000");
     let Some(mut ens) = Ensemble::start_ready(opts).await else {
         return;
     };
@@ -93,7 +97,7 @@ async fn member_restarted_after_missing_thousands_of_writes_catches_up_by_diff()
     );
     let leader_log = ens.member(leader).log_since(from_l);
     assert!(
-        leader_sync_line(&ens, &leader_log, lagger, "DIFF"),
+        leader_sync_line(&ens, leader, &leader_log, lagger, "DIFF"),
         "leader {leader} must log a DIFF for {lagger}:\n{leader_log}"
     );
     let tree = assert_same_everywhere(&ens, &ens.ids(), "/diff").await;
@@ -105,7 +109,12 @@ async fn member_restarted_after_missing_thousands_of_writes_catches_up_by_diff()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wiped_member_catches_up_by_snap() {
-    let Some(mut ens) = Ensemble::start_ready(EnsembleOpts::new(3, 0)).await else {
+    snap_scenario(EnsembleOpts::new(3, 0)).await;
+}
+
+/// The SNAP scenario on `opts` (3 voters): the lowest-numbered follower is wiped.
+pub async fn snap_scenario(opts: EnsembleOpts) {
+    let Some(mut ens) = Ensemble::start_ready(opts).await else {
         return;
     };
     let leader = ens.leader().expect("leader");
@@ -135,7 +144,7 @@ async fn wiped_member_catches_up_by_snap() {
     );
     let leader_log = ens.member(leader).log_since(from_l);
     assert!(
-        leader_sync_line(&ens, &leader_log, wiped, "SNAP"),
+        leader_sync_line(&ens, leader, &leader_log, wiped, "SNAP"),
         "leader {leader} must log a SNAP for {wiped}:\n{leader_log}"
     );
     let tree = assert_same_everywhere(&ens, &ens.ids(), "/snap").await;
@@ -163,7 +172,13 @@ fn zkserver_log_has(data_dir: &Path, path: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn txn_the_quorum_never_committed_is_truncated() {
-    let Some(mut ens) = Ensemble::start_ready(EnsembleOpts::new(3, 0)).await else {
+    trunc_scenario(EnsembleOpts::new(3, 0)).await;
+}
+
+/// The TRUNC scenario on `opts` (3 voters): the leader (the highest id) logs a txn alone and
+/// is truncated by the next leader (the second highest).
+pub async fn trunc_scenario(opts: EnsembleOpts) {
+    let Some(mut ens) = Ensemble::start_ready(opts).await else {
         return;
     };
     let old = ens.leader().expect("leader");
@@ -188,7 +203,7 @@ async fn txn_the_quorum_never_committed_is_truncated() {
         (c, r)
     });
     tokio::time::sleep(Duration::from_millis(600)).await;
-    if !ens.is_apache() {
+    if ens.member(old).imp == Impl::ZkServer {
         let dir = ens.member(old).data_dir();
         assert!(
             zkserver_log_has(&dir, "/trunc/lost"),
@@ -212,8 +227,8 @@ async fn txn_the_quorum_never_committed_is_truncated() {
     }
     let new = ens.wait_serving(&followers, READY).await;
     assert_ne!(new, old);
-    if !ens.is_apache() {
-        for &f in &followers {
+    for &f in &followers {
+        if ens.member(f).imp == Impl::ZkServer {
             assert!(
                 !zkserver_log_has(&ens.member(f).data_dir(), "/trunc/lost"),
                 "test premise: follower {f} must not have received the txn"
@@ -231,7 +246,7 @@ async fn txn_the_quorum_never_committed_is_truncated() {
     );
     let new_log = ens.member(new).log_since(from_new);
     assert!(
-        leader_sync_line(&ens, &new_log, old, "TRUNC"),
+        leader_sync_line(&ens, new, &new_log, old, "TRUNC"),
         "new leader {new} must log a TRUNC for {old}:\n{new_log}"
     );
     let tree = assert_same_everywhere(&ens, &ens.ids(), "/trunc").await;
@@ -240,7 +255,7 @@ async fn txn_the_quorum_never_committed_is_truncated() {
         vec!["committed".to_string()],
         "the uncommitted create must be gone everywhere"
     );
-    if !ens.is_apache() {
+    if ens.member(old).imp == Impl::ZkServer {
         assert!(
             !zkserver_log_has(&ens.member(old).data_dir(), "/trunc/lost"),
             "TRUNC must remove the txn from the old leader's log too"

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use zookeeper_client::{Acls, Client, CreateMode, CreateOptions, Error, Stat};
 
 use crate::common::ensemble::Ensemble;
+use crate::common::Impl;
 
 pub fn persistent() -> CreateOptions<'static> {
     CreateMode::Persistent.with_acls(Acls::anyone_all())
@@ -283,11 +284,11 @@ pub const LEARNER_DIFF: &str = "Getting a diff from the leader";
 pub const LEARNER_SNAP: &str = "Getting a snapshot from leader";
 pub const LEARNER_TRUNC: &str = "Truncating log to get in sync with the leader";
 
-/// The leader's log line announcing how it synchronizes learner `sid` with `mode`
-/// (DIFF/SNAP/TRUNC), as each implementation words it; `None` for an Apache leader's SNAP,
-/// which does not name the peer.
-pub fn leader_sync_line(ens: &Ensemble, log: &str, sid: u64, mode: &str) -> bool {
-    if ens.is_apache() {
+/// Whether `leader`'s log holds the line announcing how it synchronizes learner `sid` with
+/// `mode` (DIFF/SNAP/TRUNC), as the leader's implementation words it (an Apache leader's SNAP
+/// line does not name the peer).
+pub fn leader_sync_line(ens: &Ensemble, leader: u64, log: &str, sid: u64, mode: &str) -> bool {
+    if ens.member(leader).imp == Impl::Apache {
         // LearnerHandler logs "Sending DIFF zxid=0x... for peer sid: 2" and "Sending snapshot
         // last zxid of peer is 0x0, ..." at INFO; its TRUNC line is DEBUG, so a TRUNC shows as
         // "Synchronizing with Learner sid: 3 maxCommittedLog=0x.. ... peerLastZxid=0x.." with
