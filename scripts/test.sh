@@ -5,7 +5,9 @@
 #      client source via apt if `go` or /usr/share/gocode/.../go-zookeeper is absent; a venv at
 #      <repo>/.venv with kazoo, pure-sasl, pytest and prometheus-client if not importable),
 #   2. cargo build --release (the Python suite runs the release binary),
-#   3. cargo test --release (all Rust tests),
+#   3. cargo test --release (all Rust tests; tests/fuzz_corpora.rs replays the committed fuzz
+#      corpora and regressions on stable in seconds; libFuzzer campaigns and bursts need nightly
+#      + cargo-fuzz and run from scripts/fuzz.sh, not here),
 #   4. pytest -q tests/python with ZK_IMPL=zkserver.
 # Extra arguments go to pytest (e.g. scripts/test.sh -k recipes -x).
 # Environment: CI is left as given (CI=true turns "tool missing" skips into failures);
@@ -35,14 +37,15 @@ if [ ! -f /usr/share/java/zookeeper.jar ]; then
   fi
 fi
 
-# javac compiles tests/fixtures/apache-gen/ApacheFormat.java (tests/apache_format.rs).
+# javac compiles tests/fixtures/apache-gen/ApacheFormat.java (tests/apache_format.rs) and
+# tests/fixtures/java/PropertiesDump.java (tests/zoo_cfg_java.rs).
 if ! command -v javac >/dev/null 2>&1; then
   if is_root && have_apt; then
     log "installing a JDK for javac (default-jdk-headless)"
     apt_install default-jdk-headless
   else
     echo "test.sh: javac is missing and I cannot apt-get it;" \
-         "tests/apache_format.rs will skip its Java part (or fail with CI=true)." >&2
+         "tests/apache_format.rs and tests/zoo_cfg_java.rs will skip their Java part (or fail with CI=true)." >&2
   fi
 fi
 

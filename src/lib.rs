@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod fuzzing;
 pub mod logging;
 pub mod prep;
 pub mod proto;

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 pub use auth::{AuthConfig, SASL_PROVIDER_CLASS};
 pub use error::{ConfigError, ConfigWarning};
-pub use servers::{quorum_verifier_text, PeerType, ServerSpec};
+pub use servers::{parse_server, quorum_verifier_text, PeerType, ServerSpec};
 pub use tls::{
     ClientAuth, ListSetting, StoreSpec, StoreType, TlsConfig, TlsSettings, X509_PROVIDER_CLASS,
 };

@@ -32,9 +32,11 @@ fn continues(s: &str) -> bool {
 fn logical_lines(text: &str) -> Vec<(usize, String)> {
     // Java ends a natural line at \n, \r or \r\n.
     let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    let pieces: Vec<&str> = normalized.split('\n').collect();
+    let last = pieces.len() - 1;
     let mut out = Vec::new();
     let mut current: Option<(usize, String)> = None;
-    for (idx, raw) in normalized.split('\n').enumerate() {
+    for (idx, raw) in pieces.iter().enumerate() {
         let lineno = idx + 1;
         let body = raw.trim_start_matches(is_ws);
         let (start, mut acc) = match current.take() {
@@ -51,10 +53,14 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
             current = Some((start, acc));
         } else {
             acc.push_str(body);
-            out.push((start, acc));
+            // Java's LineReader drops a joined line that is empty (`\` then a blank line),
+            // except when the continued newline is the file's last character.
+            if !acc.is_empty() || (idx == last && raw.is_empty()) {
+                out.push((start, acc));
+            }
         }
     }
-    // A continuation on the last line simply ends the entry (Java does the same at EOF).
+    // A continuation on the last line simply ends the entry, even an empty one (as in Java).
     if let Some(open) = current {
         out.push(open);
     }
@@ -78,7 +84,9 @@ fn unescape(s: &str, line: usize) -> Result<String, SyntaxError> {
             Some('f') => out.push('\u{c}'),
             Some('u') => {
                 let hex: String = chars.by_ref().take(4).collect();
-                let code = (hex.len() == 4)
+                // Four hex digits exactly, as Java checks them (`from_str_radix` alone would
+                // also take a sign: `\u+00D`).
+                let code = (hex.len() == 4 && hex.chars().all(|c| c.is_ascii_hexdigit()))
                     .then(|| u32::from_str_radix(&hex, 16).ok())
                     .flatten()
                     .ok_or_else(|| SyntaxError {
@@ -128,13 +136,20 @@ fn split_key_value(line: &str) -> (&str, &str) {
     (&line[..key_end], rest)
 }
 
+/// Java's `String.trim()`, which `QuorumPeerConfig` applies to every key and value: it strips
+/// the characters up to U+0020 (controls included) and nothing else, where Rust's `str::trim`
+/// strips Unicode whitespace (U+00A0, U+3000, ...) and keeps controls such as U+0001.
+fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
 /// Parse properties text. Later duplicates are kept too (the caller decides; Java's last wins).
 pub fn parse(text: &str) -> Result<Vec<Entry>, SyntaxError> {
     let mut out = Vec::new();
     for (line, logical) in logical_lines(text) {
         let (k, v) = split_key_value(&logical);
-        let key = unescape(k, line)?.trim().to_string();
-        let value = unescape(v, line)?.trim().to_string();
+        let key = java_trim(&unescape(k, line)?).to_string();
+        let value = java_trim(&unescape(v, line)?).to_string();
         out.push(Entry { key, value, line });
     }
     Ok(out)
@@ -203,6 +218,23 @@ mod tests {
         assert_eq!(kv("sp\\ ace = v"), vec![e("sp ace", "v", 1)]);
         let err = parse("\n\nk=\\u12").unwrap_err();
         assert_eq!(err.line, 3);
+        // Found by the zoo_cfg corpus run against Java's Properties: a sign is not a hex digit.
+        assert!(parse("d\\u+00Dt").is_err());
+        assert!(parse("d\\u-00Dt").is_err());
+    }
+
+    #[test]
+    fn keys_and_values_are_trimmed_as_java_trims() {
+        // A no-break space pasted after a path stays part of it (Apache keeps it); control
+        // characters around a value go (Java's trim drops everything up to U+0020).
+        assert_eq!(
+            kv("dataDir=/var/zk\u{a0}\n\ninitLimit=\u{1} 5\u{1f}\nk=v\u{3000}"),
+            vec![
+                e("dataDir", "/var/zk\u{a0}", 1),
+                e("initLimit", "5", 3),
+                e("k", "v\u{3000}", 4)
+            ]
+        );
     }
 
     #[test]
@@ -216,5 +248,19 @@ mod tests {
     #[test]
     fn trailing_continuation_at_eof() {
         assert_eq!(kv("a=1\\"), vec![e("a", "1", 1)]);
+    }
+
+    /// Found by the zoo_cfg corpus run against Java's Properties: a lone `\` continued onto a
+    /// blank line made an entry with an empty key; Java drops a logical line that is empty.
+    #[test]
+    fn continued_empty_lines_are_no_entry() {
+        // Each as Java 17's Properties.load reads it (checked with tests/zoo_cfg_java.rs).
+        assert_eq!(
+            kv("a=1\n\\\n\r\nb=2\n\\"),
+            vec![e("a", "1", 1), e("b", "2", 4), e("", "", 5)]
+        );
+        assert_eq!(kv("\\\n"), vec![e("", "", 1)]);
+        assert_eq!(kv("\\\n  "), vec![]);
+        assert_eq!(kv("\\"), vec![e("", "", 1)]);
     }
 }

@@ -1,6 +1,6 @@
 //! A client request decoded from its frame: the RequestHeader's opcode picks the record.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::jute::{DecodeError, Jute, Reader};
 use super::opcode::OpCode;
@@ -184,6 +184,38 @@ impl Request {
         }
     }
 
+    /// Writes the record that follows the RequestHeader, as a client would: the inverse of
+    /// [`Request::decode`] (a decoded request re-encodes to bytes that decode to it again).
+    /// The server forwards client bytes verbatim and never needs this; the fuzz round-trip
+    /// checks and the structure-aware fuzzers do. `SetWatches` is written as setWatches2
+    /// (opcode 105, which [`Request::op`] names), the form it is kept in.
+    pub fn write_body(&self, out: &mut BytesMut) {
+        match self {
+            Request::Create(_, r) => r.write(out),
+            Request::CreateTtl(r) => r.write(out),
+            Request::Delete(r) => r.write(out),
+            Request::Exists(r)
+            | Request::GetData(r)
+            | Request::GetChildren(r)
+            | Request::GetChildren2(r) => r.write(out),
+            Request::SetData(r) => r.write(out),
+            Request::GetAcl(r)
+            | Request::Sync(r)
+            | Request::GetEphemerals(r)
+            | Request::GetAllChildrenNumber(r) => r.write(out),
+            Request::SetAcl(r) => r.write(out),
+            Request::Check(r) => r.write(out),
+            Request::Multi(ops) | Request::MultiRead(ops) => write_multi(ops, out),
+            Request::Reconfig(r) => r.write(out),
+            Request::CheckWatches(r) | Request::RemoveWatches(r) => r.write(out),
+            Request::Auth(r) => r.write(out),
+            Request::SetWatches(r) => r.write(out),
+            Request::Sasl(r) => r.write(out),
+            Request::AddWatch(r) => r.write(out),
+            Request::Ping | Request::WhoAmI | Request::CloseSession => {}
+        }
+    }
+
     /// Requests that change the tree and so become txns.
     pub fn is_write(&self) -> bool {
         matches!(
@@ -198,6 +230,32 @@ impl Request {
                 | Request::CloseSession
         )
     }
+}
+
+/// MultiHeader + op pairs, then the `done` terminator (`op -1, done true, err -1`).
+fn write_multi(ops: &[MultiOp], out: &mut BytesMut) {
+    for op in ops {
+        MultiHeader {
+            op: op.op().code(),
+            done: false,
+            err: -1,
+        }
+        .write(out);
+        match op {
+            MultiOp::Create(_, r) => r.write(out),
+            MultiOp::CreateTtl(r) => r.write(out),
+            MultiOp::Delete(r) => r.write(out),
+            MultiOp::SetData(r) => r.write(out),
+            MultiOp::Check(r) => r.write(out),
+            MultiOp::GetChildren(r) | MultiOp::GetData(r) => r.write(out),
+        }
+    }
+    MultiHeader {
+        op: -1,
+        done: true,
+        err: -1,
+    }
+    .write(out);
 }
 
 /// Reads MultiHeader + op pairs until the `done` terminator. Mixing reads into a multi
@@ -236,7 +294,6 @@ fn read_multi(r: &mut Reader, read_only: bool) -> Result<Vec<MultiOp>, DecodeErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::BytesMut;
 
     type OpWriter<'a> = (i32, &'a dyn Fn(&mut BytesMut));
 
@@ -299,6 +356,42 @@ mod tests {
             Request::decode(14, bytes),
             Err(RequestError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn requests_re_encode_to_what_decodes_to_them() {
+        let bytes = multi_bytes(&[
+            (13, &|o| {
+                CheckVersionRequest {
+                    path: "/a".into(),
+                    version: 1,
+                }
+                .write(o)
+            }),
+            (1, &|o| {
+                CreateRequest {
+                    path: "/a/b".into(),
+                    data: None,
+                    acl: vec![],
+                    flags: 2,
+                }
+                .write(o)
+            }),
+        ]);
+        let req = Request::decode(14, bytes.clone()).unwrap();
+        let mut out = BytesMut::new();
+        req.write_body(&mut out);
+        assert_eq!(out.freeze(), bytes);
+        let watches = SetWatches {
+            relative_zxid: 7,
+            data_watches: vec!["/d".into()],
+            exist_watches: vec![],
+            child_watches: vec!["/c".into()],
+        };
+        let req = Request::decode(101, watches.to_bytes()).unwrap();
+        let mut out = BytesMut::new();
+        req.write_body(&mut out);
+        assert_eq!(Request::decode(req.op().code(), out.freeze()), Ok(req));
     }
 
     #[test]

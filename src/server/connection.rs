@@ -23,9 +23,11 @@ use crate::proto::request::{Request, RequestError};
 use crate::proto::ErrorCode;
 use crate::runtime::{ConnId, CoreMsg, CoreTx, Outbound};
 
-/// The four-letter word whose bytes form the first "length" of a connection, if any.
-fn four_letter_word(len: i32) -> Option<&'static str> {
-    let bytes = len.to_be_bytes();
+/// The four-letter word a connection opens with, if any: ZooKeeper reads the first four bytes
+/// as a frame length and takes them for a command when they spell one (no frame can be that
+/// long: every command's length is above 1.6 GB). `None` until four bytes have arrived.
+pub fn four_letter_word(first: &[u8]) -> Option<&'static str> {
+    let bytes = peek_len(first)?.to_be_bytes();
     ALL_FOUR_LETTER_WORDS
         .iter()
         .copied()
@@ -57,7 +59,7 @@ pub async fn run<R, W>(
         }
     }
     let first_read = buf.len();
-    if let Some(cmd) = peek_len(&buf).and_then(four_letter_word) {
+    if let Some(cmd) = four_letter_word(&buf) {
         four_letter(cmd, wr, &cfg, &core).await;
         return;
     }

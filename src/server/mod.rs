@@ -6,6 +6,7 @@
 //! Owns: sockets, TLS accept, framing, handshake decoding, 4lw sniffing. Must not touch the tree.
 
 mod connection;
+pub use connection::four_letter_word;
 mod limits;
 mod secure;
 mod throttle;

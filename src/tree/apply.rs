@@ -209,6 +209,12 @@ impl DataTree {
         time: i64,
         changes: &mut Vec<Change>,
     ) -> Result<Outcome, ErrorCode> {
+        // Apache's prep refuses such paths, so only a corrupt log or a hostile leader sends
+        // one; refused here so that every tree this server holds loads again from its own
+        // snapshot (which checks paths) — a restart must never fail on what it wrote.
+        if path::validate(path).is_err() {
+            return Err(ErrorCode::BadArguments);
+        }
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::BadArguments)?;
         let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
         if parent.children.contains(name) {
@@ -275,6 +281,7 @@ impl DataTree {
         self.digest.refresh(parent_path, parent);
         let parent_acl = parent.acl;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.orphans |= !node.children.is_empty();
         self.digest.remove(&node);
         self.data_size = self
             .data_size

@@ -277,6 +277,10 @@ impl View<'_> {
         parent_cversion: i32,
         time: i64,
     ) -> bool {
+        // As `apply`: a path the tree cannot hold creates nothing.
+        if path::validate(path).is_err() {
+            return false;
+        }
         let Some((parent_path, _)) = path::split(path) else {
             return false;
         };

@@ -43,6 +43,11 @@ pub struct DataTree {
     digest: digest::TreeDigest,
     /// Paths with a quota (`zookeeper_limits` node): Apache's pTrie, see `quota`.
     quota_roots: BTreeSet<String>,
+    /// Set once a delete removed a node that still had children (Apache's `deleteNode` does
+    /// that on a replay over a fuzzy snapshot): those nodes stay in `nodes` (and the digest)
+    /// but are no longer reachable from `/`, so a snapshot, which walks from `/`, must count
+    /// the nodes it reaches instead of taking `nodes.len()`.
+    orphans: bool,
 }
 
 impl Default for DataTree {
@@ -91,6 +96,7 @@ impl DataTree {
             data_size: 0,
             digest: digest::TreeDigest::new(enabled),
             quota_roots: BTreeSet::new(),
+            orphans: false,
         };
         let open = tree.acls.intern(&open_acl());
         tree.insert_raw("/", Some(Bytes::new()), open, StatPersisted::default());

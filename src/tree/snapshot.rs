@@ -40,7 +40,13 @@ impl DataTree {
             buf.put_i32(index as i32);
             list.to_vec().write(&mut buf);
         }
-        buf.put_i64(self.nodes.len() as i64);
+        // The count must be what the walk from `/` below writes: orphans are not written.
+        let count = if self.orphans {
+            self.reachable_count()
+        } else {
+            self.nodes.len()
+        };
+        buf.put_i64(count as i64);
         let mut stack = vec!["/".to_string()];
         while let Some(p) = stack.pop() {
             let Some(node) = self.nodes.get(p.as_str()) else {
@@ -65,6 +71,20 @@ impl DataTree {
             }
         }
         out.write_all(&buf)
+    }
+
+    /// Nodes reachable from `/` through child links (every node, unless a delete orphaned some).
+    fn reachable_count(&self) -> usize {
+        let mut stack = vec!["/".to_string()];
+        let mut n = 0;
+        while let Some(p) = stack.pop() {
+            let Some(node) = self.nodes.get(p.as_str()) else {
+                continue;
+            };
+            n += 1;
+            stack.extend(node.children.iter().map(|c| path::join(&p, c)));
+        }
+        n
     }
 
     /// Rebuilds a tree from a snapshot body.
@@ -119,6 +139,10 @@ impl DataTree {
             };
             if path::validate(&p).is_err() {
                 return Err(DecodeError::Invalid("invalid path in snapshot"));
+            }
+            // A second record for a path would replace the node and cut its children off.
+            if tree.nodes.contains_key(p.as_str()) {
+                return Err(DecodeError::Invalid("path appears twice in snapshot"));
             }
             if let Some((parent, _)) = path::split(&p) {
                 if !tree.nodes.contains_key(parent) {

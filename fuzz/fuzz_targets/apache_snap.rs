@@ -1,0 +1,10 @@
+//! Apache's SNAP body: the resumable scanner and the tree reader.
+#![no_main]
+use libfuzzer_sys::{fuzz_mutator, fuzz_target};
+use zkserver_fuzz::peers::{tree_body, TreeFormat};
+
+fuzz_target!(|data: &[u8]| zkserver::fuzzing::snap::check_apache_snap(data));
+
+fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+    tree_body(data, size, max_size, seed, TreeFormat::ApacheSnap)
+});
