@@ -71,8 +71,8 @@ pub fn gauges(s: &Snapshot) -> Vec<(&'static str, Value)> {
         ("last_client_response_size", Value::Int(r.last)),
         ("max_client_response_size", Value::Int(r.max)),
         ("min_client_response_size", Value::Int(r.min)),
-        // TLS handshakes and mTLS counts exist only on ZooKeeper's Netty TLS listener;
-        // zkserver serves no TLS, so they are 0 as on ZooKeeper's default NIO listener.
+        // TLS handshakes and mTLS counts of ZooKeeper's Netty listener: not counted by
+        // zkserver's TLS layer yet, so 0 as on ZooKeeper's default NIO listener.
         ("outstanding_tls_handshake", Value::Int(0)),
         ("auth_failed_count", int(s.stats.auth_failed)),
         ("non_mtls_remote_conn_count", Value::Int(0)),
