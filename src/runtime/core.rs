@@ -180,6 +180,10 @@ pub struct Core {
     pub(super) snap_base: Option<i64>,
     /// When this member's current leadership was established (`zk_leader_uptime`).
     pub(super) leader_since: Option<Instant>,
+    /// Serving read-only clients while LOOKING (`runtime::read_only`).
+    pub(super) read_only_serving: bool,
+    /// When this member last started LOOKING (read-only mode's grace period).
+    pub(super) looking_since: Option<Instant>,
     /// Sizes of the proposals this leader sent (`Proposal sizes last/min/max`).
     pub(super) proposal_sizes: crate::status::stats::BufferStats,
     /// The JAAS `Server` users when SASL is configured (`runtime::sasl`).
@@ -224,6 +228,8 @@ impl Core {
             clock: Instant::now(),
             snap_base: None,
             leader_since: None,
+            read_only_serving: false,
+            looking_since: None,
             proposal_sizes: Default::default(),
             sasl_users: None,
         };
@@ -272,7 +278,10 @@ impl Core {
                     }
                     self.handle(msg);
                 }
-                _ = quorum_tick.tick(), if self.ensemble.is_some() => self.quorum_input(Input::Tick),
+                _ = quorum_tick.tick(), if self.ensemble.is_some() => {
+                    self.quorum_input(Input::Tick);
+                    self.update_read_only();
+                }
                 _ = expiry.tick() => self.expire_sessions(),
                 _ = sweep.tick() => self.sweep_containers(),
             }

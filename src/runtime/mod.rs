@@ -18,6 +18,7 @@ mod local_sessions;
 pub mod peers;
 pub mod persist;
 mod quorum;
+mod read_only;
 pub mod recover;
 mod requests;
 mod sasl;

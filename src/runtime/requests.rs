@@ -48,6 +48,9 @@ impl Core {
             );
             return;
         }
+        if self.read_only_answer(session, conn, xid, &req, received) {
+            return;
+        }
         match req {
             Request::Auth(packet) => {
                 // The identity counts from now on; the reply waits its turn so it never

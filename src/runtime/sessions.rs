@@ -33,7 +33,7 @@ impl Core {
         auth: Vec<Id>,
     ) {
         self.stats.packets_received += 1;
-        if !self.member.is_serving() {
+        if !self.member.is_serving() && !self.read_only_admits(&req, addr) {
             // ZooKeeper closes the socket: "ZooKeeperServer not running".
             tracing::debug!(client = %addr, "refusing connection: not serving (no quorum)");
             let _ = out.send(Outbound::Close);
@@ -79,7 +79,7 @@ impl Core {
         c.session = Some(id);
         self.conns.insert(conn, c);
         self.owner.insert(id, conn);
-        if self.local_sessions_on() {
+        if self.local_sessions_on() || self.read_only_serving {
             self.create_local_session(id, conn, timeout, req.read_only);
             return;
         }
@@ -156,6 +156,10 @@ impl Core {
         if self.revalidate_local(id, timeout) {
             return;
         }
+        if self.read_only_serving {
+            self.read_only_reconnect(id);
+            return;
+        }
         if self.is_leader() {
             let valid = self.sessions.touch(id, now_ms()).is_ok();
             if valid {
@@ -221,12 +225,14 @@ impl Core {
         passwd: Bytes,
         read_only: Option<bool>,
     ) {
+        // The flag says what this server is (Apache: a ReadOnlyZooKeeperServer or not),
+        // written only when the client sent one.
         let resp = ConnectResponse {
             protocol_version: 0,
             timeout,
             session_id: session,
             passwd,
-            read_only,
+            read_only: read_only.map(|_| self.read_only_serving),
         };
         let mut out = BytesMut::with_capacity(48);
         write_frame(&mut out, |o| resp.write(o));

@@ -110,7 +110,7 @@ impl Core {
         };
         Snapshot {
             config: self.cfg.clone(),
-            serving: self.member.is_serving(),
+            serving: self.member.is_serving() || self.read_only_serving,
             conns,
             connection_count: self.conns.len(),
             outstanding,
@@ -218,7 +218,7 @@ impl Core {
             state,
             zab_state,
             sync_mode: SyncMode::None,
-            read_only: false,
+            read_only: self.read_only_serving,
             leader_id,
             leader_address: leader_id
                 .and_then(|id| self.cfg.servers.get(&id))

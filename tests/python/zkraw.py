@@ -153,12 +153,14 @@ def is_closed(sock, wait=5.0):
 
 
 class RawClient:
-    def __init__(self, host, port, timeout_ms=30000, sock_timeout=10.0):
+    def __init__(self, host, port, timeout_ms=30000, sock_timeout=10.0, read_only=False,
+                 session_id=0, passwd=b"\x00" * 16):
         self.sock = socket.create_connection((host, port), timeout=sock_timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.xid = 0
         self.events = []  # (type, state, path, zxid)
-        self.send_frame(connect_request(timeout_ms))
+        self.send_frame(connect_request(timeout_ms, session_id=session_id, passwd=passwd,
+                                        read_only=read_only))
         r = Reader(read_frame(self.sock))
         self.protocol_version = r.int()
         self.timeout_ms = r.int()
