@@ -15,7 +15,7 @@
 //! | `config_errors` | each configuration mistake gets one clear log line |
 //! | `bad_peers` | garbage, an unknown protocol version or oversized packets on the peer ports are dropped with a log line |
 //! | `migration` | a 3-member Apache ensemble under write load rolled member by member to zkserver (dataDirs kept, or wiped) and one member back to Apache: nothing acknowledged lost, no version goes back, same tree and digests |
-//! | `mixed` | Apache 3.8 and zkserver members in one ensemble, zkserver as leader, follower and observer: writes and `hash` digests agree, DIFF/SNAP/TRUNC both ways, leader SIGKILL under load |
+//! | `mixed` | Apache 3.8 and zkserver members in one ensemble, zkserver as leader, follower and observer: writes and `hash` digests agree, DIFF/SNAP/TRUNC both ways, leader SIGKILL under load, container/TTL sweeps, a session moving between kinds |
 //! | `scripts` | `scripts/ensemble.sh` and `zkServer.sh status` on each member |
 #![allow(clippy::unwrap_used)]
 

@@ -2,7 +2,8 @@
 //! ensemble, speaking Apache's quorum protocol to each other. The scenarios are the ones the
 //! homogeneous tests prove, run with zkserver in each role: leader of Apache followers, follower
 //! and observer of an Apache leader; DIFF, SNAP and TRUNC in both directions; a leader SIGKILL
-//! under load. Roles are deterministic: member 3 starts with one lower-numbered member and
+//! under load; containers and TTL nodes swept by either leader; a session moving between
+//! members of both kinds. Roles are deterministic: member 3 starts with one lower-numbered member and
 //! wins the first election (equal zxids: the highest id leads), and after it dies the second
 //! highest leads.
 //!
@@ -18,7 +19,9 @@ use crate::failover::leader_sigkill_scenario;
 use crate::observer::observer_scenario;
 use crate::replication::writes_through_every_member;
 use crate::sync_modes::{diff_scenario, snap_scenario, trunc_scenario};
-use crate::util::{assert_same_everywhere, connect, create_all, persistent};
+use zookeeper_client::{Acls, Client, CreateMode};
+
+use crate::util::{assert_same_everywhere, connect, create_all, ephemeral, persistent, sequential};
 
 /// One mixed ensemble at a time: three JVMs and a test's load already fill two cores.
 pub static MIXED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -171,4 +174,105 @@ fn digest_lines(out: &str) -> BTreeMap<String, String> {
         .filter_map(|l| l.split_once(':'))
         .map(|(z, d)| (z.trim().to_string(), d.trim().to_string()))
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_ttl_nodes_and_a_moved_session_under_a_zkserver_leader() {
+    let _turn = MIXED.lock().await;
+    lifecycles(three([A, A, Z])).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_ttl_nodes_and_a_moved_session_under_an_apache_leader() {
+    let _turn = MIXED.lock().await;
+    lifecycles(three([Z, Z, A])).await;
+}
+
+/// Nodes whose life the leader ends and sessions that move, created through member 1 (of the
+/// other kind than the leader): an emptied container and an expired TTL node are deleted by the
+/// leader's sweep everywhere; a session whose member is SIGKILLed resumes on member 2 with its
+/// ephemeral and its owner id, and closing it removes the ephemeral everywhere.
+async fn lifecycles(opts: EnsembleOpts) {
+    let opts = opts.env(
+        "SERVER_JVMFLAGS",
+        "-Dzookeeper.extendedTypesEnabled=true -Dznode.container.checkIntervalMs=200",
+    );
+    let Some(mut ens) = Ensemble::start_ready(opts).await else {
+        return;
+    };
+    let c1 = connect(&ens.addr(1)).await;
+    c1.create("/life", b"", &persistent()).await.unwrap();
+    let container = CreateMode::Container.with_acls(Acls::anyone_all());
+    c1.create("/life/box", b"", &container).await.unwrap();
+    c1.create("/life/box/item", b"", &persistent())
+        .await
+        .unwrap();
+    let ttl = CreateMode::Persistent
+        .with_acls(Acls::anyone_all())
+        .with_ttl(Duration::from_millis(300));
+    c1.create("/life/ttl", b"", &ttl).await.unwrap();
+    c1.create("/life/seq-", b"", &sequential()).await.unwrap();
+    c1.delete("/life/box/item", None).await.unwrap();
+    for id in ens.ids() {
+        let c = connect(&ens.addr(id)).await;
+        for path in ["/life/box", "/life/ttl"] {
+            wait_gone(&ens, &c, path, id).await;
+        }
+    }
+
+    // A session moves from member 1 (SIGKILLed) to member 2.
+    let mover = connect(&ens.addr(1)).await;
+    mover.create("/life/eph", b"e", &ephemeral()).await.unwrap();
+    let owner = mover.session_id().0;
+    let info = mover.into_session();
+    ens.kill(1);
+    let moved = Client::connector()
+        .with_session(info)
+        .with_session_timeout(Duration::from_secs(20))
+        .connect(&ens.addr(2))
+        .await
+        .unwrap_or_else(|e| ens.fail(&format!("session did not move to member 2: {e}")));
+    assert_eq!(moved.session_id().0, owner);
+    let stat = moved
+        .check_stat("/life/eph")
+        .await
+        .unwrap()
+        .expect("ephemeral kept");
+    assert_eq!(stat.ephemeral_owner, owner);
+    moved
+        .create("/life/after-move", b"", &persistent())
+        .await
+        .unwrap();
+    ens.start_member(1);
+    ens.wait_ready(Duration::from_secs(60)).await;
+    let tree = assert_same_everywhere(&ens, &ens.ids(), "/life").await;
+    assert_eq!(tree["/life/eph"].stat.ephemeral_owner, owner);
+    drop(moved); // closes the session
+    for id in ens.ids() {
+        let c = connect(&ens.addr(id)).await;
+        wait_gone(&ens, &c, "/life/eph", id).await;
+    }
+    let tree = assert_same_everywhere(&ens, &ens.ids(), "/life").await;
+    assert!(tree.contains_key("/life/after-move"));
+    assert_eq!(
+        tree["/life"].children.len(),
+        2,
+        "{:?}",
+        tree["/life"].children
+    );
+}
+
+/// Waits until `path` is gone as seen (after `sync`) through member `id`.
+async fn wait_gone(ens: &Ensemble, c: &Client, path: &str, id: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        c.sync(path).await.unwrap();
+        if c.check_stat(path).await.unwrap().is_none() {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            ens.fail(&format!("{path} still exists on member {id}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
