@@ -48,7 +48,10 @@ impl Core {
     /// Compares the leader's expected tree digest with ours after applying (Apache 3.8:
     /// a mismatch is counted and logged, never fatal).
     fn check_digest(&mut self, zxid: i64, d: &crate::proto::txn::TxnDigest) {
-        if !self.tree.digest_enabled() || d.version != crate::tree::digest::DIGEST_VERSION {
+        if !self.tree.digest_enabled()
+            || d.version != crate::tree::digest::DIGEST_VERSION
+            || zxid <= self.digest_fuzzy_through
+        {
             return;
         }
         let ours = self.tree.digest();

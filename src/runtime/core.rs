@@ -162,6 +162,9 @@ pub struct Core {
     /// Leader: the tree digest after each proposed txn, ahead of the tree (the `TxnDigest`
     /// Apache followers check every proposal against).
     pub(super) digest_preview: DigestPreview,
+    /// Txns up to this zxid replay over a SNAP that may already hold them (Apache's leader
+    /// serializes it while committing on): their digests are not compared.
+    pub(super) digest_fuzzy_through: i64,
     /// Handshakes waiting for a createSession commit or a revalidation.
     pub(super) connecting: HashMap<i64, Connecting>,
     /// Learner: sessions with a forwarded `sync`, oldest first.
@@ -217,6 +220,7 @@ impl Core {
             queues: HashMap::new(),
             inflight: BTreeMap::new(),
             digest_preview: DigestPreview::default(),
+            digest_fuzzy_through: 0,
             connecting: HashMap::new(),
             pending_syncs: VecDeque::new(),
             sync_waiters: BTreeMap::new(),

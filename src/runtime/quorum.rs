@@ -183,6 +183,9 @@ impl Core {
                 self.tree = l.tree;
                 self.tree.set_last_zxid(zxid);
                 self.snap_base = Some(zxid);
+                // Apache's leader serializes the SNAP while it commits on: the body may
+                // already hold txns up to (at least) its newest stamp, which come again.
+                self.digest_fuzzy_through = zxid.max(self.tree.newest_stamped_zxid());
                 self.after_state_replaced();
             }
             Err(e) => {

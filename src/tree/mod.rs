@@ -263,6 +263,16 @@ impl DataTree {
         self.last_zxid
     }
 
+    /// The newest zxid stamped on any node (created, changed, or a child list changed): a
+    /// fuzzy snapshot holds the effects of txns up to at least this one.
+    pub fn newest_stamped_zxid(&self) -> i64 {
+        self.nodes
+            .values()
+            .map(|n| n.stat.czxid.max(n.stat.mzxid).max(n.stat.pzxid))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Node count as ZooKeeper reports it: its root is stored twice ("" and "/").
     pub fn node_count(&self) -> usize {
         self.nodes.len() + 1
