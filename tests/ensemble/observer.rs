@@ -88,6 +88,16 @@ pub async fn observer_scenario(opts: EnsembleOpts) {
     // An observer that missed writes catches up when it returns (it takes no part in the
     // quorum, so the writes went on without it).
     drop(co);
+    // The close goes through the observer: let it commit before the observer stops.
+    let cl = connect(&ens.addr(ens.leader().expect("leader"))).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while cl.check_stat("/obs/eph").await.unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "closing the session keeps /obs/eph"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     ens.stop(observer);
     let leader = ens.leader().expect("leader");
     let cl = connect(&ens.addr(leader)).await;
