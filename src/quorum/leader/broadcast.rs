@@ -16,6 +16,7 @@ use super::super::wire::payload::{
 use super::super::wire::{PacketType, QuorumPacket};
 use super::super::zxid::{hex, is_epoch_start};
 use super::super::Sid;
+use super::handler::HState;
 use super::{Abdicate, Ctx, Leader, Phase, Proposal};
 
 /// `OpCode.sync`: answered by the leader itself, not prepared as a txn.
@@ -84,8 +85,13 @@ impl Leader {
 
     fn commit(&mut self, zxid: i64, txn: Bytes, ctx: &mut Ctx) {
         self.last_committed = zxid;
-        for (link, h) in self.learners.iter() {
+        for (link, h) in self.learners.iter_mut() {
             if !h.forwarding {
+                continue;
+            }
+            let syncing = matches!(h.state, HState::AwaitNewLeaderAck | HState::AwaitStartup);
+            if syncing && !h.observer {
+                h.held_commits.push(zxid);
                 continue;
             }
             let packet = if h.observer {

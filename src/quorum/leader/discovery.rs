@@ -334,6 +334,12 @@ impl Leader {
         });
         if let Some(h) = self.learners.get_mut(&link) {
             h.state = HState::Broadcast;
+            for zxid in std::mem::take(&mut h.held_commits) {
+                ctx.out.push(Action::Send {
+                    link,
+                    packet: QuorumPacket::new(PacketType::Commit, zxid, None),
+                });
+            }
         }
     }
 }

@@ -38,6 +38,10 @@ pub struct Handler {
     pub forwarding: bool,
     /// NEWLEADER is queued, so it is pinged.
     pub pinged: bool,
+    /// COMMITs held back between NEWLEADER and UPTODATE, sent right after UPTODATE: an Apache
+    /// 3.8.0 learner clears its list of proposals when it logs them at NEWLEADER and then
+    /// crashes (NullPointerException, ZOOKEEPER-4394) on a COMMIT that arrives before UPTODATE.
+    pub held_commits: Vec<i64>,
     /// `SyncLimitCheck`: the oldest and the next un-ACKed proposal with the time sent.
     check_started: bool,
     current: Option<(i64, u64)>,
@@ -55,6 +59,7 @@ impl Handler {
             ack_deadline: now + t.init_ms() + t.sync_ms(),
             forwarding: false,
             pinged: false,
+            held_commits: Vec::new(),
             check_started: false,
             current: None,
             next: None,

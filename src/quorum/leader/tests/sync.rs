@@ -141,3 +141,39 @@ fn a_learner_acking_newleader_after_establishment_gets_uptodate_at_once() {
         vec![send(L9 + 1, UpToDate, -1, None)]
     );
 }
+
+#[test]
+fn commits_between_newleader_and_uptodate_wait_for_uptodate() {
+    // Follower 2 establishes the leader; proposals 2:1 and 2:2 are outstanding when
+    // follower 3 syncs, so it gets them before NEWLEADER.
+    let mut h = Harness::new();
+    h.register(0, L2, follower_info(2, 1));
+    h.packet(0, L2, ack_epoch(1, z(1, 3)));
+    h.packet(0, L2, ack(z(2, 0)));
+    h.propose(1, z(2, 1));
+    h.propose(1, z(2, 2));
+    h.register(2, L3, follower_info(3, 1));
+    h.packet(2, L3, ack_epoch(1, z(1, 3)));
+    // 2:1 commits while follower 3 has not acknowledged NEWLEADER: no COMMIT to it yet (an
+    // Apache 3.8.0 learner would crash on it, ZOOKEEPER-4394), only to follower 2.
+    h.ok(3, Input::Persisted { zxid: z(2, 1) });
+    let out = h.packet(3, L2, ack(z(2, 1)));
+    assert!(out.contains(&send(L2, Commit, z(2, 1), None)), "{out:?}");
+    assert!(
+        !out.iter()
+            .any(|a| matches!(a, Action::Send { link, .. } if *link == L3)),
+        "{out:?}"
+    );
+    // Its NEWLEADER ACK: UPTODATE, then the held COMMIT.
+    assert_eq!(
+        h.packet(4, L3, ack(z(2, 0))),
+        vec![
+            send(L3, UpToDate, -1, None),
+            send(L3, Commit, z(2, 1), None)
+        ]
+    );
+    // From now on COMMITs go out at once.
+    h.ok(5, Input::Persisted { zxid: z(2, 2) });
+    let out = h.packet(5, L2, ack(z(2, 2)));
+    assert!(out.contains(&send(L3, Commit, z(2, 2), None)), "{out:?}");
+}
