@@ -1,0 +1,513 @@
+//! History checkers for the register workload, pure (no I/O): a Wing–Gong–Lowe
+//! linearizability search for a versioned register with compare-and-set (ZooKeeper's
+//! `setData` with an expected version, `sync`+`getData`), and per-session checks for plain
+//! reads. Owns the history types; the workload (`workload.rs`) fills them.
+//!
+//! Model: the register holds `(version, value)`. A write with expected version `e` succeeds
+//! only when the version is `e` (any version when `e` is `None`) and makes it
+//! `(version + 1, value)`; it fails with BadVersion only when the version is not `e`. A write
+//! that timed out or lost its connection is *indeterminate*: it may take effect at any point
+//! after its invocation, or never. Every value written is unique, so a read names the write
+//! it saw.
+//!
+//! Search (Lowe's "just-in-time linearization" form of WGL, as in porcupine): calls and
+//! returns sorted by time in a doubly linked list; repeatedly linearize the first call whose
+//! op the model accepts (lifting its call and return out of the list), backtrack when a
+//! return is reached before its op was linearized, and skip a state already explored (cache
+//! of linearized-set × register state). Indeterminate ops return at infinity, so reaching
+//! one of their returns means every determinate op is linearized.
+
+use std::collections::{BTreeMap, HashSet};
+
+pub type Version = i32;
+
+/// What a client asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// `getData`; `synced` when a `sync` was sent first (linearizable), plain otherwise.
+    Read { synced: bool },
+    /// `setData(value, expected)`; `None` is an unconditional write.
+    Write {
+        value: String,
+        expected: Option<Version>,
+    },
+}
+
+/// What it got back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Read {
+        value: String,
+        version: Version,
+        mzxid: i64,
+    },
+    Written {
+        version: Version,
+        mzxid: i64,
+    },
+    BadVersion,
+    /// A read that failed: it did nothing, and says nothing.
+    Failed,
+    /// A write that timed out or lost its connection: may or may not have happened.
+    Unknown,
+}
+
+/// One operation of the history.
+#[derive(Clone, Debug)]
+pub struct Op {
+    /// The client object (one ZooKeeper session) that issued it.
+    pub session: u64,
+    pub call: Call,
+    /// Microseconds since the start of the run, taken just before the request was sent.
+    pub invoke: u64,
+    /// Microseconds since the start, taken when the reply (or error) arrived.
+    pub complete: u64,
+    pub outcome: Outcome,
+}
+
+impl Op {
+    /// The register version this op observed (read) or made (write), if it completed so.
+    pub fn observed(&self) -> Option<Version> {
+        match &self.outcome {
+            Outcome::Read { version, .. } | Outcome::Written { version, .. } => Some(*version),
+            _ => None,
+        }
+    }
+    fn is_write(&self) -> bool {
+        matches!(self.call, Call::Write { .. })
+    }
+}
+
+/// The register's state in the model.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Reg {
+    pub version: Version,
+    pub value: String,
+}
+
+/// The state after `op` from `s`, or `None` when `op` cannot happen in state `s`.
+fn step(s: &Reg, op: &Op) -> Option<Reg> {
+    match (&op.call, &op.outcome) {
+        (Call::Read { .. }, Outcome::Read { value, version, .. }) => {
+            (s.version == *version && s.value == *value).then(|| s.clone())
+        }
+        (Call::Write { value, expected }, Outcome::Written { version, .. }) => {
+            (expected.is_none_or(|e| e == s.version) && *version == s.version + 1).then(|| Reg {
+                version: *version,
+                value: value.clone(),
+            })
+        }
+        (Call::Write { expected, .. }, Outcome::BadVersion) => {
+            expected.is_some_and(|e| e != s.version).then(|| s.clone())
+        }
+        (Call::Write { value, expected }, Outcome::Unknown) => {
+            expected.is_none_or(|e| e == s.version).then(|| Reg {
+                version: s.version + 1,
+                value: value.clone(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Why a history is not linearizable.
+#[derive(Debug)]
+pub struct NotLinearizable {
+    /// Ops linearized on the deepest path the search found.
+    pub deepest: usize,
+    /// The op that could not be placed there, and the register state it met.
+    pub stuck_op: Op,
+    pub state: Reg,
+}
+
+struct Entry {
+    op: usize,
+    call: bool,
+    /// For a call, the index of its return entry.
+    partner: usize,
+    time: u64,
+    indeterminate: bool,
+}
+
+const NIL: usize = usize::MAX;
+
+/// Checks that the linearizable part of `history` (synced reads and writes; plain and
+/// failed reads are ignored) is linearizable from `init`.
+pub fn check_linearizable(history: &[Op], init: Reg) -> Result<usize, NotLinearizable> {
+    let ops: Vec<&Op> = history
+        .iter()
+        .filter(|o| match (&o.call, &o.outcome) {
+            (_, Outcome::Failed) => false,
+            (Call::Read { synced }, _) => *synced,
+            (Call::Write { .. }, _) => true,
+        })
+        .collect();
+    let mut raw: Vec<(u64, bool, usize, bool)> = Vec::new();
+    for (i, o) in ops.iter().enumerate() {
+        let unknown = o.outcome == Outcome::Unknown;
+        raw.push((o.invoke, true, i, unknown));
+        raw.push((if unknown { u64::MAX } else { o.complete }, false, i, unknown));
+    }
+    // By time; at equal times calls first (overlapping ops are concurrent, the lenient way).
+    raw.sort_by_key(|&(t, call, i, _)| (t, !call, i));
+    let mut entries: Vec<Entry> = raw
+        .iter()
+        .map(|&(time, call, op, indeterminate)| Entry {
+            op,
+            call,
+            partner: NIL,
+            time,
+            indeterminate,
+        })
+        .collect();
+    let mut ret_of = vec![NIL; ops.len()];
+    for (i, e) in entries.iter().enumerate() {
+        if !e.call {
+            ret_of[e.op] = i;
+        }
+    }
+    for e in entries.iter_mut().filter(|e| e.call) {
+        e.partner = ret_of[e.op];
+    }
+    debug_assert!(entries.windows(2).all(|w| w[0].time <= w[1].time));
+    let n = entries.len();
+    let head = n;
+    // Doubly linked list over entries 0..n with a head sentinel at index n.
+    let mut next: Vec<usize> = (1..=n).map(|i| if i == n { NIL } else { i }).collect();
+    next.push(if n == 0 { NIL } else { 0 });
+    let mut prev: Vec<usize> = (0..n).map(|i| if i == 0 { head } else { i - 1 }).collect();
+    prev.push(NIL);
+
+    let lift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, i: usize| {
+        let (p, nx) = (prev[i], next[i]);
+        next[p] = nx;
+        if nx != NIL {
+            prev[nx] = p;
+        }
+    };
+    let unlift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, i: usize| {
+        let (p, nx) = (prev[i], next[i]);
+        next[p] = i;
+        if nx != NIL {
+            prev[nx] = i;
+        }
+    };
+
+    let words = ops.len().div_ceil(64);
+    let mut linearized = vec![0u64; words];
+    let mut cache: HashSet<(Vec<u64>, Reg)> = HashSet::new();
+    let mut stack: Vec<(usize, Reg)> = Vec::new();
+    let mut state = init;
+    let mut best: Option<(usize, usize, Reg)> = None;
+    let mut cur = next[head];
+    loop {
+        if cur == NIL {
+            return Ok(ops.len());
+        }
+        let e = &entries[cur];
+        if e.call {
+            if let Some(ns) = step(&state, ops[e.op]) {
+                let mut lin = linearized.clone();
+                lin[e.op / 64] |= 1 << (e.op % 64);
+                if cache.insert((lin.clone(), ns.clone())) {
+                    let partner = e.partner;
+                    stack.push((cur, std::mem::replace(&mut state, ns)));
+                    linearized = lin;
+                    lift(&mut next, &mut prev, cur);
+                    lift(&mut next, &mut prev, partner);
+                    cur = next[head];
+                    continue;
+                }
+            }
+            cur = next[cur];
+        } else if e.indeterminate {
+            // Every determinate return is before this one and none is left: all placed.
+            return Ok(ops.len());
+        } else {
+            if best.as_ref().is_none_or(|b| stack.len() > b.0) {
+                best = Some((stack.len(), e.op, state.clone()));
+            }
+            let Some((call, prev_state)) = stack.pop() else {
+                let (deepest, op, st) = best.unwrap_or((0, e.op, state.clone()));
+                return Err(NotLinearizable {
+                    deepest,
+                    stuck_op: ops[op].clone(),
+                    state: st,
+                });
+            };
+            let op = entries[call].op;
+            linearized[op / 64] &= !(1 << (op % 64));
+            state = prev_state;
+            unlift(&mut next, &mut prev, entries[call].partner);
+            unlift(&mut next, &mut prev, call);
+            cur = next[call];
+        }
+    }
+}
+
+/// Per-session order: in the order a session issued them (ZooKeeper applies one session's
+/// requests in order, FIFO), the versions it observed never go back, and each of its writes
+/// makes a version above everything it saw before. Covers plain reads (which need not be
+/// linearizable but must not travel back in time, also across a reconnect to another
+/// member) and read-your-writes. Also: one version never shows two different values or
+/// zxids anywhere. Returns every violation found.
+pub fn check_sessions(history: &[Op]) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut by_session: BTreeMap<u64, Vec<&Op>> = BTreeMap::new();
+    for op in history {
+        by_session.entry(op.session).or_default().push(op);
+    }
+    for (session, mut ops) in by_session {
+        // Invocation order is issue order: a session's requests are sent from one task.
+        ops.sort_by_key(|o| o.invoke);
+        let mut seen: Option<(Version, &Op)> = None;
+        for op in ops {
+            let Some(v) = op.observed() else { continue };
+            if let Some((max, at)) = seen {
+                let bad = if op.is_write() { v <= max } else { v < max };
+                if bad {
+                    errors.push(format!(
+                        "session {session}: {op:?} observed version {v} after {at:?} had observed {max}"
+                    ));
+                }
+            }
+            if seen.is_none_or(|(max, _)| v > max) {
+                seen = Some((v, op));
+            }
+        }
+    }
+    let mut versions: BTreeMap<Version, (&str, i64, &Op)> = BTreeMap::new();
+    for op in history {
+        let (value, version, mzxid) = match (&op.call, &op.outcome) {
+            (_, Outcome::Read { value, version, mzxid }) => (value.as_str(), *version, *mzxid),
+            (Call::Write { value, .. }, Outcome::Written { version, mzxid }) => {
+                (value.as_str(), *version, *mzxid)
+            }
+            _ => continue,
+        };
+        match versions.get(&version) {
+            None => {
+                versions.insert(version, (value, mzxid, op));
+            }
+            Some((v, z, first)) if *v != value || *z != mzxid => errors.push(format!(
+                "version {version} is {value:?} at zxid {mzxid:#x} in {op:?} but {v:?} at zxid {z:#x} in {first:?}"
+            )),
+            Some(_) => {}
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn init() -> Reg {
+        Reg {
+            version: 0,
+            value: "init".into(),
+        }
+    }
+    fn cas(s: u64, t: (u64, u64), value: &str, expected: i32, outcome: Outcome) -> Op {
+        Op {
+            session: s,
+            call: Call::Write {
+                value: value.into(),
+                expected: Some(expected),
+            },
+            invoke: t.0,
+            complete: t.1,
+            outcome,
+        }
+    }
+    fn ok(version: i32) -> Outcome {
+        Outcome::Written {
+            version,
+            mzxid: version as i64,
+        }
+    }
+    fn read(s: u64, t: (u64, u64), synced: bool, value: &str, version: i32) -> Op {
+        Op {
+            session: s,
+            call: Call::Read { synced },
+            invoke: t.0,
+            complete: t.1,
+            outcome: Outcome::Read {
+                value: value.into(),
+                version,
+                mzxid: version as i64,
+            },
+        }
+    }
+
+    #[test]
+    fn sequential_cas_history_is_linearizable() {
+        let h = vec![
+            cas(1, (0, 10), "a", 0, ok(1)),
+            read(2, (11, 20), true, "a", 1),
+            cas(2, (21, 30), "b", 0, Outcome::BadVersion),
+            cas(2, (31, 40), "b", 1, ok(2)),
+            read(1, (41, 50), true, "b", 2),
+        ];
+        assert_eq!(check_linearizable(&h, init()).unwrap(), 5);
+        assert!(check_sessions(&h).is_empty());
+    }
+
+    #[test]
+    fn concurrent_ops_may_linearize_in_either_order() {
+        // The read overlaps the write and sees the old value; a second read sees the new.
+        let h = vec![
+            cas(1, (0, 100), "a", 0, ok(1)),
+            read(2, (10, 20), true, "init", 0),
+            read(3, (30, 40), true, "a", 1),
+            // Two concurrent CAS on version 1: one wins, the other gets BadVersion.
+            cas(1, (200, 300), "b", 1, Outcome::BadVersion),
+            cas(2, (210, 290), "c", 1, ok(2)),
+        ];
+        assert!(check_linearizable(&h, init()).is_ok());
+    }
+
+    #[test]
+    fn stale_synced_read_is_caught() {
+        let h = vec![
+            cas(1, (0, 10), "a", 0, ok(1)),
+            // Invoked after the write completed, yet sees the old value.
+            read(2, (20, 30), true, "init", 0),
+        ];
+        let err = check_linearizable(&h, init()).unwrap_err();
+        assert_eq!(err.stuck_op.invoke, 20, "{err:?}");
+    }
+
+    #[test]
+    fn stale_plain_read_is_allowed_by_linearizability_but_not_per_session() {
+        let h = vec![
+            cas(1, (0, 10), "a", 0, ok(1)),
+            read(2, (20, 30), false, "init", 0),
+        ];
+        assert!(check_linearizable(&h, init()).is_ok());
+        assert!(check_sessions(&h).is_empty(), "another session may lag");
+        // The writer's own session must see its write (read-your-writes).
+        let h = vec![
+            cas(1, (0, 10), "a", 0, ok(1)),
+            read(1, (20, 30), false, "init", 0),
+        ];
+        assert_eq!(check_sessions(&h).len(), 1);
+    }
+
+    #[test]
+    fn lost_acknowledged_write_is_caught() {
+        // "a" was acknowledged at version 1, but later reads show another version 1.
+        let h = vec![
+            cas(1, (0, 10), "a", 0, ok(1)),
+            cas(2, (20, 30), "b", 0, ok(1)),
+            read(3, (40, 50), true, "b", 1),
+        ];
+        assert!(check_linearizable(&h, init()).is_err());
+        assert!(!check_sessions(&h).is_empty(), "version 1 with two values");
+        // Or the final read shows the value from before the acknowledged write.
+        let h = vec![
+            cas(1, (0, 10), "a", 0, ok(1)),
+            read(3, (40, 50), true, "init", 0),
+        ];
+        assert!(check_linearizable(&h, init()).is_err());
+    }
+
+    #[test]
+    fn version_going_back_in_a_session_is_caught() {
+        let h = vec![
+            read(1, (0, 5), false, "init", 0),
+            cas(2, (6, 10), "a", 0, ok(1)),
+            cas(2, (11, 15), "b", 1, ok(2)),
+            read(1, (20, 30), false, "b", 2),
+            read(1, (31, 40), false, "a", 1),
+        ];
+        let errors = check_sessions(&h);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("observed version 1 after"), "{errors:?}");
+    }
+
+    #[test]
+    fn session_writes_must_follow_what_it_saw() {
+        // FIFO: a session's write issued after it read version 2 cannot make version 2.
+        let h = vec![
+            read(1, (0, 5), false, "b", 2),
+            cas(1, (6, 10), "c", 1, ok(2)),
+        ];
+        assert_eq!(check_sessions(&h).len(), 2, "order and value clash");
+    }
+
+    #[test]
+    fn indeterminate_write_may_or_may_not_happen() {
+        let lost = Outcome::Unknown;
+        // It happened: a later read sees it.
+        let h = vec![
+            cas(1, (0, 10), "a", 0, lost.clone()),
+            read(2, (50, 60), true, "a", 1),
+        ];
+        assert!(check_linearizable(&h, init()).is_ok());
+        // It did not: a later read sees the old value and another write takes version 1.
+        let h = vec![
+            cas(1, (0, 10), "a", 0, lost.clone()),
+            read(2, (50, 60), true, "init", 0),
+            cas(2, (61, 70), "b", 0, ok(1)),
+        ];
+        assert!(check_linearizable(&h, init()).is_ok());
+        // It happened late, long after its client gave up (ZooKeeper may apply it then).
+        let h = vec![
+            cas(1, (0, 10), "a", 0, lost.clone()),
+            read(2, (50, 60), true, "init", 0),
+            read(2, (70, 80), true, "a", 1),
+        ];
+        assert!(check_linearizable(&h, init()).is_ok());
+        // But never before it was invoked.
+        let h = vec![
+            read(2, (0, 5), true, "a", 1),
+            cas(1, (10, 20), "a", 0, lost),
+        ];
+        assert!(check_linearizable(&h, init()).is_err());
+    }
+
+    #[test]
+    fn unconditional_write_and_wrong_result_version() {
+        let w = |s, t, v: &str, out| Op {
+            session: s,
+            call: Call::Write {
+                value: v.into(),
+                expected: None,
+            },
+            invoke: t,
+            complete: t + 5,
+            outcome: out,
+        };
+        let h = vec![w(1, 0, "a", ok(1)), w(2, 10, "b", ok(2))];
+        assert!(check_linearizable(&h, init()).is_ok());
+        let h = vec![w(1, 0, "a", ok(1)), w(2, 10, "b", ok(3))];
+        assert!(check_linearizable(&h, init()).is_err(), "version skipped");
+    }
+
+    #[test]
+    fn larger_concurrent_history_checks_quickly() {
+        // 6 sessions, 3000 ops: rounds of overlapping CAS attempts, one winner per round.
+        let mut h = Vec::new();
+        for round in 0..500u64 {
+            let t = round * 100;
+            let winner = round % 6;
+            let value = format!("r{round}s{winner}");
+            for s in 0..6u64 {
+                let v = format!("r{round}s{s}");
+                if s == winner {
+                    h.push(cas(s, (t, t + 50), &v, round as i32, ok(round as i32 + 1)));
+                } else if s == (winner + 1) % 6 {
+                    h.push(cas(s, (t + 1, t + 60), &v, round as i32, Outcome::Unknown));
+                } else if s % 2 == 0 {
+                    h.push(cas(s, (t + 2, t + 70), &v, round as i32, Outcome::BadVersion));
+                } else {
+                    h.push(read(s, (t + 80, t + 90), true, &value, round as i32 + 1));
+                }
+            }
+        }
+        let started = std::time::Instant::now();
+        assert!(check_linearizable(&h, init()).is_ok());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+}
