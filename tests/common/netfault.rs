@@ -132,7 +132,16 @@ impl NetFaults {
             return;
         }
         for m in [mark(a, b), mark(b, a)] {
-            ipt_must(&["-A", &self.drops, "-m", "connmark", "--mark", &m, "-j", "DROP"]);
+            ipt_must(&[
+                "-A",
+                &self.drops,
+                "-m",
+                "connmark",
+                "--mark",
+                &m,
+                "-j",
+                "DROP",
+            ]);
         }
         self.cut.push(pair);
     }

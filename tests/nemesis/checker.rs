@@ -146,7 +146,12 @@ pub fn check_linearizable(history: &[Op], init: Reg) -> Result<usize, NotLineari
     for (i, o) in ops.iter().enumerate() {
         let unknown = o.outcome == Outcome::Unknown;
         raw.push((o.invoke, true, i, unknown));
-        raw.push((if unknown { u64::MAX } else { o.complete }, false, i, unknown));
+        raw.push((
+            if unknown { u64::MAX } else { o.complete },
+            false,
+            i,
+            unknown,
+        ));
     }
     // By time; at equal times calls first (overlapping ops are concurrent, the lenient way).
     raw.sort_by_key(|&(t, call, i, _)| (t, !call, i));
@@ -279,7 +284,14 @@ pub fn check_sessions(history: &[Op]) -> Vec<String> {
     let mut versions: BTreeMap<Version, (&str, i64, &Op)> = BTreeMap::new();
     for op in history {
         let (value, version, mzxid) = match (&op.call, &op.outcome) {
-            (_, Outcome::Read { value, version, mzxid }) => (value.as_str(), *version, *mzxid),
+            (
+                _,
+                Outcome::Read {
+                    value,
+                    version,
+                    mzxid,
+                },
+            ) => (value.as_str(), *version, *mzxid),
             (Call::Write { value, .. }, Outcome::Written { version, mzxid }) => {
                 (value.as_str(), *version, *mzxid)
             }
@@ -500,7 +512,13 @@ mod tests {
                 } else if s == (winner + 1) % 6 {
                     h.push(cas(s, (t + 1, t + 60), &v, round as i32, Outcome::Unknown));
                 } else if s % 2 == 0 {
-                    h.push(cas(s, (t + 2, t + 70), &v, round as i32, Outcome::BadVersion));
+                    h.push(cas(
+                        s,
+                        (t + 2, t + 70),
+                        &v,
+                        round as i32,
+                        Outcome::BadVersion,
+                    ));
                 } else {
                     h.push(read(s, (t + 80, t + 90), true, &value, round as i32 + 1));
                 }
