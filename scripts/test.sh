@@ -49,6 +49,16 @@ if ! command -v javac >/dev/null 2>&1; then
   fi
 fi
 
+# iptables cuts peer links between ensemble members (tests/common/netfault.rs, tests/nemesis).
+if is_root && ! command -v iptables >/dev/null 2>&1; then
+  if have_apt; then
+    log "installing iptables (network partitions of tests/nemesis)"
+    apt_install iptables
+  else
+    echo "test.sh: iptables is missing; tests/nemesis will fail with CI=true (skip otherwise)." >&2
+  fi
+fi
+
 # openssl makes the throw-away certificates of the TLS suites (tests/python/tlscerts.py).
 if ! command -v openssl >/dev/null 2>&1; then
   if is_root && have_apt; then

@@ -1,4 +1,4 @@
-//! The ensemble under fire: a seeded schedule of faults against a 3-member ensemble of real
+//! The ensemble under fire: a seeded schedule of faults against a 3-member (or `NEMESIS_MEMBERS`) ensemble of real
 //! processes (zkserver, or Apache ZooKeeper 3.8 with `ZK_IMPL=apache`) while clients on
 //! every member record a history, then every fault is healed and the history is checked.
 //!
@@ -14,8 +14,8 @@
 //! writes); every acknowledged create is on every member, and nothing that was never
 //! attempted; every member holds the same tree (data and every Stat field).
 //!
-//! `NEMESIS_SEEDS=1,2,3` (default `1,2`) and `NEMESIS_SECONDS=N` (default 30, per seed)
-//! size the run; `scripts/nemesis.sh` soaks with many seeds. A failing run keeps the history,
+//! `NEMESIS_SEEDS=1,2,3` (default `1,2`), `NEMESIS_SECONDS=N` (default 30, per seed) and
+//! `NEMESIS_MEMBERS=5` (default 3 voters; two clients per member) size the run; `scripts/nemesis.sh` soaks with many seeds. A failing run keeps the history,
 //! the schedule, the seed and every member's log in one folder and prints its path.
 #![allow(clippy::unwrap_used)]
 
@@ -212,7 +212,8 @@ async fn run(seed: u64, length: Duration) -> Option<Summary> {
         return None;
     }
     let base = 41000 + (std::process::id() % 500) * 10;
-    let opts = EnsembleOpts::new(3, 0).run_as_uids(base);
+    let members: usize = env_or("NEMESIS_MEMBERS", 3);
+    let opts = EnsembleOpts::new(members, 0).run_as_uids(base);
     let mut ens = Ensemble::prepare(opts)?;
     let mut net = NetFaults::new(&ens, base)?;
     for id in ens.ids() {
@@ -233,7 +234,7 @@ async fn run(seed: u64, length: Duration) -> Option<Summary> {
     drop(admin);
 
     let addrs: Vec<String> = ens.ids().iter().map(|&id| ens.addr(id)).collect();
-    let workers = Workers::start(6, &addrs, seed, t0);
+    let workers = Workers::start(2 * members, &addrs, seed, t0);
     let _evidence = Evidence {
         seed,
         imp: format!("{:?}", ens.imp()),
