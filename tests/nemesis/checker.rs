@@ -133,7 +133,7 @@ const NIL: usize = usize::MAX;
 
 /// Checks that the linearizable part of `history` (synced reads and writes; plain and
 /// failed reads are ignored) is linearizable from `init`.
-pub fn check_linearizable(history: &[Op], init: Reg) -> Result<usize, NotLinearizable> {
+pub fn check_linearizable(history: &[Op], init: Reg) -> Result<usize, Box<NotLinearizable>> {
     let ops: Vec<&Op> = history
         .iter()
         .filter(|o| match (&o.call, &o.outcome) {
@@ -234,11 +234,11 @@ pub fn check_linearizable(history: &[Op], init: Reg) -> Result<usize, NotLineari
             }
             let Some((call, prev_state)) = stack.pop() else {
                 let (deepest, op, st) = best.unwrap_or((0, e.op, state.clone()));
-                return Err(NotLinearizable {
+                return Err(Box::new(NotLinearizable {
                     deepest,
                     stuck_op: ops[op].clone(),
                     state: st,
-                });
+                }));
             };
             let op = entries[call].op;
             linearized[op / 64] &= !(1 << (op % 64));
