@@ -7,7 +7,8 @@
 #   NEMESIS_STRICT_SYNC=1 also checks every sync+read as linearizable (see tests/nemesis/main.rs)
 #   ZK_IMPL=apache runs the same against Apache ZooKeeper 3.8 members.
 # Needs root and iptables (network partitions). The report goes to stdout and to
-# target/nemesis-<UTC time>.txt; a failing seed's evidence folder path is in that report.
+# target/nemesis-<UTC time>.txt; a failing seed's evidence folder path is in that report
+# (under target/nemesis-tmp unless NEMESIS_TMPDIR says otherwise).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 FIRST="${NEMESIS_FIRST:-1}"
@@ -15,6 +16,11 @@ COUNT="${NEMESIS_COUNT:-20}"
 export NEMESIS_SECONDS="${NEMESIS_SECONDS:-60}"
 export NEMESIS_MEMBERS="${NEMESIS_MEMBERS:-3}"
 cargo build --release --test nemesis >&2
+# Ensembles and failure folders under target/, away from whatever cleans /tmp (a soak run once
+# lost a running ensemble's whole directory to something outside the test).
+export TMPDIR="${NEMESIS_TMPDIR:-$PWD/target/nemesis-tmp}"
+mkdir -p "$TMPDIR"
+chmod 755 "$TMPDIR"
 REPORT="target/nemesis-$(date -u +%Y%m%dT%H%M%SZ).txt"
 RAW="$REPORT.raw"
 : >"$RAW"

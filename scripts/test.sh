@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README points here):
 #   1. installs what is missing (as root on Debian: Apache ZooKeeper + JRE via apt if
-#      /usr/share/java/zookeeper.jar is absent, a JDK if javac is, curl; Go and the go-zookeeper
+#      /usr/share/java/zookeeper.jar is absent, a JDK if javac is, curl, iptables; Go and the go-zookeeper
 #      client source via apt if `go` or /usr/share/gocode/.../go-zookeeper is absent; a venv at
 #      <repo>/.venv with kazoo, pure-sasl, pytest and prometheus-client if not importable),
 #   2. cargo build --release (the Python suite runs the release binary),
