@@ -118,7 +118,13 @@ pub struct NotLinearizable {
     /// The op that could not be placed there, and the register state it met.
     pub stuck_op: Op,
     pub state: Reg,
+    /// The search gave up after `MAX_STATES` states (a valid history of a few workers needs
+    /// a few per op; so many means the history is all but certainly not linearizable).
+    pub exhausted: bool,
 }
+
+/// Explored states before the search gives up (~200 MB of cache).
+pub const MAX_STATES: usize = 3_000_000;
 
 struct Entry {
     op: usize,
@@ -198,9 +204,30 @@ pub fn check_linearizable(history: &[Op], init: Reg) -> Result<usize, Box<NotLin
         }
     };
 
-    let words = ops.len().div_ceil(64);
-    let mut linearized = vec![0u64; words];
-    let mut cache: HashSet<(Vec<u64>, Reg)> = HashSet::new();
+    // The cache key: a Zobrist hash of the linearized set (128 random bits per op, XORed in
+    // and out), the version and a hash of the value: 40 bytes a state where the set itself
+    // would take ops/8 bytes (a failing search of 60,000 ops filled 24 GB that way).
+    let zobrist: Vec<u128> = {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        (0..ops.len())
+            .map(|_| (u128::from(next()) << 64) | u128::from(next()))
+            .collect()
+    };
+    let key = |lin: u128, s: &Reg| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        s.value.hash(&mut h);
+        (lin, s.version, h.finish())
+    };
+    let mut linearized = 0u128;
+    let mut cache: HashSet<(u128, Version, u64)> = HashSet::new();
     let mut stack: Vec<(usize, Reg)> = Vec::new();
     let mut state = init;
     let mut best: Option<(usize, usize, Reg)> = None;
@@ -212,9 +239,17 @@ pub fn check_linearizable(history: &[Op], init: Reg) -> Result<usize, Box<NotLin
         let e = &entries[cur];
         if e.call {
             if let Some(ns) = step(&state, ops[e.op]) {
-                let mut lin = linearized.clone();
-                lin[e.op / 64] |= 1 << (e.op % 64);
-                if cache.insert((lin.clone(), ns.clone())) {
+                let lin = linearized ^ zobrist[e.op];
+                if cache.len() >= MAX_STATES {
+                    let (deepest, op, st) = best.unwrap_or((stack.len(), e.op, state.clone()));
+                    return Err(Box::new(NotLinearizable {
+                        deepest,
+                        stuck_op: ops[op].clone(),
+                        state: st,
+                        exhausted: true,
+                    }));
+                }
+                if cache.insert(key(lin, &ns)) {
                     let partner = e.partner;
                     stack.push((cur, std::mem::replace(&mut state, ns)));
                     linearized = lin;
@@ -238,10 +273,10 @@ pub fn check_linearizable(history: &[Op], init: Reg) -> Result<usize, Box<NotLin
                     deepest,
                     stuck_op: ops[op].clone(),
                     state: st,
+                    exhausted: false,
                 }));
             };
-            let op = entries[call].op;
-            linearized[op / 64] &= !(1 << (op % 64));
+            linearized ^= zobrist[entries[call].op];
             state = prev_state;
             unlift(&mut next, &mut prev, entries[call].partner);
             unlift(&mut next, &mut prev, call);
@@ -388,6 +423,7 @@ mod tests {
         ];
         let err = check_linearizable(&h, init()).unwrap_err();
         assert_eq!(err.stuck_op.invoke, 20, "{err:?}");
+        assert!(!err.exhausted);
     }
 
     #[test]
