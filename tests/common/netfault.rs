@@ -54,9 +54,11 @@ fn ipt_must(args: &[&str]) {
     }
 }
 
-/// The conntrack mark of connections from member `a` to a peer port of member `b`.
+/// The conntrack mark of connections from member `a` to a peer port of member `b` (ids up
+/// to 15), tagged with this process so that two runs at once cannot cut each other's links.
 fn mark(a: u64, b: u64) -> String {
-    format!("0x{:x}", 0x5a00 | (a << 4) | b)
+    let tag = u64::from(std::process::id() & 0xffff);
+    format!("0x{:x}", (tag << 16) | 0x5a00 | (a << 4) | b)
 }
 
 /// Whether partitions can be made here: root and a working `iptables`. Says why not.
@@ -84,6 +86,7 @@ impl NetFaults {
         if !available() {
             return None;
         }
+        assert!(ens.members.len() < 16, "marks hold member ids up to 15");
         remove_stale_chains();
         let pid = std::process::id();
         let nf = NetFaults {
