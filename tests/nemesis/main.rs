@@ -27,17 +27,17 @@ mod common;
 mod util;
 
 mod checker;
+mod report;
 mod workload;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use checker::{check_linearizable, check_sessions, Call, Op, Outcome, Reg};
 use common::ensemble::{Ensemble, EnsembleOpts};
 use common::netfault::NetFaults;
+use report::{capture_panics, note, Evidence, Journal, Summary};
 use workload::{Recorded, Rng, Workers, LOG, REG};
 
 /// The kinds of fault a schedule draws from.
@@ -57,97 +57,6 @@ const ALL: [Fault; 5] = [
     Fault::LeaderPartition,
     Fault::FollowerPartition,
 ];
-
-/// What happened, for the report and the failure folder.
-#[derive(Default)]
-struct Journal {
-    lines: Vec<String>,
-    faults: BTreeMap<String, usize>,
-}
-
-/// Saves the evidence of a failing run (history, schedule, logs) when dropped while
-/// panicking; declared after the ensemble so it runs before the ensemble is torn down.
-struct Evidence {
-    seed: u64,
-    imp: String,
-    logs: Vec<(u64, PathBuf)>,
-    journal: Arc<Mutex<Journal>>,
-    history: Arc<Mutex<Recorded>>,
-}
-
-/// The message of the last panic, for the evidence folder (set by the hook `capture_panics`
-/// installs).
-static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
-
-/// Keeps the default panic output and also remembers the message for `Evidence`.
-fn capture_panics() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if let Ok(mut last) = LAST_PANIC.lock() {
-            *last = info.to_string();
-        }
-        default(info);
-    }));
-}
-
-impl Evidence {
-    fn save(&self) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "nemesis-failure-seed{}-{}-{}",
-            self.seed,
-            self.imp,
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-        std::fs::write(
-            dir.join("schedule.txt"),
-            format!(
-                "seed {}\nimpl {}\n{}\n",
-                self.seed,
-                self.imp,
-                j.lines.join("\n")
-            ),
-        )
-        .unwrap();
-        let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        let mut text = String::new();
-        for op in &h.ops {
-            let _ = writeln!(text, "{op:?}");
-        }
-        std::fs::write(dir.join("history.txt"), text).unwrap();
-        std::fs::write(
-            dir.join("creates.txt"),
-            format!("acked {:?}\nmaybe {:?}\n", h.created, h.maybe_created),
-        )
-        .unwrap();
-        let why = LAST_PANIC.lock().map(|m| m.clone()).unwrap_or_default();
-        std::fs::write(dir.join("failure.txt"), why).unwrap();
-        for (id, log) in &self.logs {
-            let _ = std::fs::copy(log, dir.join(format!("member{id}.log")));
-        }
-        dir
-    }
-}
-
-impl Drop for Evidence {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let dir = self.save();
-            eprintln!(
-                "NEMESIS FAILURE (seed {}): evidence in {}",
-                self.seed,
-                dir.display()
-            );
-        }
-    }
-}
-
-fn note(journal: &Arc<Mutex<Journal>>, t0: Instant, line: String) {
-    let line = format!("{:>9.3}s {line}", t0.elapsed().as_secs_f64());
-    eprintln!("nemesis: {line}");
-    journal.lock().unwrap().lines.push(line);
-}
 
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
     std::env::var(key)
@@ -173,37 +82,6 @@ async fn seeded_fault_schedules_keep_histories_linearizable() {
         }
     }
     eprintln!("NEMESIS SUMMARY {}", total.line());
-}
-
-/// Counts for the report line.
-#[derive(Default)]
-struct Summary {
-    seeds: usize,
-    faults: BTreeMap<String, usize>,
-    ops: usize,
-    indeterminate: usize,
-    creates: usize,
-    sessions: u64,
-}
-
-impl Summary {
-    fn add(&mut self, s: &Summary) {
-        self.seeds += s.seeds;
-        for (k, v) in &s.faults {
-            *self.faults.entry(k.clone()).or_default() += v;
-        }
-        self.ops += s.ops;
-        self.indeterminate += s.indeterminate;
-        self.creates += s.creates;
-        self.sessions += s.sessions;
-    }
-    fn line(&self) -> String {
-        let faults: usize = self.faults.values().sum();
-        format!(
-            "seeds={} faults={} {:?} register_ops={} indeterminate={} acked_creates={} sessions={} violations=0",
-            self.seeds, faults, self.faults, self.ops, self.indeterminate, self.creates, self.sessions
-        )
-    }
 }
 
 /// One seeded run; `None` when it had to skip (no root/iptables, no java for Apache).
