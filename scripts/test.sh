@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README points here):
 #   1. installs what is missing (as root on Debian: Apache ZooKeeper + JRE via apt if
-#      /usr/share/java/zookeeper.jar is absent, a JDK if javac is, curl; Go and the go-zookeeper
+#      /usr/share/java/zookeeper.jar is absent, a JDK if javac is, curl, iptables; Go and the go-zookeeper
 #      client source via apt if `go` or /usr/share/gocode/.../go-zookeeper is absent; a venv at
 #      <repo>/.venv with kazoo, pure-sasl, pytest and prometheus-client if not importable),
 #   2. cargo build --release (the Python suite runs the release binary),
@@ -46,6 +46,16 @@ if ! command -v javac >/dev/null 2>&1; then
   else
     echo "test.sh: javac is missing and I cannot apt-get it;" \
          "tests/apache_format.rs and tests/zoo_cfg_java.rs will skip their Java part (or fail with CI=true)." >&2
+  fi
+fi
+
+# iptables cuts peer links between ensemble members (tests/common/netfault.rs, tests/nemesis).
+if is_root && ! command -v iptables >/dev/null 2>&1; then
+  if have_apt; then
+    log "installing iptables (network partitions of tests/nemesis)"
+    apt_install iptables
+  else
+    echo "test.sh: iptables is missing; tests/nemesis will fail with CI=true (skip otherwise)." >&2
   fi
 fi
 

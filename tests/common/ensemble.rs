@@ -48,6 +48,9 @@ pub struct EnsembleOpts {
     pub mix: Option<Vec<Impl>>,
     /// The member `start_ready` makes the first leader (see `led_by`).
     pub first_leader: Option<u64>,
+    /// When set (root only), member `id` runs as uid and gid `base + id` and owns its
+    /// directory, so packet filters can tell members apart by socket owner (`netfault`).
+    pub uid_base: Option<u32>,
 }
 
 impl EnsembleOpts {
@@ -63,6 +66,7 @@ impl EnsembleOpts {
             imp: None,
             mix: None,
             first_leader: None,
+            uid_base: None,
         }
     }
     /// `start_ready` starts voter `id` with just enough lower-numbered voters for a quorum,
@@ -92,6 +96,11 @@ impl EnsembleOpts {
     }
     pub fn tick(mut self, ms: u32) -> Self {
         self.tick_ms = ms;
+        self
+    }
+    /// Member `id` runs as uid/gid `base + id` (see `uid_base`); needs root.
+    pub fn run_as_uids(mut self, base: u32) -> Self {
+        self.uid_base = Some(base);
         self
     }
 }
@@ -277,6 +286,14 @@ impl Ensemble {
         };
         for i in 0..ens.members.len() {
             ens.write_member_files(i);
+        }
+        if let Some(base) = ens.opts.uid_base {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(ens.root(), std::fs::Permissions::from_mode(0o755))
+                .expect("chmod ensemble dir");
+            for m in &ens.members {
+                chown_tree(&m.dir, base + m.id as u32);
+            }
         }
         Some(ens)
     }
@@ -473,6 +490,10 @@ impl Ensemble {
                 c
             }
         };
+        if let Some(base) = self.opts.uid_base {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(base + m.id as u32).gid(base + m.id as u32);
+        }
         cmd.arg(m.cfg_path())
             .current_dir(&m.dir)
             .envs(self.opts.env.iter().map(|(k, v)| (k, v)))
@@ -753,6 +774,17 @@ fn all_threads_stopped(pid: u32) -> bool {
                 .is_some_and(|state| state == 'T' || state == 't')
         })
     })
+}
+
+/// Gives `dir` and everything below it to uid and gid `id`.
+fn chown_tree(dir: &Path, id: u32) {
+    std::os::unix::fs::chown(dir, Some(id), Some(id))
+        .unwrap_or_else(|e| panic!("chown {}: {e}", dir.display()));
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            chown_tree(&entry.path(), id);
+        }
+    }
 }
 
 fn cfg_key(line: &str) -> String {

@@ -8,6 +8,7 @@
 pub mod datadir;
 pub mod ensemble;
 pub mod jute;
+pub mod netfault;
 pub mod raw;
 
 use std::io::{Read, Write};
