@@ -215,48 +215,6 @@ impl Election {
         decided.or_else(|| self.drain_loopback(view, now, out))
     }
 
-    /// The election port can reach `sid` again.
-    pub fn peer_up(&mut self, sid: Sid) {
-        self.down.remove(&sid);
-    }
-
-    /// The election port lost `sid`; a standing quorum need not wait for its vote.
-    pub fn peer_down(&mut self, view: &QuorumView, sid: Sid) -> Option<Decision> {
-        self.down.insert(sid);
-        if self.state == ServerState::Looking
-            && self.finalize_deadline.is_some()
-            && self.all_votes_in(view)
-        {
-            return Some(self.decide_proposal(view));
-        }
-        None
-    }
-
-    /// Every voter has voted for our proposal or cannot be reached: waiting longer cannot
-    /// bring a better vote. (Apache always waits `finalizeWait`; a better vote could only
-    /// come from a peer that comes back within it, which then joins the new leader instead.)
-    fn all_votes_in(&self, view: &QuorumView) -> bool {
-        let target = TaggedVote {
-            vote: Vote {
-                election_epoch: self.logical_clock,
-                ..self.proposal
-            },
-            state: ServerState::Looking,
-            version: 0,
-        };
-        view.voters().all(|v| {
-            self.down.contains(&v) || self.recvset.get(&v).is_some_and(|t| t.same(&target))
-        })
-    }
-
-    fn decide_proposal(&mut self, view: &QuorumView) -> Decision {
-        let end = Vote {
-            election_epoch: self.logical_clock,
-            ..self.proposal
-        };
-        self.decide(end, view)
-    }
-
     /// Timers: the finalize wait and the notification timeout with exponential backoff.
     pub fn tick(&mut self, view: &QuorumView, now: u64, out: &mut Vec<Action>) -> Option<Decision> {
         if self.state != ServerState::Looking {
@@ -519,6 +477,7 @@ impl Election {
     }
 }
 
+mod down;
 #[cfg(test)]
 mod down_tests;
 #[cfg(test)]

@@ -291,9 +291,8 @@ impl Core {
         );
     }
 
-    fn stop_serving(&mut self, reason: &str) {
-        self.leader_since = None;
-        tracing::warn!(reason, "not serving clients until a leader is established");
+    /// Closes every client connection and forgets what was queued or watched for them.
+    pub(super) fn close_all_clients(&mut self) {
         for c in self.conns.values() {
             let _ = c.out.send(super::Outbound::Close);
         }
@@ -305,6 +304,12 @@ impl Core {
         self.sync_waiters.clear();
         self.touched.clear();
         self.watches = Default::default();
+    }
+
+    fn stop_serving(&mut self, reason: &str) {
+        self.leader_since = None;
+        tracing::warn!(reason, "not serving clients until a leader is established");
+        self.close_all_clients();
         self.pending = Default::default();
         // Prepared txns that were never proposed are void; proposed ones come back through
         // `ApplyLogged` and are decoded from their bytes.

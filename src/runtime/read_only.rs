@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use super::core::{Core, Item};
-use super::{ConnId, Outbound};
+use super::ConnId;
 use crate::proto::records::ConnectRequest;
 use crate::proto::request::Request;
 use crate::proto::ErrorCode;
@@ -51,15 +51,7 @@ impl Core {
     fn stop_read_only(&mut self) {
         self.read_only_serving = false;
         tracing::info!("Read-only server stopped: closing its connections");
-        for c in self.conns.values() {
-            let _ = c.out.send(Outbound::Close);
-        }
-        self.conns.clear();
-        self.owner.clear();
-        self.queues.clear();
-        self.connecting.clear();
-        self.touched.clear();
-        self.watches = Default::default();
+        self.close_all_clients();
     }
 
     /// Whether a handshake may go on while this member is not serving read-write (it is

@@ -54,17 +54,23 @@ fn force_snapshot_sync_sends_a_snapshot_even_to_a_learner_in_sync() {
     );
 }
 
-#[test]
-fn outstanding_proposals_follow_the_sync_packets_for_participants_only() {
-    let mut h = Harness::new();
+/// Follower 2 establishes the leader, proposals 2:1 and 2:2 go out, then follower 3 (at
+/// `peer_zxid`) syncs; returns what follower 3 gets.
+fn sync_behind_two_outstanding(h: &mut Harness, peer_zxid: i64) -> Vec<Action> {
     h.register(0, L2, follower_info(2, 1));
     h.packet(0, L2, ack_epoch(1, z(1, 3)));
     h.packet(0, L2, ack(z(2, 0)));
     h.propose(1, z(2, 1));
     h.propose(1, z(2, 2));
     h.register(2, L3, follower_info(3, 1));
+    h.packet(2, L3, ack_epoch(1, peer_zxid))
+}
+
+#[test]
+fn outstanding_proposals_follow_the_sync_packets_for_participants_only() {
+    let mut h = Harness::new();
     assert_eq!(
-        h.packet(2, L3, ack_epoch(1, z(1, 2))),
+        sync_behind_two_outstanding(&mut h, z(1, 2)),
         vec![
             send(L3, Diff, z(1, 3), None),
             send(L3, ProposalPkt, z(1, 3), Some(txn(z(1, 3)))),
@@ -144,16 +150,10 @@ fn a_learner_acking_newleader_after_establishment_gets_uptodate_at_once() {
 
 #[test]
 fn commits_between_newleader_and_uptodate_wait_for_uptodate() {
-    // Follower 2 establishes the leader; proposals 2:1 and 2:2 are outstanding when
-    // follower 3 syncs, so it gets them before NEWLEADER.
+    // Proposals 2:1 and 2:2 are outstanding when follower 3 syncs: it gets them before
+    // NEWLEADER.
     let mut h = Harness::new();
-    h.register(0, L2, follower_info(2, 1));
-    h.packet(0, L2, ack_epoch(1, z(1, 3)));
-    h.packet(0, L2, ack(z(2, 0)));
-    h.propose(1, z(2, 1));
-    h.propose(1, z(2, 2));
-    h.register(2, L3, follower_info(3, 1));
-    h.packet(2, L3, ack_epoch(1, z(1, 3)));
+    sync_behind_two_outstanding(&mut h, z(1, 3));
     // 2:1 commits while follower 3 has not acknowledged NEWLEADER: no COMMIT to it yet (an
     // Apache 3.8.0 learner would crash on it, ZOOKEEPER-4394), only to follower 2.
     h.ok(3, Input::Persisted { zxid: z(2, 1) });
