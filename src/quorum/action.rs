@@ -138,6 +138,12 @@ pub enum Action {
     },
     /// Learner: the leader answered a forwarded `sync`; answer the oldest waiting client sync.
     SyncDone,
+    /// Leader: a quorum confirmed this member still leads after the local `sync` named by
+    /// `token` arrived (`Member::sync`); it may be answered once what was proposed before it
+    /// is applied.
+    SyncConfirmed {
+        token: u64,
+    },
     /// Learner: answer the leader's PING with the sessions touched since the last one.
     PingReply {
         link: LinkId,

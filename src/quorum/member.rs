@@ -230,6 +230,27 @@ impl Member {
         out
     }
 
+    /// Leader: a client of this member sent `sync`. `Action::SyncConfirmed { token }` follows
+    /// once a quorum has shown, after now, that this member still leads; a leader cut off or
+    /// deposed while paused never confirms (it steps down instead), so no stale read follows.
+    pub fn sync(&mut self, now: u64, token: u64) -> Vec<Action> {
+        let mut out = Vec::new();
+        let last_applied = self.last_applied;
+        if let Role::Leading(l) = &mut self.role {
+            if self.serving {
+                let mut ctx = leader::Ctx {
+                    now,
+                    out: &mut out,
+                    committed: &mut self.committed,
+                    log: &super::action::NoLog,
+                    last_applied,
+                };
+                l.local_sync(token, &mut ctx);
+            }
+        }
+        out
+    }
+
     /// Leader: the answer to an `Action::Revalidate`.
     pub fn revalidated(
         &mut self,

@@ -88,6 +88,15 @@ impl Timing {
     pub fn sync_ms(&self) -> u64 {
         self.tick_ms * self.sync_limit
     }
+
+    /// How long a synced learner goes without a packet from its leader before it gives up on
+    /// it: `syncLimit` ticks as in Apache, but at most one tick (at least 1 s). A live leader
+    /// pings every half tick, so that still spans two missed pings, while a paused or cut-off
+    /// leader is left, and a new one elected, in a fraction of Apache's time. Safety never
+    /// rests on it: leaving a live leader costs an election and a resync, never a write.
+    pub fn leader_silence_ms(&self) -> u64 {
+        self.sync_ms().min(self.tick_ms.max(1000))
+    }
 }
 
 impl Default for Timing {

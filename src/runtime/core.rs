@@ -171,6 +171,10 @@ pub struct Core {
     pub(super) pending_syncs: VecDeque<i64>,
     /// Leader: `sync`s waiting for a zxid to be applied.
     pub(super) sync_waiters: BTreeMap<i64, Vec<i64>>,
+    /// Leader: `sync`s waiting for a quorum to confirm the leadership, by token: the session
+    /// and what was proposed when the `sync` arrived.
+    pub(super) sync_confirming: HashMap<u64, (i64, i64)>,
+    pub(super) next_sync_token: u64,
     /// Learner: sessions active since the last PING (reported to the leader).
     pub(super) touched: HashMap<i64, i32>,
     pub(super) stats: ServerStats,
@@ -224,6 +228,8 @@ impl Core {
             connecting: HashMap::new(),
             pending_syncs: VecDeque::new(),
             sync_waiters: BTreeMap::new(),
+            sync_confirming: HashMap::new(),
+            next_sync_token: 0,
             touched: HashMap::new(),
             stats: ServerStats::default(),
             started: Instant::now(),

@@ -104,6 +104,7 @@ impl Core {
                 auth,
             } => self.forwarded(sid, request, auth),
             Action::SyncDone => self.sync_done(),
+            Action::SyncConfirmed { token } => self.sync_confirmed(token),
             Action::PingReply { link, zxid } => {
                 let touched: Vec<(i64, i32)> = self.touched.drain().collect();
                 let packet =
@@ -302,6 +303,7 @@ impl Core {
         self.connecting.clear();
         self.pending_syncs.clear();
         self.sync_waiters.clear();
+        self.sync_confirming.clear();
         self.touched.clear();
         self.watches = Default::default();
     }

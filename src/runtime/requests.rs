@@ -154,8 +154,8 @@ impl Core {
         }
     }
 
-    /// `sync`: the leader answers once everything proposed before it is applied; a learner
-    /// asks the leader, which answers in order.
+    /// `sync`: the leader answers once a quorum has confirmed it still leads and everything
+    /// proposed before it is applied; a learner asks the leader, which answers in order.
     fn sync(
         &mut self,
         session: i64,
@@ -175,14 +175,27 @@ impl Core {
         self.queues.entry(session).or_default().push_back(item);
         if self.is_leader() {
             let until = self.member.last_proposed().unwrap_or(0);
-            if until <= self.tree.last_zxid() {
-                self.mark_sync_ready(session);
-            } else {
-                self.sync_waiters.entry(until).or_default().push(session);
-            }
+            let token = self.next_sync_token;
+            self.next_sync_token += 1;
+            self.sync_confirming.insert(token, (session, until));
+            let actions = self.member.sync(self.quorum_now(), token);
+            self.execute(actions);
         } else {
             self.pending_syncs.push_back(session);
             self.forward(session, xid, crate::proto::OpCode::Sync.code(), body, conn);
+        }
+    }
+
+    /// Leader: a quorum confirmed the leadership after this `sync` arrived; it is answered once
+    /// what was proposed before it is applied.
+    pub(super) fn sync_confirmed(&mut self, token: u64) {
+        let Some((session, until)) = self.sync_confirming.remove(&token) else {
+            return;
+        };
+        if until <= self.tree.last_zxid() {
+            self.mark_sync_ready(session);
+        } else {
+            self.sync_waiters.entry(until).or_default().push(session);
         }
     }
 

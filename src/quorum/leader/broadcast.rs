@@ -2,7 +2,8 @@
 //! (pipelined: many can be in flight); a proposal commits once a quorum, the leader included
 //! after its own fsync, has ACKed it and every earlier one has committed (`processAck`,
 //! `tryToCommit`). Committed txns go out as COMMIT to followers and INFORM to observers, and
-//! learner `sync`s are answered once what was proposed before them commits. Pings every half
+//! `sync`s wait for a quorum to confirm the leadership (`barrier`), then learners' for what
+//! was proposed before them to commit. Pings every half
 //! tick; a leader without a synced quorum steps down.
 
 use std::collections::BTreeSet;
@@ -16,6 +17,7 @@ use super::super::wire::payload::{
 use super::super::wire::{PacketType, QuorumPacket};
 use super::super::zxid::{hex, is_epoch_start};
 use super::super::Sid;
+use super::barrier::Waiter;
 use super::handler::HState;
 use super::{Abdicate, Ctx, Leader, Phase, Proposal};
 
@@ -120,16 +122,26 @@ impl Leader {
         });
     }
 
-    /// `processSync`: answered now if nothing is in flight, else after the last proposal.
+    /// `processSync`, after a quorum confirmed the leadership (`barrier`): a learner's `sync`
+    /// is answered once what was proposed before it commits.
     fn process_sync(&mut self, link: LinkId, ctx: &mut Ctx) {
-        if self.outstanding.is_empty() {
+        let until = self.last_proposed;
+        self.confirm_leadership(Waiter::Learner { link, until }, ctx);
+    }
+
+    /// SYNC to `link` once `until` has committed.
+    pub(super) fn sync_after(&mut self, link: LinkId, until: i64, ctx: &mut Ctx) {
+        if until <= self.last_committed {
             self.send_sync(link, ctx);
         } else {
-            self.pending_syncs
-                .entry(self.last_proposed)
-                .or_default()
-                .push(link);
+            self.pending_syncs.entry(until).or_default().push(link);
         }
+    }
+
+    /// A `sync` from one of the leader's own clients: `Action::SyncConfirmed` once a quorum
+    /// confirmed the leadership (the host then waits to apply what was proposed before it).
+    pub fn local_sync(&mut self, token: u64, ctx: &mut Ctx) {
+        self.confirm_leadership(Waiter::Local(token), ctx);
     }
 
     /// Answer to an `Action::Revalidate`.
@@ -160,6 +172,7 @@ impl Leader {
                 if !touched.is_empty() {
                     ctx.out.push(Action::TouchSessions(touched));
                 }
+                self.ping_answered(link, ctx);
             }
             Some(PacketType::Revalidate) => match decode_revalidate(p.payload()) {
                 Some((session, timeout_ms)) => ctx.out.push(Action::Revalidate {
@@ -221,13 +234,16 @@ impl Leader {
         self.next_ping = now + (self.timing.tick_ms / 2).max(1);
         let timing = self.timing;
         let mut timed_out = Vec::new();
-        for (link, h) in self.learners.iter() {
+        for (link, h) in self.learners.iter_mut() {
             if !h.pinged {
                 continue;
             }
             if !h.within_sync_limit(now, &timing) {
                 timed_out.push(*link);
                 continue;
+            }
+            if h.state == HState::Broadcast {
+                h.pings_sent += 1;
             }
             ctx.out.push(Action::Send {
                 link: *link,

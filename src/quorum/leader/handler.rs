@@ -42,6 +42,9 @@ pub struct Handler {
     /// 3.8.0 learner clears its list of proposals when it logs them at NEWLEADER and then
     /// crashes (NullPointerException, ZOOKEEPER-4394) on a COMMIT that arrives before UPTODATE.
     pub held_commits: Vec<i64>,
+    /// PINGs sent since UPTODATE, and the replies to them (`barrier`).
+    pub pings_sent: u64,
+    pub pings_answered: u64,
     /// `SyncLimitCheck`: the oldest and the next un-ACKed proposal with the time sent.
     check_started: bool,
     current: Option<(i64, u64)>,
@@ -60,6 +63,8 @@ impl Handler {
             forwarding: false,
             pinged: false,
             held_commits: Vec::new(),
+            pings_sent: 0,
+            pings_answered: 0,
             check_started: false,
             current: None,
             next: None,

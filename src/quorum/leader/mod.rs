@@ -6,6 +6,7 @@
 //! A standalone server is a leader of a quorum of one that starts in broadcast: the same
 //! propose → persist → self-ACK → commit → apply path, with no peers.
 
+mod barrier;
 mod broadcast;
 mod discovery;
 mod handler;
@@ -97,6 +98,8 @@ pub struct Leader {
     outstanding: BTreeMap<i64, Proposal>,
     /// Learner `sync`s answered once this zxid commits.
     pending_syncs: BTreeMap<i64, Vec<LinkId>>,
+    /// `sync`s waiting for a quorum to confirm the leadership.
+    barrier: barrier::Barrier,
     next_ping: u64,
     next_check: u64,
     /// Alternates so that liveness is checked every full tick while pings go every half.
@@ -135,6 +138,7 @@ impl Leader {
             last_committed: last_zxid,
             outstanding: BTreeMap::new(),
             pending_syncs: BTreeMap::new(),
+            barrier: barrier::Barrier::default(),
             next_ping: 0,
             next_check: 0,
             tick_skip: true,
@@ -165,6 +169,7 @@ impl Leader {
             last_committed: last_zxid,
             outstanding: BTreeMap::new(),
             pending_syncs: BTreeMap::new(),
+            barrier: barrier::Barrier::default(),
             next_ping: u64::MAX,
             next_check: u64::MAX,
             tick_skip: true,
@@ -197,9 +202,9 @@ impl Leader {
         self.outstanding.len()
     }
 
-    /// Learner `sync`s waiting for a commit.
+    /// `sync`s waiting for a leadership confirmation or (learners') for a commit.
     pub fn pending_sync_count(&self) -> usize {
-        self.pending_syncs.values().map(Vec::len).sum()
+        self.pending_syncs.values().map(Vec::len).sum::<usize>() + self.barrier.waiting()
     }
 
     pub fn learners(&self) -> Vec<LearnerStatus> {
@@ -286,6 +291,7 @@ impl Leader {
         for links in self.pending_syncs.values_mut() {
             links.retain(|l| *l != link);
         }
+        self.barrier.forget(link);
     }
 }
 

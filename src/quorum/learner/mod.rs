@@ -224,12 +224,14 @@ impl Learner {
         (logged, self.undurable_snap.take())
     }
 
-    /// Socket read timeout: initLimit ticks until NEWLEADER, syncLimit after.
+    /// Socket read timeout: initLimit ticks until NEWLEADER, syncLimit until UPTODATE, then
+    /// `Timing::leader_silence_ms` (a leader in broadcast pings every half tick).
     fn read_timeout(&self) -> u64 {
         match self.phase {
             Phase::Connecting | Phase::Registering | Phase::AwaitSync | Phase::Syncing => {
                 self.timing.init_ms()
             }
+            Phase::Broadcast => self.timing.leader_silence_ms(),
             _ => self.timing.sync_ms(),
         }
     }

@@ -8,6 +8,7 @@ impl World {
         self.log.push(format!("{:>6} CRASH node {sid}", self.now));
         self.stats.crashes += 1;
         self.node(sid).crash();
+        self.drop_syncs(sid);
         self.checker.reset(sid);
         self.last_sent.retain(|(from, _), _| *from != sid);
         // Its sockets reset and dials to it are refused: peers' election ports see it go.

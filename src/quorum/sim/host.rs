@@ -125,8 +125,11 @@ impl World {
                     state.name()
                 ));
             }
-            Action::TouchSessions(_) | Action::Revalidated { .. } | Action::SyncDone => {}
+            Action::SyncDone => self.sync_done(sid),
+            Action::SyncConfirmed { token } => self.sync_confirmed(sid, token),
+            Action::TouchSessions(_) | Action::Revalidated { .. } => {}
             Action::StopServing { .. } => {
+                self.drop_syncs(sid);
                 if self.leading.remove(&sid) {
                     self.stats.abdications += 1;
                 }
@@ -142,5 +145,6 @@ impl World {
             return;
         }
         self.checker.applied(sid, zxid, &txn, leading, self.now);
+        self.release_applied_syncs(sid);
     }
 }

@@ -8,6 +8,7 @@ mod faults;
 mod host;
 mod net;
 mod node;
+mod syncs;
 #[cfg(test)]
 mod tests;
 
@@ -153,6 +154,7 @@ pub struct World {
     /// FIFO order of election messages per (from, to).
     election_last: HashMap<(Sid, Sid), u64>,
     next_txn_id: u64,
+    pub syncs: syncs::Syncs,
     pub checker: Checker,
     pub stats: Stats,
     pub log: Vec<String>,
@@ -183,6 +185,7 @@ impl World {
             election_last: HashMap::new(),
             last_sent: HashMap::new(),
             next_txn_id: 1,
+            syncs: syncs::Syncs::default(),
             checker: Checker::default(),
             stats: Stats::default(),
             log: Vec::new(),
@@ -298,7 +301,11 @@ impl World {
                 let next = self.write_gap();
                 let target = self.rng.range(1, self.nodes.len() as u64);
                 self.schedule(next, Event::ClientWrite(target));
-                self.client_write(sid);
+                if self.rng.chance(25) {
+                    self.client_sync(sid);
+                } else {
+                    self.client_write(sid);
+                }
             }
         }
     }

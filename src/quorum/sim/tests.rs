@@ -105,6 +105,7 @@ fn many(cfg: Config) -> Stats {
     let first = first_seed();
     let mut total = Stats::default();
     let mut acked = 0;
+    let mut syncs = 0;
     for seed in first..first + seeds() {
         match run(seed, cfg.clone()) {
             Ok(w) => {
@@ -118,11 +119,16 @@ fn many(cfg: Config) -> Stats {
                 total.abdications += s.abdications;
                 total.pauses += s.pauses;
                 acked += w.checker.acked.len();
+                syncs += w.syncs.answered;
             }
             Err(e) => panic!("{e}"),
         }
     }
-    eprintln!("{} seeds: {total:?}, {acked} acknowledged writes", seeds());
+    eprintln!(
+        "{} seeds: {total:?}, {acked} acknowledged writes, {syncs} syncs answered",
+        seeds()
+    );
+    assert!(syncs > 0, "no sync was answered: the sync check proved nothing");
     total
 }
 
@@ -187,5 +193,33 @@ fn sparse_writes_make_former_leaders_truncate() {
     });
     if seeds() >= 20 {
         assert!(s.truncs > 0, "{s:?}");
+    }
+}
+
+#[test]
+fn a_deposed_leader_never_answers_a_sync() {
+    // Before leader/barrier.rs, these seeds had a leader paused past its term answer its own
+    // client's `sync` from a stale state: seed 223 (3 members) after the others elected a new
+    // leader and committed, seed 208 (5 members) with two followers still on the old leader.
+    let runs = [
+        (
+            223,
+            Config {
+                write_rate: 3,
+                ..Config::default()
+            },
+        ),
+        (
+            208,
+            Config {
+                voters: 5,
+                duration_ms: 40_000,
+                ..Config::default()
+            },
+        ),
+    ];
+    for (seed, cfg) in runs {
+        let w = run(seed, cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert!(w.syncs.answered > 0, "seed {seed}");
     }
 }

@@ -102,40 +102,6 @@ fn acks_for_epoch_starts_committed_or_unknown_zxids_are_ignored() {
     assert_eq!(h.leader.last_committed(), z(2, 1));
 }
 
-fn sync_request() -> QuorumPacket {
-    let r = ForwardedRequest {
-        session: 0x77,
-        cxid: 4,
-        op: 9,
-        body: Bytes::from_static(b"\x00\x00\x00\x02/a"),
-    };
-    pkt(Request, -1, Some(r.encode()))
-}
-
-#[test]
-fn a_learner_sync_is_answered_at_once_when_nothing_is_outstanding() {
-    let mut h = established();
-    assert_eq!(
-        h.packet(1, L2, sync_request()),
-        vec![send(L2, Sync, 0, None)]
-    );
-}
-
-#[test]
-fn a_learner_sync_is_answered_right_after_the_last_proposal_commits() {
-    let mut h = established();
-    h.propose(1, z(2, 1));
-    h.propose(1, z(2, 2));
-    assert_eq!(h.packet(2, L3, sync_request()), vec![]);
-    assert_eq!(h.leader.pending_sync_count(), 1);
-    h.ok(3, Input::Persisted { zxid: z(2, 2) });
-    assert_eq!(h.packet(4, L2, ack(z(2, 1))), committed_actions(z(2, 1)));
-    let mut last = committed_actions(z(2, 2));
-    last.push(send(L3, Sync, 0, None));
-    assert_eq!(h.packet(5, L2, ack(z(2, 2))), last);
-    assert_eq!(h.leader.pending_sync_count(), 0);
-}
-
 #[test]
 fn pings_go_every_half_tick_to_synced_learners_with_the_last_proposed_zxid() {
     let mut h = established();

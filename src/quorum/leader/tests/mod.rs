@@ -16,6 +16,7 @@ use crate::quorum::wire::payload::{
 };
 use crate::quorum::wire::{PacketType, QuorumPacket};
 
+mod barrier;
 mod broadcast;
 mod discovery;
 mod sync;
