@@ -27,6 +27,7 @@ mod common;
 mod util;
 
 mod checker;
+mod queue;
 mod report;
 mod workload;
 
@@ -102,7 +103,7 @@ async fn run(seed: u64, length: Duration) -> Option<Summary> {
     let t0 = Instant::now();
     let journal = Arc::new(Mutex::new(Journal::default()));
     let admin = util::connect(&ens.addr(ens.leader().unwrap())).await;
-    for p in ["/nemesis", LOG] {
+    for p in ["/nemesis", LOG, queue::QUEUE] {
         admin.create(p, b"", &util::persistent()).await.unwrap();
     }
     admin
@@ -351,6 +352,7 @@ fn check_history(rec: &Recorded, journal: &Arc<Mutex<Journal>>, t0: Instant) -> 
             .filter(|o| o.outcome == Outcome::Unknown)
             .count(),
         creates: rec.created.len(),
+        queue_ops: rec.queue.ops(),
         sessions: rec.sessions,
         ..Summary::default()
     }
@@ -417,4 +419,18 @@ async fn check_trees(ens: &Ensemble, rec: &Arc<Mutex<Recorded>>) {
     let attempted: BTreeSet<&String> = rec.created.iter().chain(&rec.maybe_created).collect();
     let phantom: Vec<&&String> = present.iter().filter(|p| !attempted.contains(*p)).collect();
     assert!(phantom.is_empty(), "znodes nobody created: {phantom:?}");
+    let items: BTreeSet<String> = tree
+        .keys()
+        .filter_map(|p| p.strip_prefix(&format!("{}/", queue::QUEUE)))
+        .map(str::to_string)
+        .collect();
+    if let Err(e) = queue::check_queue(&rec.queue, &items) {
+        ens.fail(&format!("queue/counter: {e}"));
+    }
+    assert!(
+        !rec.queue.enqueued.is_empty() && !rec.queue.dequeued.is_empty(),
+        "the queue saw no load: {} enqueued, {} dequeued",
+        rec.queue.enqueued.len(),
+        rec.queue.dequeued.len()
+    );
 }

@@ -109,6 +109,7 @@ pub struct Summary {
     pub ops: usize,
     pub indeterminate: usize,
     pub creates: usize,
+    pub queue_ops: usize,
     pub sessions: u64,
 }
 
@@ -121,13 +122,14 @@ impl Summary {
         self.ops += s.ops;
         self.indeterminate += s.indeterminate;
         self.creates += s.creates;
+        self.queue_ops += s.queue_ops;
         self.sessions += s.sessions;
     }
     pub fn line(&self) -> String {
         let faults: usize = self.faults.values().sum();
         format!(
-            "seeds={} faults={} {:?} register_ops={} indeterminate={} acked_creates={} sessions={} violations=0",
-            self.seeds, faults, self.faults, self.ops, self.indeterminate, self.creates, self.sessions
+            "seeds={} faults={} {:?} register_ops={} indeterminate={} acked_creates={} queue_ops={} sessions={} violations=0",
+            self.seeds, faults, self.faults, self.ops, self.indeterminate, self.creates, self.queue_ops, self.sessions
         )
     }
 }

@@ -1,7 +1,8 @@
 //! The clients of a nemesis run: worker tasks, each with its own ZooKeeper session (connect
 //! string naming every member, rotated so workers start on different members), doing CAS on
-//! one register, unconditional writes, `sync`+reads, plain reads and creates of unique
-//! znodes under a log parent, recording every operation's invocation and completion.
+//! one register, unconditional writes, `sync`+reads, plain reads, creates of unique
+//! znodes under a log parent, and enqueues/dequeues (`queue.rs`), recording every operation's
+//! invocation and completion.
 //! Owns the recording; checking is `checker.rs`, faults are `main.rs`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use zookeeper_client::{Client, Error};
 
 use crate::checker::{Call, Op, Outcome};
+use crate::queue::{dequeue, enqueue, QueueLog};
 use crate::util::persistent;
 
 pub const REG: &str = "/nemesis/reg";
@@ -29,6 +31,8 @@ pub struct Recorded {
     /// Log znodes whose create failed in an unknown way (may exist).
     pub maybe_created: Vec<String>,
     pub sessions: u64,
+    /// The queue and counter model (`queue.rs`).
+    pub queue: QueueLog,
 }
 
 /// A tiny seeded generator (splitmix64): schedules and workloads replay from a seed.
@@ -108,7 +112,7 @@ async fn session(connect: &str, stop: &AtomicBool) -> Option<Client> {
     None
 }
 
-async fn timed<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+pub async fn timed<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
     tokio::time::timeout(OP_TIMEOUT, f)
         .await
         .unwrap_or(Err(Error::Timeout))
@@ -161,9 +165,20 @@ async fn worker(
         let mut trouble = 0;
         while !stop.load(Ordering::SeqCst) && trouble < 3 {
             n += 1;
-            let step = rng.range(0, 10);
+            let step = rng.range(0, 12);
             let mut ops = Vec::new();
-            if step < 5 {
+            if step >= 10 {
+                let queue = Mutex::new(QueueLog::default());
+                let ok = if step == 10 {
+                    enqueue(&c, t0, &queue).await
+                } else {
+                    dequeue(&c, &mut rng, &queue).await
+                };
+                merge_queue(&rec, queue.into_inner().unwrap());
+                if !ok {
+                    trouble += 1;
+                }
+            } else if step < 5 {
                 // Plain read, then CAS on what it saw pipelined with a plain read: FIFO says
                 // the second read sees the CAS (or later).
                 let inv = micros(t0);
@@ -222,6 +237,15 @@ async fn worker(
             }
         }
     }
+}
+
+/// Adds one worker's queue operations to the shared log.
+fn merge_queue(rec: &Mutex<Recorded>, q: QueueLog) {
+    let mut g = rec.lock().unwrap();
+    g.queue.enqueued.extend(q.enqueued);
+    g.queue.maybe_enqueued += q.maybe_enqueued;
+    g.queue.dequeued.extend(q.dequeued);
+    g.queue.maybe_dequeued.extend(q.maybe_dequeued);
 }
 
 fn op(session: u64, call: Call, invoke: u64, t0: Instant, outcome: Outcome) -> Op {

@@ -117,7 +117,12 @@ impl Leader {
         if !done {
             return;
         }
-        let waiters = self.barrier.round.take().map(|r| r.waiters).unwrap_or_default();
+        let waiters = self
+            .barrier
+            .round
+            .take()
+            .map(|r| r.waiters)
+            .unwrap_or_default();
         for w in waiters {
             match w {
                 Waiter::Local(token) => ctx.out.push(Action::SyncConfirmed { token }),

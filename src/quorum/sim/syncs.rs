@@ -48,7 +48,11 @@ impl World {
             let out = self.node(sid).member.sync(now, token);
             self.perform(sid, out);
         } else {
-            self.syncs.forwarded.entry(sid).or_default().push_back(pending);
+            self.syncs
+                .forwarded
+                .entry(sid)
+                .or_default()
+                .push_back(pending);
             let req = crate::quorum::wire::payload::ForwardedRequest {
                 session: 1,
                 cxid: 1,
@@ -83,7 +87,11 @@ impl World {
 
     /// `Action::SyncDone` on a learner: the oldest forwarded sync is answered.
     pub(super) fn sync_done(&mut self, sid: Sid) {
-        let p = self.syncs.forwarded.get_mut(&sid).and_then(|q| q.pop_front());
+        let p = self
+            .syncs
+            .forwarded
+            .get_mut(&sid)
+            .and_then(|q| q.pop_front());
         match p {
             Some(p) => self.answer_sync(sid, p),
             None => {

@@ -128,7 +128,10 @@ fn many(cfg: Config) -> Stats {
         "{} seeds: {total:?}, {acked} acknowledged writes, {syncs} syncs answered",
         seeds()
     );
-    assert!(syncs > 0, "no sync was answered: the sync check proved nothing");
+    assert!(
+        syncs > 0,
+        "no sync was answered: the sync check proved nothing"
+    );
     total
 }
 

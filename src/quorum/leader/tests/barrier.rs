@@ -53,7 +53,11 @@ fn a_learner_sync_is_answered_right_after_the_last_proposal_commits() {
     h.propose(1, z(2, 1));
     h.propose(1, z(2, 2));
     assert_eq!(h.packet(2, L3, sync_request()), round_pings(z(2, 2)));
-    assert_eq!(h.packet(2, L2, reply()), vec![], "confirmed, (2,2) not committed");
+    assert_eq!(
+        h.packet(2, L2, reply()),
+        vec![],
+        "confirmed, (2,2) not committed"
+    );
     assert_eq!(h.leader.pending_sync_count(), 1);
     h.ok(3, Input::Persisted { zxid: z(2, 2) });
     h.packet(4, L2, ack(z(2, 1)));
@@ -96,7 +100,11 @@ fn replies_to_pings_sent_during_the_sync_phase_are_not_counted() {
     h.packet(1, L2, reply());
     h.packet(1, L2, reply());
     local_sync(&mut h, 2, 1);
-    assert_eq!(h.packet(3, L4, reply()), vec![], "an observer is not a voter");
+    assert_eq!(
+        h.packet(3, L4, reply()),
+        vec![],
+        "an observer is not a voter"
+    );
     assert_eq!(
         h.packet(3, L2, reply()),
         vec![Action::SyncConfirmed { token: 1 }]
