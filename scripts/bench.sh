@@ -118,16 +118,23 @@ run_impl() {
 # then bring the member back (restart, or SIGCONT) and wait until every member serves.
 failovers() {
     local name=$1 kind=$2 f k leader others res
+    local leaders tries
     for ((f = 1; f <= FAILOVERS; f++)); do
-        leader=-1 others=""
-        for ((k = 0; k < NSERV; k++)); do
-            if four "${CLIENT_PORTS[$k]}" srvr | grep -q '^Mode: leader'; then
-                leader=$k
-            else
-                others+="${others:+,}127.0.0.1:${CLIENT_PORTS[$k]}"
-            fi
+        # Exactly one leader: a leader woken from SIGSTOP still says so until its next quorum
+        # check (up to a tick), and pausing it again would measure nothing.
+        for ((tries = 0; tries < 120; tries++)); do
+            leader=-1 others="" leaders=0
+            for ((k = 0; k < NSERV; k++)); do
+                if four "${CLIENT_PORTS[$k]}" srvr | grep -q '^Mode: leader'; then
+                    leader=$k leaders=$((leaders + 1))
+                else
+                    others+="${others:+,}127.0.0.1:${CLIENT_PORTS[$k]}"
+                fi
+            done
+            ((leaders == 1)) && break
+            sleep 0.5
         done
-        ((leader >= 0)) || { echo "!! $name: no leader" >&2; return 0; }
+        ((leaders == 1)) || { echo "!! $name: $leaders leaders" >&2; return 0; }
         echo "== $impl $name $f/$FAILOVERS: $kind the leader (server $((leader + 1)))" >&2
         res=$(python3 "$ROOT/scripts/bench/failover.py" --servers "$others" \
             --pid "${PIDS[$leader]}" --kind "$kind") || res='{"error":"failover.py failed"}'
