@@ -1,7 +1,8 @@
 //! A seeded, deterministic simulation of an ensemble: the real `Member` state machines on an
 //! in-memory network (delays, partitions, broken connections), with simulated fsync latency,
-//! crashes that keep only fsynced state, and a client load. Invariants (in `checks`) are
-//! checked after every event; a failure names the seed that reproduces it.
+//! crashes that keep only fsynced state, and a client load of writes and `sync`s. Invariants
+//! (in `checks`, and `syncs` for the `sync`s) are checked after every event; a failure names
+//! the seed that reproduces it.
 
 mod checks;
 mod faults;
