@@ -156,12 +156,40 @@ impl NetFaults {
         }
     }
 
+    /// Drops `percent` % of the packets on every peer link between `id` and `others`, each
+    /// way, at random (`-m statistic`). TCP resends them after its retransmission timeout
+    /// (200 ms or more), so the links turn lossy and slow at once. (tc netem would add plain
+    /// delay, but this kernel has no netem qdisc.) `heal` restores them.
+    pub fn lossy(&mut self, id: u64, others: &[u64], percent: u64) {
+        let p = format!("{:.2}", percent.min(100) as f64 / 100.0);
+        for &o in others.iter().filter(|&&o| o != id) {
+            for m in [mark(id, o), mark(o, id)] {
+                ipt_must(&[
+                    "-A",
+                    &self.drops,
+                    "-m",
+                    "connmark",
+                    "--mark",
+                    &m,
+                    "-m",
+                    "statistic",
+                    "--mode",
+                    "random",
+                    "--probability",
+                    &p,
+                    "-j",
+                    "DROP",
+                ]);
+            }
+        }
+    }
+
     /// The pairs currently cut.
     pub fn cuts(&self) -> &[(u64, u64)] {
         &self.cut
     }
 
-    /// Removes every partition.
+    /// Removes every partition and lossy link.
     pub fn heal(&mut self) {
         ipt_must(&["-F", &self.drops]);
         self.cut.clear();

@@ -5,7 +5,8 @@
 //! Faults: leader SIGKILL + restart, follower SIGKILL + restart, leader SIGSTOP for longer
 //! than syncLimit then SIGCONT (a zombie leader that must not commit anything), the leader
 //! cut from both followers on the peer ports (iptables, `common::netfault`) then healed, one
-//! follower cut likewise. Each partition must have an effect (a new leader, a follower that
+//! follower cut likewise, one member's peer links made lossy (and so slow) for a while.
+//! Each partition must have an effect (a new leader, a follower that
 //! stops serving) or the run fails: a partition that cuts nothing would prove nothing.
 //!
 //! Checks after heal: the CAS register history (writes + `sync`+reads + a final synced read
@@ -50,14 +51,18 @@ enum Fault {
     LeaderPause,
     LeaderPartition,
     FollowerPartition,
+    /// One member's peer links lossy (5–40 % of packets dropped at random, so TCP resends
+    /// them after 200 ms or more: lossy and slow), then healed.
+    LossyLinks,
 }
 
-const ALL: [Fault; 5] = [
+const ALL: [Fault; 6] = [
     Fault::LeaderKill,
     Fault::FollowerKill,
     Fault::LeaderPause,
     Fault::LeaderPartition,
     Fault::FollowerPartition,
+    Fault::LossyLinks,
 ];
 
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
@@ -182,6 +187,25 @@ async fn run(seed: u64, length: Duration) -> Option<Summary> {
                 tokio::time::sleep(hold).await;
                 ens.resume(leader);
                 note(&journal, t0, format!("SIGCONT member {leader}"));
+            }
+            Fault::LossyLinks => {
+                let id = if rng.range(0, 2) == 0 {
+                    leader
+                } else {
+                    follower
+                };
+                let percent = rng.range(5, 41);
+                let others: Vec<u64> = ens.ids().into_iter().filter(|&o| o != id).collect();
+                let hold = hold * 2;
+                note(
+                    &journal,
+                    t0,
+                    format!("{kind:?}: member {id} (leader {leader}) drops {percent}% of peer packets for {hold:?}"),
+                );
+                net.lossy(id, &others, percent);
+                tokio::time::sleep(hold).await;
+                net.heal();
+                note(&journal, t0, "links healed".into());
             }
             Fault::LeaderPartition | Fault::FollowerPartition => {
                 let id = if kind == Fault::LeaderPartition {
