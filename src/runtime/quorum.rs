@@ -7,7 +7,7 @@ use std::time::Instant;
 use bytes::{BufMut, BytesMut};
 
 use super::core::{Core, SessionOwner};
-use super::peers::links::{connect_leader, LinkHandle};
+use super::peers::links::{connect_leader, LeaderDial, LinkHandle};
 use crate::quorum::wire::payload::encode_touched;
 use crate::quorum::wire::{PacketType, QuorumPacket};
 use crate::quorum::{Action, Input, LinkId, Mode, ServerState};
@@ -160,15 +160,13 @@ impl Core {
         let timeout = std::time::Duration::from_millis(
             u64::from(self.cfg.tick_time_ms) * u64::from(self.cfg.init_limit),
         );
-        connect_leader(
-            link,
-            host,
-            port,
-            e.core_tx.clone(),
+        let dial = LeaderDial {
+            transport: e.addrs.transport.clone(),
+            auth: e.addrs.auth.clone(),
             timeout,
-            self.cfg.quorum.max_packet,
-            e.addrs.transport.clone(),
-        );
+            max_packet: self.cfg.quorum.max_packet,
+        };
+        connect_leader(link, host, port, e.core_tx.clone(), dial);
     }
 
     /// SNAP: the leader's database replaces ours in memory; disk follows at `TakeSnapshot`.

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
+use super::auth::{self, PeerAuth};
 use super::resolve;
 use super::stream::{PeerRead, PeerStream, PeerWrite, Transport};
 use crate::quorum::wire::{decode_packet, PacketType};
@@ -54,17 +55,18 @@ impl Drop for LinkHandle {
     }
 }
 
-/// How long a learner may take to finish a TLS handshake on the quorum port.
+/// How long a learner may take to finish a TLS handshake and quorum SASL on the quorum port.
 const ACCEPT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts learners on the quorum port forever; each connection is offered to the core
-/// (after its TLS handshake, with `sslQuorum`).
+/// (after its TLS handshake, with `sslQuorum`, and its SASL login, with `quorum.auth.*`).
 pub async fn accept_learners(
     listener: TcpListener,
     core: CoreTx,
     next_link: Arc<AtomicU64>,
     max_packet: usize,
     transport: Transport,
+    auth: PeerAuth,
 ) {
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -77,47 +79,71 @@ pub async fn accept_learners(
         };
         let link = next_link.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(%peer, link, "learner connection");
-        let (core, transport) = (core.clone(), transport.clone());
+        let (core, transport, auth) = (core.clone(), transport.clone(), auth.clone());
         tokio::spawn(async move {
-            let accepted =
-                tokio::time::timeout(ACCEPT_HANDSHAKE_TIMEOUT, transport.accept(stream, peer))
-                    .await;
-            let stream = match accepted {
+            let mut read = BytesMut::new();
+            let work = async {
+                let mut stream = transport
+                    .accept(stream, peer)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let Some(a) = &auth {
+                    let shown = peer.to_string();
+                    auth::as_server(a, &mut stream, &mut read, &shown)
+                        .await
+                        .map_err(|e| {
+                            format!("Server failed to authenticate quorum learner, closing connection: {e}")
+                        })?;
+                }
+                Ok::<_, String>(stream)
+            };
+            let stream = match tokio::time::timeout(ACCEPT_HANDSHAKE_TIMEOUT, work).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     tracing::warn!(%peer, "dropping quorum port connection: {e}");
                     return;
                 }
                 Err(_) => {
-                    tracing::warn!(%peer, "dropping quorum port connection: TLS handshake timed out");
+                    tracing::warn!(%peer, "dropping quorum port connection: TLS handshake or SASL login timed out");
                     return;
                 }
             };
-            let handle = spawn_link(stream, link, core.clone(), false, max_packet);
+            let handle = spawn_link(stream, read, link, core.clone(), false, max_packet);
             let _ = core.send(CoreMsg::LinkAccepted { link, handle });
         });
     }
 }
 
-/// Dials the leader for `link`; the core hears `LinkConnected` or `LinkClosed`.
-pub fn connect_leader(
-    link: LinkId,
-    host: String,
-    port: u16,
-    core: CoreTx,
-    timeout: Duration,
-    max_packet: usize,
-    transport: Transport,
-) {
+/// How a learner reaches its leader.
+#[derive(Clone)]
+pub struct LeaderDial {
+    pub transport: Transport,
+    pub auth: PeerAuth,
+    /// For the connection, the TLS handshake and the SASL login each (`tickTime * initLimit`).
+    pub timeout: Duration,
+    pub max_packet: usize,
+}
+
+/// Dials the leader for `link` (and logs in, with `quorum.auth.learnerRequireSasl`); the
+/// core hears `LinkConnected` or `LinkClosed`.
+pub fn connect_leader(link: LinkId, host: String, port: u16, core: CoreTx, dial: LeaderDial) {
     tokio::spawn(async move {
+        let mut read = BytesMut::new();
         let connected = async {
-            let addr = resolve(&host, port).await?;
-            transport.dial(addr, timeout).await
+            let addr = resolve(&host, port).await.map_err(|e| e.to_string())?;
+            let mut stream = dial
+                .transport
+                .dial(addr, dial.timeout)
+                .await
+                .map_err(|e| e.to_string())?;
+            let shown = format!("{host}:{port}");
+            auth::as_learner(&dial.auth, &mut stream, &mut read, &shown, dial.timeout).await?;
+            Ok::<_, String>(stream)
         }
         .await;
         match connected {
             Ok(stream) => {
-                let handle = spawn_link(stream, link, core.clone(), true, max_packet);
+                let handle = spawn_link(stream, read, link, core.clone(), true, dial.max_packet);
                 let _ = core.send(CoreMsg::LinkConnected { link, handle });
             }
             Err(e) => {
@@ -128,8 +154,10 @@ pub fn connect_leader(
     });
 }
 
+/// `read`: bytes already read from the connection (past a SASL exchange).
 fn spawn_link(
     stream: PeerStream,
+    read: BytesMut,
     link: LinkId,
     core: CoreTx,
     learner_side: bool,
@@ -146,7 +174,7 @@ fn spawn_link(
         if start_rx.await.is_err() {
             return;
         }
-        if let Err(e) = read_loop(rd, link, &core, learner_side, max_packet).await {
+        if let Err(e) = read_loop(rd, read, link, &core, learner_side, max_packet).await {
             tracing::warn!(link, %peer, "quorum link closed: {e}");
         }
         let _ = core.send(CoreMsg::Quorum(Input::LinkClosed { link }));
@@ -188,12 +216,13 @@ async fn fill(rd: &mut PeerRead, buf: &mut BytesMut) -> Result<(), String> {
 
 async fn read_loop(
     mut rd: PeerRead,
+    mut buf: BytesMut,
     link: LinkId,
     core: &CoreTx,
     learner_side: bool,
     max_packet: usize,
 ) -> Result<(), String> {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    buf.reserve(64 * 1024);
     loop {
         while let Some(packet) = decode_packet(&mut buf, max_packet).map_err(|e| e.to_string())? {
             let input = if learner_side && packet.packet_type() == Some(PacketType::Snap) {
