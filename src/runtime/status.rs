@@ -157,6 +157,7 @@ impl Core {
             stats: self.stats.clone(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
             metrics: ServerMetrics::global().snapshot(),
+            tls: crate::status::TlsStats::global().snapshot(),
             quorum: self.quorum_status(),
             digest_enabled: self.tree.digest_enabled(),
             digests: if detail.digests {

@@ -93,12 +93,7 @@ impl QuorumSasl {
         };
         let server = section(&q.server_context, "quorum.auth.server.saslLoginContext")?;
         let learner = section(&q.learner_context, "quorum.auth.learner.saslLoginContext")?;
-        let option = |name: &str| {
-            learner
-                .iter()
-                .find_map(|e| e.options.get(name))
-                .cloned()
-        };
+        let option = |name: &str| learner.iter().find_map(|e| e.options.get(name)).cloned();
         let learner = match (option("username"), option("password")) {
             (Some(user), Some(password)) => Some(LearnerLogin { user, password }),
             _ if q.learner_required => {
