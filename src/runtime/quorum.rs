@@ -118,7 +118,7 @@ impl Core {
 
     fn send_packet(&mut self, link: LinkId, packet: &QuorumPacket) {
         if let Some(h) = self.ensemble.as_ref().and_then(|e| e.links.get(&link)) {
-            h.send(packet.to_bytes());
+            h.send_packet(packet.zxid, packet.to_bytes());
         }
     }
 
@@ -142,7 +142,7 @@ impl Core {
             "Sending snapshot"
         );
         if let Some(h) = self.ensemble.as_ref().and_then(|e| e.links.get(&link)) {
-            h.send(bytes.into());
+            h.send_packet(zxid, bytes.into());
         }
     }
 

@@ -11,7 +11,7 @@
 //! | `sync_modes` | DIFF after missing thousands of writes, SNAP after a wipe (both while another member writes), TRUNC of a txn the quorum never committed |
 //! | `sessions` | a follower keeps its idle clients' sessions alive (PING reports); a silent client's session and ephemeral expire everywhere |
 //! | `minority` | a minority refuses clients and writes, and serves again when the quorum returns |
-//! | `observer` | an observer serves reads, forwards writes, does not vote |
+//! | `observer` | an observer serves reads, forwards writes, does not vote; the leader's AdminServer `observers` lists it with Apache's fields |
 //! | `config_errors` | each configuration mistake gets one clear log line |
 //! | `bad_peers` | garbage, an unknown protocol version or oversized packets on the peer ports are dropped with a log line |
 //! | `migration` | a 3-member Apache ensemble under write load rolled member by member to zkserver (dataDirs kept, or wiped) and one member back to Apache: nothing acknowledged lost, no version goes back, same tree and digests |

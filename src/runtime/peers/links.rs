@@ -7,7 +7,7 @@
 //! A link's reader starts only once the core has adopted it, so no packet arrives for a link
 //! the core does not know.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,18 +26,72 @@ use crate::runtime::{CoreMsg, CoreTx};
 use crate::tree::apache_snap::check_signature;
 use crate::tree::snap_scan::{ScanStatus, SnapScanner};
 
+/// What a leader reports about a learner's connection (Apache's
+/// `LearnerHandler.getLearnerHandlerInfo`, the AdminServer's `observers`).
+#[derive(Debug)]
+pub struct LinkStats {
+    /// The remote address as Java prints a socket address (`/127.0.0.1:40000`).
+    pub remote: String,
+    /// When the connection was made, epoch milliseconds.
+    pub established_ms: i64,
+    pub packets_received: AtomicU64,
+    pub packets_sent: AtomicU64,
+    /// REQUEST packets received (writes a learner forwards).
+    pub requests: AtomicU64,
+    /// Packets (and their encoded bytes) queued but not yet written.
+    pub queued: AtomicI64,
+    pub queued_bytes: AtomicI64,
+    /// The zxid of the last packet queued with a positive zxid (-1 before any).
+    pub last_zxid: AtomicI64,
+}
+
+impl LinkStats {
+    fn new(remote: String) -> LinkStats {
+        let established_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        LinkStats {
+            remote,
+            established_ms,
+            packets_received: AtomicU64::new(0),
+            packets_sent: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            queued: AtomicI64::new(0),
+            queued_bytes: AtomicI64::new(0),
+            last_zxid: AtomicI64::new(-1),
+        }
+    }
+}
+
 /// The core's end of a link.
 #[derive(Debug)]
 pub struct LinkHandle {
     tx: mpsc::UnboundedSender<Bytes>,
     reader: AbortHandle,
     start: Option<oneshot::Sender<()>>,
+    stats: Arc<LinkStats>,
 }
 
 impl LinkHandle {
-    /// Queues encoded bytes for the peer.
+    /// Queues encoded bytes (one packet, or SNAP with its body) for the peer.
     pub fn send(&self, bytes: Bytes) {
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .queued_bytes
+            .fetch_add(bytes.len() as i64, Ordering::Relaxed);
         let _ = self.tx.send(bytes);
+    }
+
+    /// Queues a packet whose zxid is `zxid` (kept as `last_zxid` when positive, as Apache).
+    pub fn send_packet(&self, zxid: i64, bytes: Bytes) {
+        if zxid > 0 {
+            self.stats.last_zxid.store(zxid, Ordering::Relaxed);
+        }
+        self.send(bytes);
+    }
+
+    pub fn stats(&self) -> &LinkStats {
+        &self.stats
     }
 
     /// Lets the reader deliver packets (the core has adopted the link).
@@ -166,14 +220,17 @@ fn spawn_link(
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let stats = Arc::new(LinkStats::new(format!("/{peer}")));
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let (start_tx, start_rx) = oneshot::channel();
-    tokio::spawn(write_loop(wr, rx));
+    tokio::spawn(write_loop(wr, rx, stats.clone()));
+    let reader_stats = stats.clone();
     let reader = tokio::spawn(async move {
         if start_rx.await.is_err() {
             return;
         }
+        let rd = (rd, &*reader_stats);
         if let Err(e) = read_loop(rd, read, link, &core, learner_side, max_packet).await {
             tracing::warn!(link, %peer, "quorum link closed: {e}");
         }
@@ -184,16 +241,23 @@ fn spawn_link(
         tx,
         reader,
         start: Some(start_tx),
+        stats,
     }
 }
 
 /// Coalesces everything queued into one write.
-async fn write_loop(mut wr: PeerWrite, mut rx: mpsc::UnboundedReceiver<Bytes>) {
+async fn write_loop(
+    mut wr: PeerWrite,
+    mut rx: mpsc::UnboundedReceiver<Bytes>,
+    stats: Arc<LinkStats>,
+) {
     let mut batch = BytesMut::with_capacity(64 * 1024);
     while let Some(first) = rx.recv().await {
         batch.extend_from_slice(&first);
+        let mut items = 1;
         while let Ok(more) = rx.try_recv() {
             batch.extend_from_slice(&more);
+            items += 1;
             if batch.len() > 4 << 20 {
                 break;
             }
@@ -201,6 +265,13 @@ async fn write_loop(mut wr: PeerWrite, mut rx: mpsc::UnboundedReceiver<Bytes>) {
         if wr.write_all(&batch).await.is_err() {
             break;
         }
+        stats.queued.fetch_sub(items, Ordering::Relaxed);
+        stats
+            .queued_bytes
+            .fetch_sub(batch.len() as i64, Ordering::Relaxed);
+        stats
+            .packets_sent
+            .fetch_add(items as u64, Ordering::Relaxed);
         batch.clear();
     }
     let _ = wr.shutdown().await;
@@ -215,7 +286,7 @@ async fn fill(rd: &mut PeerRead, buf: &mut BytesMut) -> Result<(), String> {
 }
 
 async fn read_loop(
-    mut rd: PeerRead,
+    (mut rd, stats): (PeerRead, &LinkStats),
     mut buf: BytesMut,
     link: LinkId,
     core: &CoreTx,
@@ -225,6 +296,10 @@ async fn read_loop(
     buf.reserve(64 * 1024);
     loop {
         while let Some(packet) = decode_packet(&mut buf, max_packet).map_err(|e| e.to_string())? {
+            stats.packets_received.fetch_add(1, Ordering::Relaxed);
+            if packet.packet_type() == Some(PacketType::Request) {
+                stats.requests.fetch_add(1, Ordering::Relaxed);
+            }
             let input = if learner_side && packet.packet_type() == Some(PacketType::Snap) {
                 let body = read_snap_body(&mut rd, &mut buf, max_packet).await?;
                 Input::Snapshot {
