@@ -5,7 +5,8 @@
 //! structure since it has no length prefix.
 //!
 //! A link's reader starts only once the core has adopted it, so no packet arrives for a link
-//! the core does not know.
+//! the core does not know. Each link counts its packets ([`LinkStats`]) for the leader's
+//! AdminServer `observers` view.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
