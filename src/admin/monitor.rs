@@ -71,12 +71,15 @@ pub fn gauges(s: &Snapshot) -> Vec<(&'static str, Value)> {
         ("last_client_response_size", Value::Int(r.last)),
         ("max_client_response_size", Value::Int(r.max)),
         ("min_client_response_size", Value::Int(r.min)),
-        // TLS handshakes and mTLS counts of ZooKeeper's Netty listener: not counted by
-        // zkserver's TLS layer yet, so 0 as on ZooKeeper's default NIO listener.
-        ("outstanding_tls_handshake", Value::Int(0)),
-        ("auth_failed_count", int(s.stats.auth_failed)),
-        ("non_mtls_remote_conn_count", Value::Int(0)),
-        ("non_mtls_local_conn_count", Value::Int(0)),
+        // What ZooKeeper's Netty listener counts; see `status::tls` for how zkserver's
+        // counts relate to Apache's.
+        (
+            "outstanding_tls_handshake",
+            int(s.tls.outstanding_handshakes),
+        ),
+        ("auth_failed_count", int(s.auth_failed())),
+        ("non_mtls_remote_conn_count", int(s.tls.non_mtls_remote)),
+        ("non_mtls_local_conn_count", int(s.tls.non_mtls_local)),
     ];
     if let Some(q) = &s.quorum {
         g.push(("quorum_size", int(q.quorum_size)));

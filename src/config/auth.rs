@@ -143,3 +143,68 @@ pub(crate) fn read(p: &SysProps, file: &str) -> Result<AuthConfig, ConfigError> 
     }
     Ok(a)
 }
+
+/// Quorum SASL (`quorum.auth.*` in zoo.cfg, Apache's `QuorumPeerConfig`): DIGEST-MD5 between
+/// members on the election and quorum ports. The credentials live in the JAAS file's
+/// `QuorumServer` (users) and `QuorumLearner` (`username`/`password`) sections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumSaslConfig {
+    /// `quorum.auth.enableSasl`: run the server side on accepted connections (and the learner
+    /// side when required).
+    pub enabled: bool,
+    /// `quorum.auth.serverRequireSasl`: refuse members that do not authenticate.
+    pub server_required: bool,
+    /// `quorum.auth.learnerRequireSasl`: authenticate when dialling a member (Apache's learner
+    /// sends nothing otherwise).
+    pub learner_required: bool,
+    /// `quorum.auth.learner.saslLoginContext` (default `QuorumLearner`).
+    pub learner_context: String,
+    /// `quorum.auth.server.saslLoginContext` (default `QuorumServer`).
+    pub server_context: String,
+    /// `quorum.auth.kerberos.servicePrincipal` (Kerberos only; kept for `conf`).
+    pub service_principal: String,
+}
+
+impl Default for QuorumSaslConfig {
+    /// Apache's defaults: off.
+    fn default() -> Self {
+        QuorumSaslConfig {
+            enabled: false,
+            server_required: false,
+            learner_required: false,
+            learner_context: "QuorumLearner".into(),
+            server_context: "QuorumServer".into(),
+            service_principal: "zkquorum/localhost".into(),
+        }
+    }
+}
+
+impl QuorumSaslConfig {
+    /// Apache's cross-checks (`QuorumPeerConfig.parseProperties`): the `(key, message)` of the
+    /// first violation. A server that requires SASL but would not authenticate as a learner
+    /// could never join its own quorum.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        const ENABLE: &str = "quorum.auth.enableSasl";
+        const SERVER: &str = "quorum.auth.serverRequireSasl";
+        const LEARNER: &str = "quorum.auth.learnerRequireSasl";
+        if !self.enabled && self.server_required {
+            return Err((
+                SERVER,
+                format!("{ENABLE} is disabled, so cannot enable {SERVER}"),
+            ));
+        }
+        if !self.enabled && self.learner_required {
+            return Err((
+                LEARNER,
+                format!("{ENABLE} is disabled, so cannot enable {LEARNER}"),
+            ));
+        }
+        if !self.learner_required && self.server_required {
+            return Err((
+                SERVER,
+                format!("{LEARNER} is disabled, so cannot enable {SERVER}"),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-pub use auth::{AuthConfig, SASL_PROVIDER_CLASS};
+pub use auth::{AuthConfig, QuorumSaslConfig, SASL_PROVIDER_CLASS};
 pub use error::{ConfigError, ConfigWarning};
 pub use servers::{parse_server, quorum_verifier_text, PeerType, ServerSpec};
 pub use tls::{
@@ -163,6 +163,8 @@ pub struct Config {
     pub super_digest: Option<String>,
     /// SASL and authentication enforcement.
     pub auth: AuthConfig,
+    /// `quorum.auth.*`: SASL between ensemble members.
+    pub quorum_sasl: QuorumSaslConfig,
     pub container_check_interval_ms: u64,
     pub container_max_per_minute: u32,
     /// Ensemble settings read from system properties.

@@ -28,9 +28,6 @@ const IGNORED_KEYS: &[&str] = &[
     "observerMasterPort",
     "connectToLearnerMasterLimit",
     "syncEnabled",
-    "quorum.auth.learner.saslLoginContext",
-    "quorum.auth.server.saslLoginContext",
-    "quorum.auth.kerberos.servicePrincipal",
     "quorum.cnxn.threads.size",
     "jvm.pause.info-threshold.ms",
     "jvm.pause.warn-threshold.ms",
@@ -39,13 +36,6 @@ const IGNORED_KEYS: &[&str] = &[
     "multiAddress.enabled",
     "multiAddress.reachabilityCheckTimeoutMs",
     "multiAddress.reachabilityCheckEnabled",
-];
-
-/// Known security switches zkserver cannot honour: `true` is refused rather than ignored.
-const UNSUPPORTED_WHEN_TRUE: &[&str] = &[
-    "quorum.auth.enableSasl",
-    "quorum.auth.serverRequireSasl",
-    "quorum.auth.learnerRequireSasl",
 ];
 
 struct Ctx<'a> {
@@ -242,13 +232,17 @@ pub(crate) fn parse_text(
                     "hierarchical quorums (group/weight) are not supported".into(),
                 ))
             }
-            k if UNSUPPORTED_WHEN_TRUE.contains(&k) => {
-                if ctx.bool(e)? {
-                    return Err(ctx.err(
-                        e,
-                        "not supported by zkserver; remove it or set false".into(),
-                    ));
-                }
+            "quorum.auth.enableSasl" => c.quorum_sasl.enabled = ctx.bool(e)?,
+            "quorum.auth.serverRequireSasl" => c.quorum_sasl.server_required = ctx.bool(e)?,
+            "quorum.auth.learnerRequireSasl" => c.quorum_sasl.learner_required = ctx.bool(e)?,
+            "quorum.auth.learner.saslLoginContext" => {
+                c.quorum_sasl.learner_context = e.value.trim().to_string()
+            }
+            "quorum.auth.server.saslLoginContext" => {
+                c.quorum_sasl.server_context = e.value.trim().to_string()
+            }
+            "quorum.auth.kerberos.servicePrincipal" => {
+                c.quorum_sasl.service_principal = e.value.trim().to_string()
             }
             k if IGNORED_KEYS.contains(&k) => warnings.push(ConfigWarning {
                 location: format!("{file}:{}", e.line),
@@ -297,6 +291,14 @@ pub(crate) fn parse_text(
                 ),
             )
         })?);
+    }
+    if let Err((key, msg)) = c.quorum_sasl.check() {
+        return Err(ConfigError::Value {
+            file: file.clone(),
+            line: lines.get(key).copied().unwrap_or(0),
+            key: key.into(),
+            msg,
+        });
     }
     let tick = c.tick_time_ms;
     c.min_session_timeout_ms = min_timeout.map_or(tick.saturating_mul(2), |n| n as u32);

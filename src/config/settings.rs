@@ -54,6 +54,7 @@ pub(crate) fn defaults(source: &Path) -> Config {
         read_only_mode_enabled: false,
         super_digest: None,
         auth: Default::default(),
+        quorum_sasl: Default::default(),
         container_check_interval_ms: 60_000,
         container_max_per_minute: 10_000,
         quorum: QuorumTuning::default(),

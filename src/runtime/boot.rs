@@ -38,8 +38,37 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(u) = &sasl_users {
-        tracing::info!(users = u.len(), section = %cfg.auth.jaas_section, "SASL DIGEST-MD5 enabled");
+    match (&sasl_users, &cfg.auth.jaas_file) {
+        (Some(u), _) => {
+            tracing::info!(users = u.len(), section = %cfg.auth.jaas_section, "SASL DIGEST-MD5 enabled")
+        }
+        (None, Some(path)) => tracing::info!(
+            "the JAAS file {} has no '{}' section: client SASL is off",
+            path.display(),
+            cfg.auth.jaas_section
+        ),
+        (None, None) => {}
+    }
+    // Apache stops too when quorum SASL cannot load its sections (`SaslQuorumAuthServer`).
+    let quorum_sasl = match crate::sasl::quorum::QuorumSasl::load(&cfg) {
+        Ok(q) => q.map(Arc::new),
+        Err(msg) => {
+            tracing::error!("{msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match &quorum_sasl {
+        Some(q) => tracing::info!(
+            server_require = q.server_required,
+            learner_require = q.learner_required,
+            users = q.users.len(),
+            "quorum SASL (DIGEST-MD5) enabled"
+        ),
+        None => {
+            if cfg.is_distributed() {
+                tracing::info!("QuorumPeer communication is not secured! (SASL auth disabled)");
+            }
+        }
     }
     let opts = StorageOptions {
         pre_alloc_size: cfg.pre_alloc_size_bytes,
@@ -142,7 +171,7 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
                 ports,
                 core_tx.clone(),
                 config_text,
-                quorum_tls,
+                (quorum_tls, quorum_sasl),
             ));
             core
         }
@@ -318,10 +347,11 @@ fn start_peers(
     ports: PeerPorts,
     core_tx: super::CoreTx,
     config_text: String,
-    tls: Option<Arc<crate::tls::TlsContext>>,
+    (tls, auth): (Option<Arc<crate::tls::TlsContext>>, peers::auth::PeerAuth),
 ) -> Ensemble {
     let mut addrs = PeerAddrs::from_config(cfg);
     addrs.transport = peers::stream::Transport::new(cfg, tls);
+    addrs.auth = auth;
     let addrs = Arc::new(addrs);
     let handshake = Duration::from_millis(u64::from(cfg.tick_time_ms) * u64::from(cfg.sync_limit));
     let election = peers::election::start(
@@ -337,6 +367,7 @@ fn start_peers(
         Arc::new(AtomicU64::new(1)),
         cfg.quorum.max_packet,
         addrs.transport.clone(),
+        addrs.auth.clone(),
     ));
     Ensemble {
         election,

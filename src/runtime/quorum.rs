@@ -7,7 +7,7 @@ use std::time::Instant;
 use bytes::{BufMut, BytesMut};
 
 use super::core::{Core, SessionOwner};
-use super::peers::links::{connect_leader, LinkHandle};
+use super::peers::links::{connect_leader, LeaderDial, LinkHandle};
 use crate::quorum::wire::payload::encode_touched;
 use crate::quorum::wire::{PacketType, QuorumPacket};
 use crate::quorum::{Action, Input, LinkId, Mode, ServerState};
@@ -119,7 +119,7 @@ impl Core {
 
     fn send_packet(&mut self, link: LinkId, packet: &QuorumPacket) {
         if let Some(h) = self.ensemble.as_ref().and_then(|e| e.links.get(&link)) {
-            h.send(packet.to_bytes());
+            h.send_packet(packet.zxid, packet.to_bytes());
         }
     }
 
@@ -143,7 +143,7 @@ impl Core {
             "Sending snapshot"
         );
         if let Some(h) = self.ensemble.as_ref().and_then(|e| e.links.get(&link)) {
-            h.send(bytes.into());
+            h.send_packet(zxid, bytes.into());
         }
     }
 
@@ -161,15 +161,13 @@ impl Core {
         let timeout = std::time::Duration::from_millis(
             u64::from(self.cfg.tick_time_ms) * u64::from(self.cfg.init_limit),
         );
-        connect_leader(
-            link,
-            host,
-            port,
-            e.core_tx.clone(),
+        let dial = LeaderDial {
+            transport: e.addrs.transport.clone(),
+            auth: e.addrs.auth.clone(),
             timeout,
-            self.cfg.quorum.max_packet,
-            e.addrs.transport.clone(),
-        );
+            max_packet: self.cfg.quorum.max_packet,
+        };
+        connect_leader(link, host, port, e.core_tx.clone(), dial);
     }
 
     /// SNAP: the leader's database replaces ours in memory; disk follows at `TakeSnapshot`.

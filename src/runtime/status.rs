@@ -157,6 +157,7 @@ impl Core {
             stats: self.stats.clone(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
             metrics: ServerMetrics::global().snapshot(),
+            tls: crate::status::TlsStats::global().snapshot(),
             quorum: self.quorum_status(),
             digest_enabled: self.tree.digest_enabled(),
             digests: if detail.digests {
@@ -260,7 +261,33 @@ impl Core {
                 .leader_since
                 .map_or(0, |t| t.elapsed().as_millis() as u64),
             proposal_sizes: self.proposal_sizes,
-            observers: Vec::new(),
+            observers: learners
+                .iter()
+                .filter(|l| l.observer)
+                .filter_map(|l| self.learner_info(l))
+                .collect(),
+        })
+    }
+
+    /// One learner as `LearnerHandler.getLearnerHandlerInfo` shows it; `None` until it has
+    /// said who it is or when its connection is gone.
+    fn learner_info(
+        &self,
+        l: &crate::quorum::leader::LearnerStatus,
+    ) -> Option<crate::status::quorum::LearnerInfo> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let sid = l.sid?;
+        let s = self.ensemble.as_ref()?.links.get(&l.link)?.stats();
+        Some(crate::status::quorum::LearnerInfo {
+            remote_socket_address: s.remote.clone(),
+            sid,
+            established: s.established_ms,
+            queued_packets: s.queued.load(Relaxed).max(0) as usize,
+            queued_packets_size: s.queued_bytes.load(Relaxed).max(0) as u64,
+            packets_received: s.packets_received.load(Relaxed),
+            packets_sent: s.packets_sent.load(Relaxed),
+            requests: s.requests.load(Relaxed),
+            last_zxid: s.last_zxid.load(Relaxed),
         })
     }
 }

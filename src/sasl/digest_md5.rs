@@ -1,6 +1,8 @@
 //! The server side of SASL DIGEST-MD5 (RFC 2831) as Apache ZooKeeper runs it through Java's
-//! `DigestMD5Server`: protocol `zookeeper`, server name and realm `zk-sasl-md5`, quality of
-//! protection `auth` only (no integrity or confidentiality layer), UTF-8.
+//! `DigestMD5Server`: for clients protocol `zookeeper`, server name and realm `zk-sasl-md5`;
+//! between quorum members protocol `zookeeper-quorum`, server name and realm
+//! `zk-quorum-sasl-md5` ([`Service`]); quality of protection `auth` only (no integrity or
+//! confidentiality layer), UTF-8.
 //!
 //! Exchange: the client sends an empty token; the server answers with a challenge (realm,
 //! nonce, qop, charset, algorithm); the client answers with its digest response; the server
@@ -16,6 +18,32 @@ pub const SERVER_NAME: &str = "zk-sasl-md5";
 /// The digest-uri clients must send: `<protocol>/<server name>`.
 pub const DIGEST_URI: &str = "zookeeper/zk-sasl-md5";
 
+/// Who is authenticated to whom: the SASL protocol and server name Apache passes to Java's
+/// `Sasl.createSaslServer`/`createSaslClient`. The server name is also the only realm offered,
+/// and `<protocol>/<server name>` the digest-uri both sides must use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    pub protocol: &'static str,
+    pub server_name: &'static str,
+}
+
+impl Service {
+    /// Clients on the client port (`ZooKeeperSaslServer`).
+    pub const CLIENT: Service = Service {
+        protocol: "zookeeper",
+        server_name: SERVER_NAME,
+    };
+    /// Quorum members (`QuorumAuth.QUORUM_SERVER_PROTOCOL_NAME` / `QUORUM_SERVER_SASL_DIGEST`).
+    pub const QUORUM: Service = Service {
+        protocol: "zookeeper-quorum",
+        server_name: "zk-quorum-sasl-md5",
+    };
+
+    pub fn digest_uri(&self) -> String {
+        format!("{}/{}", self.protocol, self.server_name)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Start,
@@ -29,7 +57,10 @@ enum Step {
 pub struct DigestMd5Server {
     step: Step,
     nonce: String,
+    service: Service,
     authorization_id: Option<String>,
+    /// The `authzid` directive the client sent, if any (Java's client sends its user name).
+    requested_authzid: Option<String>,
 }
 
 /// A failed exchange: the text Java's `SaslException` carries.
@@ -37,11 +68,11 @@ pub struct DigestMd5Server {
 #[error("{0}")]
 pub struct SaslError(pub String);
 
-fn fail(msg: &str) -> SaslError {
+pub(crate) fn fail(msg: &str) -> SaslError {
     SaslError(format!("DIGEST-MD5: {msg}"))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -103,7 +134,7 @@ pub fn parse_directives(text: &[u8]) -> Result<Vec<(String, String)>, SaslError>
 
 /// `HEX(MD5(HEX(H(A1)) : nonce : nc : cnonce : qop : HEX(H(A2))))` with qop `auth`.
 #[allow(clippy::too_many_arguments)]
-fn digest_response(
+pub(crate) fn digest_response(
     user: &str,
     realm: &str,
     password: &str,
@@ -129,12 +160,20 @@ fn digest_response(
 }
 
 impl DigestMd5Server {
-    /// A new exchange whose challenge will carry `nonce` (random, per connection).
+    /// A new exchange with a client whose challenge will carry `nonce` (random, per
+    /// connection).
     pub fn new(nonce: String) -> DigestMd5Server {
+        Self::for_service(nonce, Service::CLIENT)
+    }
+
+    /// A new exchange for `service` (clients or quorum members).
+    pub fn for_service(nonce: String, service: Service) -> DigestMd5Server {
         DigestMd5Server {
             step: Step::Start,
             nonce,
+            service,
             authorization_id: None,
+            requested_authzid: None,
         }
     }
 
@@ -145,6 +184,11 @@ impl DigestMd5Server {
     /// The authenticated user (`sasl:<id>`), once complete.
     pub fn authorization_id(&self) -> Option<&str> {
         self.authorization_id.as_deref()
+    }
+
+    /// The `authzid` the client asked for (None when it sent none), once complete.
+    pub fn requested_authzid(&self) -> Option<&str> {
+        self.requested_authzid.as_deref()
     }
 
     /// Takes the client's next token; answers the server's token. `password` looks a user's
@@ -171,8 +215,8 @@ impl DigestMd5Server {
     fn challenge(&mut self, _token: &[u8]) -> Result<Vec<u8>, SaslError> {
         self.step = Step::Challenged;
         Ok(format!(
-            "realm=\"{SERVER_NAME}\",nonce=\"{}\",charset=utf-8,algorithm=md5-sess",
-            self.nonce
+            "realm=\"{}\",nonce=\"{}\",charset=utf-8,algorithm=md5-sess",
+            self.service.server_name, self.nonce
         )
         .into_bytes())
     }
@@ -197,7 +241,8 @@ impl DigestMd5Server {
         }
         let user = get("username").ok_or_else(|| violation("Missing username."))?;
         let realm = get("realm").unwrap_or("");
-        if !realm.is_empty() && realm != SERVER_NAME {
+        let server_name = self.service.server_name;
+        if !realm.is_empty() && realm != server_name {
             return Err(violation(&format!("Nonmatching realm: {realm}")));
         }
         if get("nonce") != Some(self.nonce.as_str()) {
@@ -215,16 +260,17 @@ impl DigestMd5Server {
             )));
         }
         let uri = get("digest-uri").ok_or_else(|| violation("Missing digest-uri."))?;
-        if !uri.eq_ignore_ascii_case(DIGEST_URI) {
+        let want_uri = self.service.digest_uri();
+        if !uri.eq_ignore_ascii_case(&want_uri) {
             return Err(violation(&format!(
-                "Mismatched URI: {uri}; expecting: {DIGEST_URI}"
+                "Mismatched URI: {uri}; expecting: {want_uri}"
             )));
         }
         let response = get("response").ok_or_else(|| violation("Missing response."))?;
         let authzid = get("authzid").filter(|z| !z.is_empty());
         let Some(pass) = password(user) else {
             return Err(fail(&format!(
-                "cannot acquire password for {user} in realm : {SERVER_NAME}"
+                "cannot acquire password for {user} in realm : {server_name}"
             )));
         };
         let expected = digest_response(
@@ -244,6 +290,7 @@ impl DigestMd5Server {
         // ZooKeeper's callback handler authorizes every authenticated user under the name it
         // authenticated with (an authzid does not change the id).
         self.authorization_id = Some(user.to_string());
+        self.requested_authzid = authzid.map(str::to_string);
         self.step = Step::Complete;
         let rspauth = digest_response(
             user,

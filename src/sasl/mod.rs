@@ -1,6 +1,7 @@
 //! SASL for clients (opcode 102), as Apache ZooKeeper's `ZooKeeperSaslServer` does it with a
 //! JAAS `Server` section of `DigestLoginModule` users: DIGEST-MD5 only (Kerberos/GSSAPI is
-//! not served; a client asking for it fails its login).
+//! not served; a client asking for it fails its login). Quorum SASL between members
+//! (`quorum.auth.*`) is `quorum`, on the same digest math (`digest_client` is its learner side).
 //!
 //! Owns: loading the JAAS file named by `java.security.auth.login.config` at startup (a
 //! missing, unreadable or sectionless file stops the server with the key and path named,
@@ -8,8 +9,10 @@
 //! `SaslServerCallbackHandler`) and the per-connection DIGEST-MD5 exchange. Must not touch
 //! connections or sessions: the runtime feeds tokens in and adds the `sasl:<user>` id.
 
+pub mod digest_client;
 pub mod digest_md5;
 pub mod jaas;
+pub mod quorum;
 
 use std::collections::BTreeMap;
 
@@ -61,8 +64,9 @@ impl SaslUsers {
         self.passwords.is_empty()
     }
 
-    /// Loads the JAAS file the configuration names. `Ok(None)`: SASL is not configured (no
-    /// `java.security.auth.login.config`). Errors name the key and the path.
+    /// Loads the JAAS file the configuration names. `Ok(None)`: client SASL is not configured
+    /// (no `java.security.auth.login.config`, or a file without the default `Server` section,
+    /// as Apache 3.8 starts then too). Errors name the key and the path.
     pub fn load(cfg: &Config) -> Result<Option<SaslUsers>, String> {
         let a = &cfg.auth;
         let key = "java.security.auth.login.config";
@@ -80,8 +84,13 @@ impl SaslUsers {
             .map_err(|e| format!("{key}: cannot read JAAS file '{shown}': {e}"))?;
         let file = jaas::parse(&text).map_err(|e| format!("{key}: JAAS file '{shown}': {e}"))?;
         let Some(entries) = file.get(&a.jaas_section) else {
+            // Apache serves without client SASL then (a file with only the quorum sections
+            // is the usual quorum SASL setup); a section named explicitly must exist.
+            if !a.jaas_section_set {
+                return Ok(None);
+            }
             return Err(format!(
-                "{key}: No JAAS configuration section named '{}' was found in '{shown}'.",
+                "{key}: No JAAS configuration section named '{}' was found in '{shown}' (zookeeper.sasl.serverconfig={0}).",
                 a.jaas_section
             ));
         };

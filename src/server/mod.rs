@@ -141,6 +141,7 @@ async fn accept_loop(listener: TcpListener, kind: Kind, shared: Arc<Shared>) {
         tokio::spawn(async move {
             match kind {
                 Kind::Plain => {
+                    crate::status::TlsStats::global().plaintext_connection(peer.ip());
                     let (rd, wr) = stream.into_split();
                     connection::run(rd, wr, peer, id, cfg, core, share, Vec::new()).await;
                 }

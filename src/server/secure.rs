@@ -5,7 +5,9 @@
 //! `zookeeper.X509AuthenticationProvider.superUser`), then serve the connection like any other.
 //!
 //! A plaintext client on the secure port, a failed handshake or a refused certificate is
-//! dropped with one log line; nothing reaches the core.
+//! dropped with one log line; nothing reaches the core. Handshakes in progress, failed ones
+//! and plaintext connections are counted in `status::TlsStats` (Apache's Netty metrics), and
+//! `zookeeper.netty.server.outstandingHandshake.limit` caps the handshakes in progress.
 //!
 //! Must not: interpret ZooKeeper frames (that is `connection`).
 
@@ -20,6 +22,7 @@ use super::throttle::ConnShare;
 use crate::config::Config;
 use crate::proto::records::Id;
 use crate::runtime::{ConnId, CoreTx};
+use crate::status::TlsStats;
 use crate::tls::{x509, TlsContext};
 
 /// The first byte of every TLS connection: a handshake record.
@@ -27,6 +30,16 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Netty's `SslHandler` default handshake timeout, which Apache's secure port runs with.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Apache's throttle of TLS handshakes in progress (off when not positive).
+const HANDSHAKE_LIMIT_KEY: &str = "zookeeper.netty.server.outstandingHandshake.limit";
+
+fn handshake_limit(cfg: &Config) -> i64 {
+    cfg.properties
+        .get(HANDSHAKE_LIMIT_KEY)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1)
+}
 
 /// Waits for the connection's first byte without consuming it; `None` on EOF, error or
 /// timeout.
@@ -50,15 +63,29 @@ pub async fn serve(
     tls: Arc<TlsContext>,
     unified: bool,
 ) {
+    let stats = TlsStats::global();
+    // Counted from accept to the end of the handshake (`outstanding_tls_handshake`).
+    let Some(handshake) = stats.start_handshake(handshake_limit(&cfg)) else {
+        crate::warn_limited!(
+            client = %peer,
+            "too many TLS handshakes in progress ({HANDSHAKE_LIMIT_KEY}); closing the connection"
+        );
+        return;
+    };
     let wait = if unified {
         Duration::from_millis(tls.settings().handshake_detection_timeout_ms)
     } else {
         HANDSHAKE_TIMEOUT
     };
     match first_byte(&stream, wait).await {
-        None => return,
+        // Closed (or silent) before a byte: a failed handshake on the secure port (Netty
+        // fails its handshake then), just over on a unified port.
+        None if unified => return,
+        None => return handshake.failed(),
         Some(TLS_HANDSHAKE_RECORD) => {}
         Some(_) if unified => {
+            handshake.finish();
+            stats.plaintext_connection(peer.ip());
             let (rd, wr) = stream.into_split();
             connection::run(rd, wr, peer, id, cfg, core, share, Vec::new()).await;
             return;
@@ -68,7 +95,7 @@ pub async fn serve(
                 client = %peer,
                 "not an SSL/TLS record (first byte 0x{b:02x}): dropping a plaintext client on the secure client port"
             );
-            return;
+            return handshake.failed();
         }
     }
     let accepted =
@@ -77,13 +104,14 @@ pub async fn serve(
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             crate::warn_limited!(client = %peer, "Unsuccessful TLS handshake: {e}");
-            return;
+            return handshake.failed();
         }
         Err(_) => {
             crate::warn_limited!(client = %peer, "Unsuccessful TLS handshake: timed out after {HANDSHAKE_TIMEOUT:?}");
-            return;
+            return handshake.failed();
         }
     };
+    handshake.finish();
     let auth = {
         let (_, conn) = stream.get_ref();
         match conn.peer_certificates().and_then(|c| c.first()) {

@@ -93,6 +93,8 @@ server_metrics! {
         proposal_count => "proposal_count",
         learner_proposal_received_count => "learner_proposal_received_count",
         learner_commit_received_count => "learner_commit_received_count",
+        unsuccessful_handshake => "unsuccessful_handshake",
+        tls_handshake_exceeded => "tls_handshake_exceeded",
     }
     summaries {
         fsync_time => "fsynctime", Millis, Basic,

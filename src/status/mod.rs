@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod quorum;
 pub mod stats;
 pub mod summary;
+pub mod tls;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use host::HostFacts;
 pub use metrics::{MetricsSnapshot, ServerMetrics};
 pub use quorum::QuorumStatus;
 pub use stats::{BufferStats, ConnStats, Latency, ServerStats};
+pub use tls::{TlsSnapshot, TlsStats};
 
 /// The ZooKeeper version we report, so clients that parse it pick the 3.9 feature set.
 pub fn zk_version() -> String {
@@ -102,6 +104,8 @@ pub struct Snapshot {
     pub stats: ServerStats,
     pub uptime_ms: u64,
     pub metrics: MetricsSnapshot,
+    /// TLS handshakes in progress and plaintext connections (`tls`).
+    pub tls: TlsSnapshot,
     /// `None` for a standalone server.
     pub quorum: Option<QuorumStatus>,
     /// `zookeeper.digest.enabled`.
@@ -124,6 +128,12 @@ pub const QUOTA_GAUGE_SETS: [&str; 4] = [
 pub const QUOTA_EXCEEDED_COUNTER_SET: &str = "quota_exceeded_error_per_namespace";
 
 impl Snapshot {
+    /// `auth_failed_count`: failed logins plus failed TLS handshakes (Apache's
+    /// `CertificateVerifier` counts those as auth failures too).
+    pub fn auth_failed(&self) -> u64 {
+        self.stats.auth_failed + self.tls.failed_handshakes
+    }
+
     /// `ServerStats.getServerState`.
     pub fn server_state(&self) -> &'static str {
         self.quorum

@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 use super::{impl_kind, java_available, Impl};
 
 /// Classpath of an Apache member: Debian's jar plus slf4j-simple, without which Apache 3.8
-/// from Debian logs nothing (tests grep the sync-mode lines of the log).
-const APACHE_CP: &str =
-    "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar";
+/// from Debian logs nothing (tests grep the sync-mode lines of the log), and the servlet API
+/// its AdminServer (Jetty) needs, which the jar's manifest omits.
+const APACHE_CP: &str = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar:/usr/share/java/servlet-api.jar";
 pub const APACHE_JAR: &str = "/usr/share/java/zookeeper.jar";
 
 /// What to start.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use zookeeper_client::EventType;
 
-use crate::common::ensemble::{Ensemble, EnsembleOpts};
+use crate::common::ensemble::{free_port, Ensemble, EnsembleOpts};
 use crate::util::{
     assert_same_everywhere, connect, connect_session, create_all, create_retrying, ephemeral,
     persistent, LEARNER_DIFF, LEARNER_SNAP,
@@ -113,4 +113,95 @@ pub async fn observer_scenario(opts: EnsembleOpts) {
     );
     let tree = assert_same_everywhere(&ens, &ens.ids(), "/obs").await;
     assert!(tree.contains_key("/obs/missed-0999"));
+}
+
+/// `GET /commands/<cmd>` on an AdminServer, the JSON body.
+fn admin_get(port: u16, cmd: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect admin");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /commands/{cmd} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The leader's AdminServer `observers` lists its real observer with Apache's fields
+/// (`LearnerHandler.getLearnerHandlerInfo`, compared with an Apache 3.8 leader's answer), and
+/// followers list none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_lists_its_observer_in_the_admin_server() {
+    let Some(mut ens) = Ensemble::prepare(EnsembleOpts::new(3, 1)) else {
+        return;
+    };
+    let mut admin = std::collections::BTreeMap::new();
+    for id in ens.ids() {
+        let port = free_port();
+        let path = ens.member(id).cfg_path();
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "admin.enableServer=false",
+            &format!(
+                "admin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort={port}"
+            ),
+        );
+        ens.write_cfg(id, &text);
+        admin.insert(id, port);
+    }
+    for id in ens.ids() {
+        ens.start_member(id);
+    }
+    let leader = ens.wait_ready(Duration::from_secs(60)).await;
+    // A write through the observer: a REQUEST it forwards, then a committed zxid it is sent.
+    let co = connect(&ens.addr(4)).await;
+    co.create("/obs-admin", b"x", &persistent()).await.unwrap();
+    co.sync("/obs-admin").await.unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+
+    let got = admin_get(admin[&leader], "observers");
+    assert_eq!(got["command"], "observers", "{got}");
+    assert_eq!(got["synced_observers"], 1, "{got}");
+    let list = got["observers"].as_array().expect("observers array");
+    assert_eq!(list.len(), 1, "{got}");
+    let o = list[0].as_object().unwrap();
+    let keys: Vec<&str> = o.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "remote_socket_address",
+            "sid",
+            "established",
+            "queued_packets",
+            "queued_packets_size",
+            "packets_received",
+            "packets_sent",
+            "requests",
+            "last_zxid"
+        ],
+        "{got}"
+    );
+    assert_eq!(o["sid"], 4, "{got}");
+    assert!(
+        o["remote_socket_address"]
+            .as_str()
+            .unwrap()
+            .starts_with("/127.0.0.1:"),
+        "{got}"
+    );
+    let established = o["established"].as_i64().unwrap();
+    assert!(
+        established > before - 120_000 && established <= before,
+        "{got}"
+    );
+    assert!(o["packets_received"].as_u64().unwrap() >= 2, "{got}");
+    assert!(o["packets_sent"].as_u64().unwrap() >= 3, "{got}");
+    assert!(o["requests"].as_u64().unwrap() >= 1, "{got}");
+    assert!(o["last_zxid"].as_i64().unwrap() > 0, "{got}");
+    for f in ens.followers() {
+        let got = admin_get(admin[&f], "observers");
+        assert_eq!(got["observers"], serde_json::json!([]), "member {f}: {got}");
+    }
 }

@@ -233,13 +233,16 @@ def test_wrong_password_without_requirement_is_authfailed(zk_server_factory, tmp
 def test_unusable_jaas_file_stops_startup(tmp_path, how):
     from conftest import Server
     path = str(tmp_path / "server.jaas")
+    flags = ["-Djava.security.auth.login.config=" + path]
     if how == "unreadable":
         os.mkdir(path)  # root reads any file; a directory cannot be read as one
     elif how == "no-section":
+        # Only a section named explicitly must exist (see the test below).
         open(path, "w").write(CLIENT_JAAS % "x")
+        flags.append("-Dzookeeper.sasl.serverconfig=Server")
     elif how == "syntax":
         open(path, "w").write("Server {\n  Mod required user_a=\"x\"\n}\n")
-    srv = Server("zkserver", jvm_flags=["-Djava.security.auth.login.config=" + path])
+    srv = Server("zkserver", jvm_flags=flags)
     try:
         with pytest.raises(RuntimeError) as e:
             srv.start()
@@ -248,3 +251,21 @@ def test_unusable_jaas_file_stops_startup(tmp_path, how):
         assert srv.proc.returncode not in (0, None)
     finally:
         srv.cleanup()
+
+
+@pytest.mark.parametrize("impl", ["apache", "zkserver"])
+def test_jaas_file_without_a_server_section_serves_without_client_sasl(zk_server_factory, tmp_path, impl):
+    """The usual quorum SASL file (QuorumServer/QuorumLearner only): Apache 3.8 starts and
+    serves plain clients, so zkserver must too."""
+    require_kazoo()
+    from kazoo.client import KazooClient
+    path = jaas(tmp_path, "quorum.jaas", CLIENT_JAAS.replace("Client", "QuorumLearner") % "x")
+    srv = zk_server_factory(impl=impl, name=impl, jvm_flags=["-Djava.security.auth.login.config=" + path])
+    zk = KazooClient(hosts=srv.hosts, timeout=10.0)
+    zk.start(timeout=15)
+    try:
+        zk.create("/plain", b"ok")
+        assert zk.get("/plain")[0] == b"ok"
+    finally:
+        zk.stop()
+        zk.close()

@@ -59,6 +59,7 @@ pub(crate) fn snapshot() -> Snapshot {
         stats: crate::status::ServerStats::default(),
         uptime_ms: 1000,
         metrics: ServerMetrics::new().snapshot(),
+        tls: Default::default(),
         quorum: None,
         digest_enabled: true,
         digests: Vec::new(),

@@ -272,9 +272,9 @@ fn server_stats(o: &mut Object, s: &Snapshot) {
         .put("min_latency", st.latency.min_ms)
         .put("num_alive_client_connections", s.connection_count)
         .put("uptime", s.uptime_ms)
-        .put("auth_failed_count", st.auth_failed)
-        .put("non_mtlsremote_conn_count", 0)
-        .put("non_mtlslocal_conn_count", 0);
+        .put("auth_failed_count", s.auth_failed())
+        .put("non_mtlsremote_conn_count", s.tls.non_mtls_remote)
+        .put("non_mtlslocal_conn_count", s.tls.non_mtls_local);
     o.put("version", full_version())
         .put("read_only", s.read_only())
         .put("server_stats", stats.into_value())

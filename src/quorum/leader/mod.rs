@@ -71,6 +71,8 @@ pub struct Ctx<'a> {
 /// A learner's sync status, for `mntr` and the admin commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LearnerStatus {
+    /// The connection (the runtime knows its address and packet counts).
+    pub link: LinkId,
     pub sid: Option<Sid>,
     pub observer: bool,
     pub synced: bool,
@@ -209,8 +211,9 @@ impl Leader {
 
     pub fn learners(&self) -> Vec<LearnerStatus> {
         self.learners
-            .values()
-            .map(|h| LearnerStatus {
+            .iter()
+            .map(|(&link, h)| LearnerStatus {
+                link,
                 sid: h.sid,
                 observer: h.observer,
                 synced: h.is_synced(),

@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+use super::auth::{self, PeerAuth};
 use super::stream::{PeerRead, PeerStream, PeerWrite, Transport};
 use super::{resolve, PeerAddrs};
 use crate::quorum::wire::election::{
@@ -234,10 +235,10 @@ impl Manager {
         p.dialing = true;
         let (me, announce, tx) = (self.me, self.announce.clone(), self.tx.clone());
         let transport = self.addrs.transport.clone();
+        let auth = self.addrs.auth.clone();
         tokio::spawn(async move {
-            let error = match dial(&transport, &host, port, me, &announce).await {
-                Ok(stream) if sid < me => {
-                    let leftover = BytesMut::new();
+            let error = match dial(&transport, &auth, &host, port, me, &announce).await {
+                Ok((stream, leftover)) if sid < me => {
                     let _ = tx.send(Cmd::Install {
                         sid,
                         stream,
@@ -277,20 +278,31 @@ impl Manager {
     }
 }
 
+/// Connects, announces this member and (with `quorum.auth.learnerRequireSasl`) logs in, as
+/// Apache's `startConnection` does whichever side keeps the connection. Returns the stream
+/// and any bytes the peer sent after the SASL exchange.
 async fn dial(
     transport: &Transport,
+    auth: &PeerAuth,
     host: &str,
     port: u16,
     me: Sid,
     announce: &str,
-) -> std::io::Result<PeerStream> {
-    let addr = resolve(host, port).await?;
-    let mut stream = transport.dial(addr, CONNECT_TIMEOUT).await?;
+) -> Result<(PeerStream, BytesMut), String> {
+    let addr = resolve(host, port).await.map_err(|e| e.to_string())?;
+    let mut stream = transport
+        .dial(addr, CONNECT_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
     // One write: Apache reads the address with a single read() call.
     stream
         .write_all(&InitialMessage::encode_v1(me as i64, announce))
-        .await?;
-    Ok(stream)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut leftover = BytesMut::new();
+    let shown = format!("{host}:{port}");
+    auth::as_learner(auth, &mut stream, &mut leftover, &shown, CONNECT_TIMEOUT).await?;
+    Ok((stream, leftover))
 }
 
 async fn accept_loop(
@@ -350,7 +362,13 @@ async fn handshake(
         }
     };
     // Notifications may follow the initial message in the same read.
-    let leftover = buf.split_off(used);
+    let mut leftover = buf.split_off(used);
+    // Apache authenticates the dialler before looking at its sid (`handleConnection`).
+    if let Some(a) = &addrs.auth {
+        auth::as_server(a, &mut stream, &mut leftover, &peer.to_string())
+            .await
+            .map_err(|e| format!("server {}: {e}", msg.sid))?;
+    }
     let Ok(sid) = Sid::try_from(msg.sid) else {
         return Err(format!("negative sid {}", msg.sid));
     };

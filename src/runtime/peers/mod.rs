@@ -3,10 +3,11 @@
 //! the core's `quorum::Member`. Nothing here decides anything about the protocol: it frames,
 //! connects, accepts and reports.
 //!
-//! Owns: sockets to peers (plain or TLS, `stream`), their reader/writer tasks, peer addresses. Must not: interpret
-//! packets beyond framing (the SNAP body is scanned only to find where it ends), or hold
-//! protocol state.
+//! Owns: sockets to peers (plain or TLS, `stream`; quorum SASL, `auth`), their reader/writer
+//! tasks, peer addresses. Must not: interpret packets beyond framing (the SNAP body is scanned
+//! only to find where it ends), or hold protocol state.
 
+pub mod auth;
 pub mod election;
 pub mod links;
 pub mod stream;
@@ -26,6 +27,8 @@ pub struct PeerAddrs {
     pub quorum: HashMap<Sid, (String, u16)>,
     /// Plain TCP or TLS (`sslQuorum`), for dialling and accepting members.
     pub transport: stream::Transport,
+    /// Quorum SASL (`quorum.auth.*`) on both ports.
+    pub auth: auth::PeerAuth,
 }
 
 impl PeerAddrs {
@@ -40,6 +43,7 @@ impl PeerAddrs {
             election,
             quorum,
             transport: stream::Transport::default(),
+            auth: None,
         }
     }
 
