@@ -57,7 +57,7 @@ for line in open(raw):
 print(f"nemesis soak: {seeds} seeds passed, {nfail} failed {failed}")
 print(f"faults: {sum(faults.values())} " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())))
 print(f"register operations: {tot['register_ops']}, indeterminate: {tot['indeterminate']}, "
-      f"queue operations: {tot['queue_ops']}, "
+      f"queue operations: {tot['queue_ops']}, lease holds: {tot['leases']}, "
       f"acknowledged creates: {tot['acked_creates']}, sessions: {tot['sessions']}")
 print(f"violations: {nfail}")
 for e in evidence:

@@ -110,6 +110,7 @@ pub struct Summary {
     pub indeterminate: usize,
     pub creates: usize,
     pub queue_ops: usize,
+    pub leases: usize,
     pub sessions: u64,
 }
 
@@ -123,13 +124,14 @@ impl Summary {
         self.indeterminate += s.indeterminate;
         self.creates += s.creates;
         self.queue_ops += s.queue_ops;
+        self.leases += s.leases;
         self.sessions += s.sessions;
     }
     pub fn line(&self) -> String {
         let faults: usize = self.faults.values().sum();
         format!(
-            "seeds={} faults={} {:?} register_ops={} indeterminate={} acked_creates={} queue_ops={} sessions={} violations=0",
-            self.seeds, faults, self.faults, self.ops, self.indeterminate, self.creates, self.queue_ops, self.sessions
+            "seeds={} faults={} {:?} register_ops={} indeterminate={} acked_creates={} queue_ops={} leases={} sessions={} violations=0",
+            self.seeds, faults, self.faults, self.ops, self.indeterminate, self.creates, self.queue_ops, self.leases, self.sessions
         )
     }
 }

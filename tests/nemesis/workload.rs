@@ -1,8 +1,8 @@
 //! The clients of a nemesis run: worker tasks, each with its own ZooKeeper session (connect
 //! string naming every member, rotated so workers start on different members), doing CAS on
 //! one register, unconditional writes, `sync`+reads, plain reads, creates of unique
-//! znodes under a log parent, and enqueues/dequeues (`queue.rs`), recording every operation's
-//! invocation and completion.
+//! znodes under a log parent, enqueues/dequeues (`queue.rs`) and an exclusive lease
+//! (`lease.rs`), recording every operation's invocation and completion.
 //! Owns the recording; checking is `checker.rs`, faults are `main.rs`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use zookeeper_client::{Client, Error};
 
 use crate::checker::{Call, Op, Outcome};
+use crate::lease::{Held, Leaser};
 use crate::queue::{dequeue, enqueue, QueueLog};
 use crate::util::persistent;
 
@@ -33,6 +34,8 @@ pub struct Recorded {
     pub sessions: u64,
     /// The queue and counter model (`queue.rs`).
     pub queue: QueueLog,
+    /// The lease model's hold intervals (`lease.rs`).
+    pub leases: Vec<Held>,
 }
 
 /// A tiny seeded generator (splitmix64): schedules and workloads replay from a seed.
@@ -162,12 +165,18 @@ async fn worker(
         sess_no += 1;
         let session = (w as u64) << 32 | sess_no;
         rec.lock().unwrap().sessions += 1;
+        let mut leaser = Leaser::new(&c, session, t0);
+        let held = Mutex::new(Vec::new());
         let mut trouble = 0;
         while !stop.load(Ordering::SeqCst) && trouble < 3 {
             n += 1;
-            let step = rng.range(0, 12);
+            let step = rng.range(0, 13);
             let mut ops = Vec::new();
-            if step >= 10 {
+            if step == 12 {
+                if !leaser.step(&c, t0, &held).await {
+                    trouble += 1;
+                }
+            } else if step >= 10 {
                 let queue = Mutex::new(QueueLog::default());
                 let ok = if step == 10 {
                     enqueue(&c, t0, &queue).await
@@ -236,6 +245,11 @@ async fn worker(
                 break;
             }
         }
+        leaser.finish(t0, &held);
+        rec.lock()
+            .unwrap()
+            .leases
+            .extend(held.into_inner().unwrap());
     }
 }
 
