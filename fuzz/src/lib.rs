@@ -7,6 +7,7 @@ pub mod mutate;
 pub mod peers;
 pub mod server;
 pub mod shapes;
+pub mod txn_shapes;
 
 /// Counts allocations so the checks can bound them (see `zkserver::fuzzing::alloc`).
 #[global_allocator]
