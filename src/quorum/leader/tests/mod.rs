@@ -63,7 +63,7 @@ impl Harness {
                 timing(),
                 (accepted, current),
                 z(1, 3),
-                force_snap,
+                (force_snap, false),
                 &mut ctx,
             )
             .expect("a leader starts")

@@ -39,6 +39,7 @@ impl Harness {
             link: LINK,
             view: view(),
             timing: timing(),
+            reconfig_enabled: false,
             state: LearnerState {
                 accepted_epoch,
                 current_epoch: 1,
