@@ -137,9 +137,10 @@ mod tests {
     fn the_files_apache_writes() {
         let text = "server.1=127.0.0.1:24111:24112:participant\nserver.10=h:1:2:observer\n\
                     server.2=127.0.0.1:24121:24122:participant\nversion=100000000";
+        // Sorted as strings, as Java sorts them: '0' < '=' puts server.10 first.
         assert_eq!(
             dynamic_file_text(text),
-            "server.1=127.0.0.1:24111:24112:participant\nserver.10=h:1:2:observer\n\
+            "server.10=h:1:2:observer\nserver.1=127.0.0.1:24111:24112:participant\n\
              server.2=127.0.0.1:24121:24122:participant"
         );
         let cfg = "tickTime=500\nclientPort=2181\nserver.1=a:1:2\npeerType=participant\n\

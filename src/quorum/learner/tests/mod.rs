@@ -13,10 +13,12 @@ use crate::quorum::wire::payload::{encode_int, encode_revalidate_reply};
 use crate::quorum::wire::{PacketType, QuorumPacket};
 
 use PacketType::{
-    Ack, AckEpoch, Commit, CommitAndActivate, Diff, FollowerInfo, Inform, LeaderInfo, NewLeader,
+    Ack, AckEpoch, Commit, CommitAndActivate, Diff, FollowerInfo, Inform, InformAndActivate,
+    LeaderInfo, NewLeader,
     ObserverInfo, Ping, Proposal, Revalidate, Snap, Sync, Trunc, UpToDate,
 };
 
+mod activate;
 mod broadcast;
 mod register;
 mod sync;
