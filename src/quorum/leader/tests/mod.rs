@@ -32,8 +32,9 @@ const INIT_MS: u64 = 20_000;
 const SYNC_MS: u64 = 10_000;
 
 use PacketType::{
-    AckEpoch, Commit, CommitAndActivate, Diff, FollowerInfo, Inform, InformAndActivate, LeaderInfo, NewLeader, ObserverInfo, Ping,
-    Proposal as ProposalPkt, Request, Revalidate, Sync, Trunc, UpToDate,
+    AckEpoch, Commit, CommitAndActivate, Diff, FollowerInfo, Inform, InformAndActivate, LeaderInfo,
+    NewLeader, ObserverInfo, Ping, Proposal as ProposalPkt, Request, Revalidate, Sync, Trunc,
+    UpToDate,
 };
 
 struct Harness {

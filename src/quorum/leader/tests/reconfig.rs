@@ -66,7 +66,11 @@ fn a_reconfig_needs_a_quorum_of_both_configurations_then_activates() {
     h.propose(4, z(2, 2));
     h.ok(4, Input::Persisted { zxid: z(2, 2) });
     assert_eq!(h.packet(5, L3, ack(z(2, 2))), vec![]);
-    assert_eq!(h.packet(5, L2, ack(z(2, 2))).len(), 4, "COMMIT ×2, INFORM, Apply");
+    assert_eq!(
+        h.packet(5, L2, ack(z(2, 2))).len(),
+        4,
+        "COMMIT ×2, INFORM, Apply"
+    );
 }
 
 #[test]
@@ -79,7 +83,9 @@ fn a_proposal_after_a_pending_reconfig_also_needs_both_quorums() {
     assert_eq!(h.packet(2, L3, ack(z(2, 2))), vec![]);
     let out = h.packet(3, L2, ack(z(2, 1)));
     assert!(out.contains(&send(L2, CommitAndActivate, z(2, 1), designated(1))));
-    assert!(h.packet(3, L2, ack(z(2, 2))).contains(&send(L2, Commit, z(2, 2), None)));
+    assert!(h
+        .packet(3, L2, ack(z(2, 2)))
+        .contains(&send(L2, Commit, z(2, 2), None)));
 }
 
 #[test]
@@ -93,10 +99,13 @@ fn a_leader_left_out_of_the_new_configuration_hands_over_and_steps_down() {
     propose_reconfig(&mut h, z(2, 1), next);
     h.ok(1, Input::Persisted { zxid: z(2, 1) });
     h.packet(1, L3, ack(z(2, 1)));
-    let r = h.step(2, Input::Packet {
-        link: L2,
-        packet: ack(z(2, 1)),
-    });
+    let r = h.step(
+        2,
+        Input::Packet {
+            link: L2,
+            packet: ack(z(2, 1)),
+        },
+    );
     let Err(Abdicate(reason)) = r else {
         panic!("the leader must step down: {r:?}")
     };

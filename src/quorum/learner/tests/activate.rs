@@ -60,7 +60,10 @@ fn commit_and_activate_activates_then_commits() {
         h.ok_packet(2, commit_and_activate(z(2, 1), 1)),
         vec![
             Action::ActivateConfig { view: next_view() },
-            Action::Apply { zxid: z(2, 1), txn: t },
+            Action::Apply {
+                zxid: z(2, 1),
+                txn: t
+            },
         ]
     );
 }
@@ -70,7 +73,10 @@ fn another_designated_leader_means_leaving_this_one() {
     let mut h = enabled(false);
     h.ok_packet(1, pkt(Proposal, z(2, 1), Some(reconfig_txn(z(2, 1)))));
     let r = h.packet(2, commit_and_activate(z(2, 1), 2));
-    assert!(matches!(r, Err(Abandon(ref m)) if m.contains("designated leader is now 2")), "{r:?}");
+    assert!(
+        matches!(r, Err(Abandon(ref m)) if m.contains("designated leader is now 2")),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -80,7 +86,10 @@ fn without_reconfig_enabled_the_txn_is_only_committed() {
     h.ok_packet(1, pkt(Proposal, z(2, 1), Some(t.clone())));
     assert_eq!(
         h.ok_packet(2, commit_and_activate(z(2, 1), 3)),
-        vec![Action::Apply { zxid: z(2, 1), txn: t }]
+        vec![Action::Apply {
+            zxid: z(2, 1),
+            txn: t
+        }]
     );
 }
 
@@ -93,7 +102,10 @@ fn an_observer_activates_at_inform_and_activate() {
     data.extend_from_slice(&t);
     let out = h.ok_packet(1, pkt(InformAndActivate, z(2, 1), Some(data.freeze())));
     assert_eq!(out[0], Action::ActivateConfig { view: next_view() });
-    assert!(out.contains(&Action::Apply { zxid: z(2, 1), txn: t }));
+    assert!(out.contains(&Action::Apply {
+        zxid: z(2, 1),
+        txn: t
+    }));
 }
 
 #[test]

@@ -14,8 +14,7 @@ use crate::quorum::wire::{PacketType, QuorumPacket};
 
 use PacketType::{
     Ack, AckEpoch, Commit, CommitAndActivate, Diff, FollowerInfo, Inform, InformAndActivate,
-    LeaderInfo, NewLeader,
-    ObserverInfo, Ping, Proposal, Revalidate, Snap, Sync, Trunc, UpToDate,
+    LeaderInfo, NewLeader, ObserverInfo, Ping, Proposal, Revalidate, Snap, Sync, Trunc, UpToDate,
 };
 
 mod activate;
