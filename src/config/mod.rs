@@ -5,7 +5,8 @@
 //! properties from `SERVER_JVMFLAGS` and the settings ZooKeeper reads from them, and the `conf`
 //! four-letter-word rendering of the result.
 //!
-//! Must not: open sockets, resolve host names, or read files other than zoo.cfg and `myid`.
+//! Must not: open sockets, resolve host names, or read files other than zoo.cfg, its
+//! `dynamicConfigFile` and `myid`.
 //! Warnings are returned in [`Config::warnings`] for the caller to log, not logged here.
 //!
 //! Choices (see also `sysprops`): zoo.cfg keys ZooKeeper does not know become the property
@@ -15,6 +16,7 @@
 
 mod auth;
 mod conf_cmd;
+pub mod dynamic;
 mod ensemble;
 mod error;
 mod parse;
@@ -144,6 +146,11 @@ pub struct Config {
     pub election_alg: u32,
     pub standalone_enabled: bool,
     pub reconfig_enabled: bool,
+    /// `dynamicConfigFile`: where the `server.N` lines were read from (`Config::load`).
+    pub dynamic_config_file: Option<PathBuf>,
+    /// The configuration's version: the dynamic file name's hex suffix, 0 for `server.N`
+    /// lines in zoo.cfg.
+    pub config_version: i64,
     pub local_sessions_enabled: bool,
     pub local_sessions_upgrading_enabled: bool,
     pub quorum_listen_on_all_ips: bool,
@@ -182,7 +189,18 @@ impl Config {
     /// `SERVER_JVMFLAGS` (the caller reads the environment).
     pub fn load(path: &Path, jvm_flags: &str) -> Result<Config, ConfigError> {
         let text = read_text(path)?;
-        let provisional = parse::parse_text(&text, path, jvm_flags)?;
+        let mut provisional = parse::parse_text(&text, path, jvm_flags)?;
+        if let Some(dynamic) = provisional.config.dynamic_config_file.clone() {
+            let dtext = read_text(&dynamic)?;
+            let name = dynamic.display().to_string();
+            let servers = dynamic::parse_dynamic(&dtext).map_err(|msg| ConfigError::Setting {
+                file: path.display().to_string(),
+                key: "dynamicConfigFile".into(),
+                msg: format!("{name}: {msg}"),
+            })?;
+            provisional.config.servers = servers;
+            provisional.config.config_version = dynamic::version_from_filename(&name).unwrap_or(0);
+        }
         let myid_path = provisional.config.data_dir.join("myid");
         let myid = match std::fs::read(&myid_path) {
             Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),

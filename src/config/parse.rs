@@ -201,11 +201,7 @@ pub(crate) fn parse_text(
                 c.autopurge_purge_interval_hours = ctx.int(e, i64::from(i32::MIN))?.max(0) as u32
             }
             "dynamicConfigFile" => {
-                return Err(ctx.err(
-                    e,
-                    "dynamic config files are not supported; put the server.N lines in this file"
-                        .into(),
-                ))
+                c.dynamic_config_file = Some(std::path::PathBuf::from(e.value.trim()))
             }
             "metricsProvider.className" => c.metrics.class_name = e.value.clone(),
             "metricsProvider.httpHost" => c.metrics.http_host = e.value.clone(),

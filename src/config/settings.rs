@@ -39,6 +39,8 @@ pub(crate) fn defaults(source: &Path) -> Config {
         election_alg: 3,
         standalone_enabled: true,
         reconfig_enabled: false,
+        dynamic_config_file: None,
+        config_version: 0,
         local_sessions_enabled: false,
         local_sessions_upgrading_enabled: false,
         quorum_listen_on_all_ips: false,

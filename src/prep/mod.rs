@@ -9,6 +9,7 @@ pub mod changes;
 pub mod multi;
 mod ops;
 mod quota;
+pub mod reconfig;
 pub mod x500;
 
 use crate::proto::records::Id;

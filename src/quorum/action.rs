@@ -150,6 +150,14 @@ pub enum Action {
         zxid: i64,
     },
 
+    // --- configuration ---
+    /// A new configuration is in force (`QuorumPeer.processReconfig`, `reconfigEnabled`
+    /// only): write `<zoo.cfg>.dynamic.<version>`, point zoo.cfg at it, refresh
+    /// `/zookeeper/config` and the peer addresses. The core already uses it.
+    ActivateConfig {
+        view: super::view::QuorumView,
+    },
+
     // --- role ---
     /// The member changed state (LOOKING → LEADING …); `leader` once known.
     StateChanged {

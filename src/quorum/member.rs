@@ -61,6 +61,8 @@ pub struct MemberInit {
     pub committed: CommittedLog,
     /// `zookeeper.forceSnapshotSync`.
     pub force_snap: bool,
+    /// `reconfigEnabled`: configurations get versions and reconfig can replace them.
+    pub reconfig_enabled: bool,
 }
 
 enum Role {
@@ -74,6 +76,7 @@ pub struct Member {
     view: QuorumView,
     timing: Timing,
     force_snap: bool,
+    reconfig_enabled: bool,
     standalone: bool,
     election: Election,
     role: Role,
@@ -107,6 +110,7 @@ impl Member {
             view: init.view,
             timing: init.timing,
             force_snap: init.force_snap,
+            reconfig_enabled: init.reconfig_enabled,
             standalone: false,
             election,
             role: Role::Looking,
@@ -134,6 +138,7 @@ impl Member {
             current_epoch: 0,
             committed: CommittedLog::new(0),
             force_snap: false,
+            reconfig_enabled: false,
         });
         m.standalone = true;
         m.serving = true;
@@ -343,6 +348,7 @@ impl Member {
                 Action::PersistAcceptedEpoch(e) => self.accepted_epoch = *e,
                 Action::PersistCurrentEpoch(e) => self.current_epoch = *e,
                 Action::StartServing => self.start_serving(),
+                Action::ActivateConfig { view } => self.view = view.clone(),
                 _ => {}
             }
         }
@@ -390,7 +396,7 @@ impl Member {
                     self.timing,
                     (self.accepted_epoch, self.current_epoch),
                     self.last_zxid,
-                    self.force_snap,
+                    (self.force_snap, self.reconfig_enabled),
                     &mut ctx,
                 );
                 match created {
@@ -419,6 +425,7 @@ impl Member {
                     view: self.view.clone(),
                     timing: self.timing,
                     state,
+                    reconfig_enabled: self.reconfig_enabled,
                 };
                 let l = Learner::new(setup, now, out);
                 self.role = Role::Learning(Box::new(l));
@@ -491,6 +498,7 @@ impl Member {
     }
 }
 
+mod reconfig;
 mod report;
 #[cfg(test)]
 mod snap_tests;

@@ -1,5 +1,7 @@
-//! Who votes and what a quorum is: ZooKeeper's `QuorumMaj` over the static `server.N` list,
-//! plus the member list text peers exchange (`QuorumVerifier.toString()`).
+//! Who votes and what a quorum is: ZooKeeper's `QuorumMaj` over the `server.N` list, plus the
+//! member list text peers exchange (`QuorumVerifier.toString()`: `server.N=…` lines and
+//! `version=<hex>`). With `reconfigEnabled` a view is replaced by a later one (a reconfig's
+//! new config, or the NEWLEADER config that stamps the first version); views are values.
 
 use std::collections::BTreeSet;
 
@@ -7,8 +9,8 @@ use bytes::Bytes;
 
 use super::Sid;
 
-/// The ensemble as this member sees it. Built by the runtime from zoo.cfg; immutable while
-/// reconfig is off (the only mode supported), so its version stays 0.
+/// The ensemble as this member sees it: built by the runtime from zoo.cfg (or its dynamic
+/// file), replaced as a whole when a new configuration is activated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuorumView {
     voters: BTreeSet<Sid>,
@@ -33,6 +35,59 @@ impl QuorumView {
         }
     }
 
+    /// The view a config text describes (`server.N=host:q:e[:type][;client]` lines and an
+    /// optional `version=<hex>`), as peers send it in NEWLEADER, notifications and a reconfig
+    /// txn. `None` when a line is malformed or no server is listed.
+    pub fn from_config(config: Bytes) -> Option<QuorumView> {
+        let text = std::str::from_utf8(&config).ok()?;
+        let mut voters = BTreeSet::new();
+        let mut observers = BTreeSet::new();
+        let mut version = 0;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (key, value) = line.split_once('=')?;
+            let key = key.trim();
+            if key == "version" {
+                version = i64::from_str_radix(value.trim(), 16).ok()?;
+            } else if let Some(id) = key.strip_prefix("server.") {
+                let id: Sid = id.parse().ok()?;
+                let spec = crate::config::parse_server(id, value.trim(), 0).ok()?;
+                match spec.peer_type {
+                    crate::config::PeerType::Participant => voters.insert(id),
+                    crate::config::PeerType::Observer => observers.insert(id),
+                };
+            } else {
+                return None;
+            }
+        }
+        if voters.is_empty() && observers.is_empty() {
+            return None;
+        }
+        Some(QuorumView {
+            voters,
+            observers,
+            config,
+            version,
+        })
+    }
+
+    /// The same members stamped with another version (the text's `version=` line replaced),
+    /// as Apache's leader stamps a version-0 configuration with NEWLEADER's zxid.
+    pub fn with_version(&self, version: i64) -> QuorumView {
+        let text = String::from_utf8_lossy(&self.config);
+        let mut lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("version="))
+            .collect();
+        let stamp = format!("version={version:x}");
+        lines.push(&stamp);
+        QuorumView {
+            voters: self.voters.clone(),
+            observers: self.observers.clone(),
+            config: Bytes::from(lines.join("\n")),
+            version,
+        }
+    }
+
     /// A standalone server: itself, the only voter.
     pub fn single(me: Sid) -> QuorumView {
         QuorumView::new([me], [], Bytes::new())
@@ -53,6 +108,10 @@ impl QuorumView {
 
     pub fn is_member(&self, sid: Sid) -> bool {
         self.is_voter(sid) || self.is_observer(sid)
+    }
+
+    pub fn observers(&self) -> impl Iterator<Item = Sid> + '_ {
+        self.observers.iter().copied()
     }
 
     pub fn voters(&self) -> impl Iterator<Item = Sid> + '_ {
@@ -84,6 +143,7 @@ impl QuorumView {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -99,5 +159,24 @@ mod tests {
         assert!(five.is_quorum(&[1, 2, 5]));
         assert!(QuorumView::single(7).is_quorum(&[7]));
         assert!(!v.is_voter_id(-1) && v.is_voter_id(2) && !v.is_voter_id(4));
+    }
+
+    #[test]
+    fn config_text_round_trips_with_a_new_version() {
+        let text = "server.1=127.0.0.1:2888:3888:participant\n\
+                    server.2=127.0.0.1:2889:3889:participant;0.0.0.0:2182\n\
+                    server.3=127.0.0.1:2890:3890:observer\nversion=0";
+        let v = QuorumView::from_config(Bytes::from(text)).unwrap();
+        assert_eq!(v.voters().collect::<Vec<_>>(), [1, 2]);
+        assert!(v.is_observer(3) && v.version() == 0);
+        let stamped = v.with_version(0x1_0000_0000);
+        assert_eq!(stamped.version(), 0x1_0000_0000);
+        assert!(stamped.config().ends_with(b"observer\nversion=100000000"));
+        assert_eq!(
+            QuorumView::from_config(stamped.config().clone()),
+            Some(stamped)
+        );
+        assert_eq!(QuorumView::from_config(Bytes::from("bogus=1")), None);
+        assert_eq!(QuorumView::from_config(Bytes::from("version=1")), None);
     }
 }

@@ -162,8 +162,13 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let config_text = quorum_verifier_text(cfg.servers.values(), 0);
-            tree.init_config_node(config_text.as_bytes(), super::core::now_ms());
+            super::reconfig::backup_static_config(&cfg);
+            let config_text = quorum_verifier_text(cfg.servers.values(), cfg.config_version);
+            tree.init_config_node(
+                config_text.as_bytes(),
+                super::core::now_ms(),
+                cfg.config_version,
+            );
             let member = ensemble_member(&cfg, &tree, epochs, &config_text, opened.recent);
             let mut core = Core::new(cfg.clone(), tree, member, store, core_rx);
             core.ensemble = Some(start_peers(
@@ -309,7 +314,8 @@ fn ensemble_member(
     recent: Vec<(i64, Bytes)>,
 ) -> Member {
     let (voters, observers) = peers::members(cfg);
-    let view = QuorumView::new(voters, observers, Bytes::from(config_text.to_string()));
+    let view = QuorumView::new(voters, observers, Bytes::from(config_text.to_string()))
+        .with_version(cfg.config_version);
     let mut committed = CommittedLog::new(cfg.quorum.commit_log_count);
     for (z, t) in recent {
         committed.push(z, t);
@@ -339,6 +345,7 @@ fn ensemble_member(
         current_epoch,
         committed,
         force_snap: cfg.quorum.force_snapshot_sync,
+        reconfig_enabled: cfg.reconfig_enabled,
     })
 }
 

@@ -179,6 +179,11 @@ fn response_for(op: OpCode, outcome: Outcome, body: &TxnBody) -> Response {
             OpCode::Create => Response::Path(path),
             _ => Response::Create2(path, stat),
         },
+        // reconfig answers GetDataResponse(new config, stat), as FinalRequestProcessor does.
+        Outcome::Updated(stat) if op == OpCode::Reconfig => match body {
+            TxnBody::SetData(t) => Response::Data(t.data.clone(), stat),
+            _ => Response::Stat(stat),
+        },
         Outcome::Updated(stat) => Response::Stat(stat),
         Outcome::Multi(results) => {
             let ops: Vec<OpCode> = match body {

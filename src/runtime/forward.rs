@@ -19,7 +19,7 @@ use crate::proto::txn::{
 };
 use crate::proto::{ErrorCode, OpCode};
 use crate::quorum::wire::payload::ForwardedRequest;
-use crate::quorum::Sid;
+use crate::quorum::{QuorumView, Sid};
 
 impl Core {
     /// Leader: a write from one of its own clients.
@@ -137,6 +137,18 @@ impl Core {
         };
         let txn = match check {
             Err(code) => self.error_txn(session, cxid, code),
+            Ok(()) if self.reconfig_applies(req) => {
+                let Request::Reconfig(r) = req else {
+                    return None;
+                };
+                match self.prepare_reconfig(r, ids, zxid) {
+                    Ok((body, view)) => {
+                        let txn = self.txn(session, cxid, OpCode::Reconfig, TxnBody::SetData(body));
+                        return Some(self.propose_txn_with(txn, Some(view)));
+                    }
+                    Err(code) => self.error_txn(session, cxid, code),
+                }
+            }
             Ok(()) => {
                 let ctx = prep::Context {
                     session,
@@ -179,8 +191,19 @@ impl Core {
         )
     }
 
+    /// A `reconfig` the leader of an ensemble with `reconfigEnabled` prepares itself (a
+    /// standalone server or `reconfigEnabled=false` answers through `prep`, as Apache does).
+    fn reconfig_applies(&self, req: &Request) -> bool {
+        matches!(req, Request::Reconfig(_)) && self.cfg.reconfig_enabled && self.ensemble.is_some()
+    }
+
     /// Proposes a prepared txn; returns its zxid.
     pub(super) fn propose_txn(&mut self, txn: Txn) -> i64 {
+        self.propose_txn_with(txn, None)
+    }
+
+    /// Proposes a prepared txn, a reconfig when `next` is the configuration it installs.
+    pub(super) fn propose_txn_with(&mut self, txn: Txn, next: Option<QuorumView>) -> i64 {
         let zxid = txn.header.zxid;
         // As an Apache leader: each proposal carries the tree digest expected after it.
         let digest = self.tree.digest_enabled().then(|| TxnDigest {
@@ -194,7 +217,12 @@ impl Core {
         self.proposal_sizes.add(bytes.len());
         self.inflight.insert(zxid, (txn, digest));
         let now = self.quorum_now();
-        let actions = self.member.propose(now, zxid, bytes, &self.store);
+        let actions = match next {
+            Some(view) => self
+                .member
+                .propose_reconfig(now, zxid, bytes, view, &self.store),
+            None => self.member.propose(now, zxid, bytes, &self.store),
+        };
         if !actions
             .iter()
             .any(|a| matches!(a, crate::quorum::Action::Append { .. }))

@@ -19,6 +19,7 @@ pub mod peers;
 pub mod persist;
 mod quorum;
 mod read_only;
+mod reconfig;
 pub mod recover;
 mod requests;
 mod sasl;

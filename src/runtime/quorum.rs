@@ -113,6 +113,7 @@ impl Core {
             }
             Action::StateChanged { state, leader } => self.state_changed(state, leader),
             Action::StartServing => self.start_serving(),
+            Action::ActivateConfig { view } => self.activate_config(view),
             Action::StopServing { reason } => self.stop_serving(&reason),
         }
     }
@@ -203,8 +204,11 @@ impl Core {
         self.digest_preview = Default::default();
         self.watches = Default::default();
         if let Some(e) = &self.ensemble {
-            self.tree
-                .init_config_node(e.config_text.as_bytes(), super::core::now_ms());
+            self.tree.init_config_node(
+                e.config_text.as_bytes(),
+                super::core::now_ms(),
+                self.member.view().version(),
+            );
         }
     }
 

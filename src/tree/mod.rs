@@ -171,7 +171,7 @@ impl DataTree {
     /// Apache member does at startup and after a SNAP (`ZKDatabase.initConfigInZKDatabase`):
     /// data = the QuorumVerifier text, version -1, mzxid = the config version (0 for a static
     /// configuration), mtime = `time_ms`. The node is outside the digest.
-    pub fn init_config_node(&mut self, text: &[u8], time_ms: i64) {
+    pub fn init_config_node(&mut self, text: &[u8], time_ms: i64, version: i64) {
         let Some(node) = self.nodes.get_mut("/zookeeper/config") else {
             return;
         };
@@ -179,7 +179,7 @@ impl DataTree {
         self.data_size = self.data_size - old.min(self.data_size) + text.len() as u64;
         node.data = Some(Bytes::copy_from_slice(text));
         node.stat.version = -1;
-        node.stat.mzxid = 0;
+        node.stat.mzxid = version;
         node.stat.mtime = time_ms;
     }
 

@@ -47,42 +47,54 @@ impl Leader {
             Proposal {
                 txn,
                 acks: BTreeSet::new(),
+                next_view: self.last_seen.clone(),
+                activates: false,
             },
         );
     }
 
     /// The leader's log is durable up to `zxid`: its own ACK for each such proposal.
-    pub(super) fn self_ack(&mut self, zxid: i64, ctx: &mut Ctx) {
+    pub(super) fn self_ack(&mut self, zxid: i64, ctx: &mut Ctx) -> Result<(), Abdicate> {
         let me = self.me;
         for p in self.outstanding.range_mut(..=zxid).map(|(_, p)| p) {
             p.acks.insert(me);
         }
-        self.commit_ready(ctx);
+        self.commit_ready(ctx)
     }
 
     /// `processAck`: an ACK counts for exactly the proposal it names.
-    fn process_ack(&mut self, sid: Sid, zxid: i64, ctx: &mut Ctx) {
+    fn process_ack(&mut self, sid: Sid, zxid: i64, ctx: &mut Ctx) -> Result<(), Abdicate> {
         if is_epoch_start(zxid) || self.outstanding.is_empty() || zxid <= self.last_committed {
-            return;
+            return Ok(());
         }
         let Some(p) = self.outstanding.get_mut(&zxid) else {
             tracing::warn!(zxid = %hex(zxid), sid, "Trying to commit future proposal");
-            return;
+            return Ok(());
         };
         p.acks.insert(sid);
-        self.commit_ready(ctx);
+        self.commit_ready(ctx)
     }
 
-    /// Commits, in zxid order, every proposal at the front that has a quorum.
-    fn commit_ready(&mut self, ctx: &mut Ctx) {
+    /// Commits, in zxid order, every proposal at the front that has a quorum (of the current
+    /// configuration and, while a reconfig is pending, of the next one). Committing a reconfig
+    /// that hands the leadership to another member ends this leader.
+    fn commit_ready(&mut self, ctx: &mut Ctx) -> Result<(), Abdicate> {
         while let Some(entry) = self.outstanding.first_entry() {
-            if !self.view.is_quorum(&entry.get().acks) {
+            let p = entry.get();
+            let next_ok = p.next_view.as_ref().is_none_or(|v| v.is_quorum(&p.acks));
+            if !self.view.is_quorum(&p.acks) || !next_ok {
                 break;
             }
             let zxid = *entry.key();
             let p = entry.remove();
-            self.commit(zxid, p.txn, ctx);
+            match p.next_view {
+                Some(next) if p.activates => {
+                    self.commit_and_activate(zxid, p.txn, next, &p.acks, ctx)?;
+                }
+                _ => self.commit(zxid, p.txn, ctx),
+            }
         }
+        Ok(())
     }
 
     fn commit(&mut self, zxid: i64, txn: Bytes, ctx: &mut Ctx) {
@@ -93,7 +105,8 @@ impl Leader {
             }
             let syncing = matches!(h.state, HState::AwaitNewLeaderAck | HState::AwaitStartup);
             if syncing && !h.observer {
-                h.held_commits.push(zxid);
+                h.held_commits
+                    .push(QuorumPacket::new(PacketType::Commit, zxid, None));
                 continue;
             }
             let packet = if h.observer {
@@ -157,15 +170,20 @@ impl Leader {
     }
 
     /// A packet from a synced learner (`LearnerHandler.run`'s main loop).
-    pub(super) fn broadcast_packet(&mut self, link: LinkId, p: QuorumPacket, ctx: &mut Ctx) {
+    pub(super) fn broadcast_packet(
+        &mut self,
+        link: LinkId,
+        p: QuorumPacket,
+        ctx: &mut Ctx,
+    ) -> Result<(), Abdicate> {
         let Some(h) = self.learners.get_mut(&link) else {
-            return;
+            return Ok(());
         };
         let sid = h.sid.unwrap_or(0);
         match p.packet_type() {
             Some(PacketType::Ack) => {
                 h.acked(p.zxid);
-                self.process_ack(sid, p.zxid, ctx);
+                return self.process_ack(sid, p.zxid, ctx);
             }
             Some(PacketType::Ping) => {
                 let touched = decode_touched(p.payload());
@@ -198,6 +216,7 @@ impl Leader {
             }
             _ => tracing::warn!(packet = %p.describe(), sid, "unexpected quorum packet"),
         }
+        Ok(())
     }
 
     /// Timers: discovery/sync give-ups, learner read timeouts, pings and the quorum check.
@@ -265,7 +284,8 @@ impl Leader {
                 .filter_map(|h| h.alive_voter(now))
                 .collect();
             synced.insert(self.me);
-            if !self.view.is_quorum(&synced) {
+            let next_ok = self.last_seen.as_ref().is_none_or(|v| v.is_quorum(&synced));
+            if !self.view.is_quorum(&synced) || !next_ok {
                 return Err(Abdicate(format!(
                     "Not sufficient followers synced, only synced with sids: {synced:?}"
                 )));

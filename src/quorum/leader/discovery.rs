@@ -63,16 +63,12 @@ impl Leader {
                 // Apache's handler thread is blocked in a wait and reads nothing until it
                 // resumes; the packet would be read afterwards. Handle it as it would be then.
                 if h.state == HState::AwaitStartup {
-                    self.broadcast_packet(link, p, ctx);
-                } else {
-                    tracing::warn!(packet = %p.describe(), "packet from a learner that is still in discovery; ignored");
+                    return self.broadcast_packet(link, p, ctx);
                 }
+                tracing::warn!(packet = %p.describe(), "packet from a learner that is still in discovery; ignored");
                 Ok(())
             }
-            HState::Broadcast => {
-                self.broadcast_packet(link, p, ctx);
-                Ok(())
-            }
+            HState::Broadcast => self.broadcast_packet(link, p, ctx),
         }
     }
 
@@ -315,6 +311,10 @@ impl Leader {
         self.next_ping = ctx.now;
         self.next_check = ctx.now + self.timing.tick_ms / 2;
         tracing::info!(zxid = %hex(zxid), "Leader established: a quorum acknowledged NEWLEADER");
+        let config = self.newleader_config();
+        if config.version() > self.view.version() {
+            self.activate(config, ctx);
+        }
         ctx.out.push(Action::StartServing);
         let waiting: Vec<LinkId> = self
             .learners
@@ -334,11 +334,8 @@ impl Leader {
         });
         if let Some(h) = self.learners.get_mut(&link) {
             h.state = HState::Broadcast;
-            for zxid in std::mem::take(&mut h.held_commits) {
-                ctx.out.push(Action::Send {
-                    link,
-                    packet: QuorumPacket::new(PacketType::Commit, zxid, None),
-                });
+            for packet in std::mem::take(&mut h.held_commits) {
+                ctx.out.push(Action::Send { link, packet });
             }
         }
     }

@@ -1,6 +1,7 @@
 //! One learner as the leader sees it (`LearnerHandler`): where it is in the handshake, its
 //! deadlines, and the proposal it owes an ACK for (`SyncLimitCheck`).
 
+use super::super::wire::QuorumPacket;
 use super::super::{Sid, Timing};
 
 /// The handshake step a learner is at.
@@ -41,7 +42,7 @@ pub struct Handler {
     /// COMMITs held back between NEWLEADER and UPTODATE, sent right after UPTODATE: an Apache
     /// 3.8.0 learner clears its list of proposals when it logs them at NEWLEADER and then
     /// crashes (NullPointerException, ZOOKEEPER-4394) on a COMMIT that arrives before UPTODATE.
-    pub held_commits: Vec<i64>,
+    pub held_commits: Vec<QuorumPacket>,
     /// PINGs sent since UPTODATE, and the replies to them (`barrier`).
     pub pings_sent: u64,
     pub pings_answered: u64,

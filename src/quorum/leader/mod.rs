@@ -10,6 +10,7 @@ mod barrier;
 mod broadcast;
 mod discovery;
 mod handler;
+mod reconfig;
 mod sync;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,6 +57,11 @@ impl Phase {
 struct Proposal {
     txn: Bytes,
     acks: BTreeSet<Sid>,
+    /// While a reconfig is pending, the configuration it installs: this proposal needs a
+    /// quorum of it as well as of the current one (`hasAllQuorums`).
+    next_view: Option<QuorumView>,
+    /// This proposal is the reconfig itself: its commit activates `next_view`.
+    activates: bool,
 }
 
 /// What the leader works with besides its own state.
@@ -108,6 +114,10 @@ pub struct Leader {
     tick_skip: bool,
     force_snap: bool,
     standalone: bool,
+    /// `reconfigEnabled`: configurations get versions and can be replaced.
+    reconfig_enabled: bool,
+    /// `lastSeenQuorumVerifier` when newer than `view`: a proposed reconfig's configuration.
+    last_seen: Option<QuorumView>,
 }
 
 impl Leader {
@@ -118,7 +128,7 @@ impl Leader {
         timing: Timing,
         epochs: (i64, i64),
         last_zxid: i64,
-        force_snap: bool,
+        (force_snap, reconfig_enabled): (bool, bool),
         ctx: &mut Ctx,
     ) -> Result<Leader, Abdicate> {
         let (accepted_epoch, current_epoch) = epochs;
@@ -146,6 +156,8 @@ impl Leader {
             tick_skip: true,
             force_snap,
             standalone: false,
+            reconfig_enabled,
+            last_seen: None,
         };
         l.offer_epoch(me, accepted_epoch, false, ctx)?;
         Ok(l)
@@ -177,6 +189,8 @@ impl Leader {
             tick_skip: true,
             force_snap: false,
             standalone: true,
+            reconfig_enabled: false,
+            last_seen: None,
         }
     }
 
@@ -235,10 +249,7 @@ impl Leader {
                 self.drop_learner(link, "connection closed", ctx);
                 Ok(())
             }
-            Input::Persisted { zxid } => {
-                self.self_ack(zxid, ctx);
-                Ok(())
-            }
+            Input::Persisted { zxid } => self.self_ack(zxid, ctx),
             // Election traffic is the member's business; learners never send snapshots.
             Input::Notification { .. }
             | Input::LeaderConnected { .. }

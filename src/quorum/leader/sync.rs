@@ -62,7 +62,7 @@ impl Leader {
             packet: QuorumPacket::new(
                 PacketType::NewLeader,
                 zxid,
-                Some(self.view.config().clone()),
+                Some(self.newleader_config().config().clone()),
             ),
         });
     }

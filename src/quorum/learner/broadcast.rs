@@ -27,6 +27,7 @@ impl Learner {
                 if zxid != self.last_queued + 1 {
                     tracing::warn!(got = %hex(zxid), expected = %hex(self.last_queued + 1), "Got unexpected zxid");
                 }
+                self.note_reconfig(zxid, &txn);
                 self.log_proposal(zxid, txn, ctx);
             }
             Some(PacketType::Commit) if !self.observer => self.commit(p.zxid, ctx)?,
@@ -48,10 +49,11 @@ impl Learner {
             Some(PacketType::UpToDate) => {
                 tracing::error!("Received an UPTODATE message after the learner started");
             }
-            Some(PacketType::CommitAndActivate) | Some(PacketType::InformAndActivate) => {
-                return Err(Abandon(
-                    "the leader activated a reconfiguration; reconfig is not supported".into(),
-                ))
+            Some(PacketType::CommitAndActivate) if !self.observer => {
+                self.commit_and_activate(p, ctx)?
+            }
+            Some(PacketType::InformAndActivate) if self.observer => {
+                self.inform_and_activate(p, ctx)?
             }
             _ => {
                 tracing::warn!(packet = %p.describe(), observer = self.observer, "unexpected quorum packet")

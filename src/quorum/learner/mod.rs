@@ -3,6 +3,7 @@
 //! the broadcast (`broadcast`). Observers never ACK proposals; they get committed txns as
 //! INFORM packets.
 
+mod activate;
 mod broadcast;
 mod register;
 mod sync;
@@ -102,6 +103,12 @@ pub struct Learner {
     /// the disk still holds the state at this zxid (Apache reloads it if the sync fails).
     undurable_snap: Option<i64>,
     last_queued: i64,
+    /// `reconfigEnabled`: configurations from the leader are activated.
+    reconfig_enabled: bool,
+    /// The configuration NEWLEADER carried, activated at UPTODATE when newer.
+    newleader_view: Option<QuorumView>,
+    /// Proposed reconfig txns' configurations by zxid, activated at COMMITANDACTIVATE.
+    reconfigs: std::collections::BTreeMap<i64, QuorumView>,
 }
 
 /// Who a learner is and whom it follows.
@@ -115,6 +122,8 @@ pub struct LearnerSetup {
     pub view: QuorumView,
     pub timing: Timing,
     pub state: LearnerState,
+    /// `reconfigEnabled`.
+    pub reconfig_enabled: bool,
 }
 
 impl Learner {
@@ -127,6 +136,7 @@ impl Learner {
             view,
             timing,
             state,
+            reconfig_enabled,
         } = setup;
         out.push(Action::ConnectToLeader { link, leader });
         Learner {
@@ -152,6 +162,9 @@ impl Learner {
             unacked: VecDeque::new(),
             undurable_snap: None,
             last_queued: 0,
+            reconfig_enabled,
+            newleader_view: None,
+            reconfigs: Default::default(),
         }
     }
 

@@ -102,7 +102,10 @@ impl Learner {
                     self.committed.push_back(zxid);
                 }
             }
-            Some(PacketType::NewLeader) if self.phase == Phase::Syncing => self.new_leader(ctx),
+            Some(PacketType::NewLeader) if self.phase == Phase::Syncing => {
+                self.newleader_config(p.data.as_ref());
+                self.new_leader(ctx)
+            }
             Some(PacketType::UpToDate) if self.phase == Phase::AwaitUpToDate => {
                 self.up_to_date(ctx)?
             }
@@ -168,6 +171,7 @@ impl Learner {
             ctx,
         );
         self.phase = Phase::Broadcast;
+        self.activate_newleader_config(ctx);
         ctx.out.push(Action::StartServing);
         if self.observer {
             for (zxid, txn) in std::mem::take(&mut self.not_committed) {

@@ -35,6 +35,7 @@ pub(super) fn member(me: Sid, observer: bool) -> Member {
         current_epoch: 1,
         committed,
         force_snap: false,
+        reconfig_enabled: false,
     })
 }
 

@@ -46,6 +46,12 @@ impl World {
                 }
             }
             Action::ConnectToLeader { link, leader } => self.connect(sid, link, leader),
+            // The simulated ensembles run with reconfigEnabled=false: no configuration changes.
+            Action::ActivateConfig { view } => {
+                let v = view.version();
+                self.log
+                    .push(format!("{now:>6} node {sid} activates config 0x{v:x}"));
+            }
             Action::PersistAcceptedEpoch(e) => self.node(sid).disk.accepted_epoch = e,
             Action::PersistCurrentEpoch(e) => self.node(sid).disk.current_epoch = e,
             Action::Append { zxid, txn } => {

@@ -173,6 +173,7 @@ impl SimNode {
             current_epoch: disk.current_epoch,
             committed,
             force_snap: false,
+            reconfig_enabled: false,
         })
     }
 

@@ -196,6 +196,25 @@ impl ProposalTxn {
     }
 }
 
+/// The new configuration text of a reconfig txn (type 16: a SetDataTxn on
+/// `/zookeeper/config`), which learners activate at COMMITANDACTIVATE/INFORMANDACTIVATE;
+/// `None` for any other txn.
+pub fn reconfig_config(txn: &Bytes) -> Option<Bytes> {
+    if txn.get(28..32)? != OpCode::Reconfig.code().to_be_bytes() {
+        return None;
+    }
+    match ProposalTxn::decode(txn.clone()).ok()?.txn.body {
+        TxnBody::SetData(t) => t.data,
+        _ => None,
+    }
+}
+
+/// COMMITANDACTIVATE's payload: the designated leader's sid (a raw long).
+pub fn decode_designated_leader(data: &[u8]) -> Option<i64> {
+    let b: [u8; 8] = data.get(..8)?.try_into().ok()?;
+    Some(i64::from_be_bytes(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

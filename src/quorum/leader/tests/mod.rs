@@ -19,6 +19,7 @@ use crate::quorum::wire::{PacketType, QuorumPacket};
 mod barrier;
 mod broadcast;
 mod discovery;
+mod reconfig;
 mod sync;
 
 const L2: LinkId = 10;
@@ -31,8 +32,9 @@ const INIT_MS: u64 = 20_000;
 const SYNC_MS: u64 = 10_000;
 
 use PacketType::{
-    AckEpoch, Commit, Diff, FollowerInfo, Inform, LeaderInfo, NewLeader, ObserverInfo, Ping,
-    Proposal as ProposalPkt, Request, Revalidate, Sync, Trunc, UpToDate,
+    AckEpoch, Commit, CommitAndActivate, Diff, FollowerInfo, Inform, InformAndActivate, LeaderInfo,
+    NewLeader, ObserverInfo, Ping, Proposal as ProposalPkt, Request, Revalidate, Sync, Trunc,
+    UpToDate,
 };
 
 struct Harness {
@@ -63,7 +65,7 @@ impl Harness {
                 timing(),
                 (accepted, current),
                 z(1, 3),
-                force_snap,
+                (force_snap, false),
                 &mut ctx,
             )
             .expect("a leader starts")

@@ -106,21 +106,6 @@ fn an_uptodate_after_serving_is_ignored() {
 }
 
 #[test]
-fn an_activated_reconfiguration_abandons_the_leader() {
-    let mut h = Harness::serving(false);
-    h.ok_packet(1, proposal(z(2, 1)));
-    let r = h.packet(
-        2,
-        pkt(
-            CommitAndActivate,
-            z(2, 1),
-            Some(Bytes::from_static(&[0; 8])),
-        ),
-    );
-    assert!(r.is_err());
-}
-
-#[test]
 fn packets_on_another_link_are_ignored() {
     let mut h = Harness::serving(false);
     let other = Input::Packet {

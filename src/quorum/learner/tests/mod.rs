@@ -13,10 +13,11 @@ use crate::quorum::wire::payload::{encode_int, encode_revalidate_reply};
 use crate::quorum::wire::{PacketType, QuorumPacket};
 
 use PacketType::{
-    Ack, AckEpoch, Commit, CommitAndActivate, Diff, FollowerInfo, Inform, LeaderInfo, NewLeader,
-    ObserverInfo, Ping, Proposal, Revalidate, Snap, Sync, Trunc, UpToDate,
+    Ack, AckEpoch, Commit, CommitAndActivate, Diff, FollowerInfo, Inform, InformAndActivate,
+    LeaderInfo, NewLeader, ObserverInfo, Ping, Proposal, Revalidate, Snap, Sync, Trunc, UpToDate,
 };
 
+mod activate;
 mod broadcast;
 mod register;
 mod sync;
@@ -39,6 +40,7 @@ impl Harness {
             link: LINK,
             view: view(),
             timing: timing(),
+            reconfig_enabled: false,
             state: LearnerState {
                 accepted_epoch,
                 current_epoch: 1,

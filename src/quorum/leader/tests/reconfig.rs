@@ -1,0 +1,127 @@
+//! Reconfiguration on the leader: a reconfig and what follows it need quorums of the old and
+//! the new configuration; its commit is COMMITANDACTIVATE/INFORMANDACTIVATE with the
+//! designated leader; a leader that is not in the new configuration steps down.
+
+use bytes::{BufMut, BytesMut};
+
+use super::*;
+use crate::quorum::QuorumView;
+
+/// Voters 1 and 2 (3 removed), observer 4, version `v`.
+fn without_3(v: i64) -> QuorumView {
+    QuorumView::from_config(Bytes::from(
+        "server.1=a:2888:3888:participant\nserver.2=b:2888:3888:participant\n\
+         server.4=d:2888:3888:observer\nversion=0",
+    ))
+    .unwrap()
+    .with_version(v)
+}
+
+fn propose_reconfig(h: &mut Harness, zxid: i64, next: QuorumView) -> Vec<Action> {
+    let mut out = Vec::new();
+    let mut ctx = Ctx {
+        now: 1,
+        out: &mut out,
+        committed: &mut h.committed,
+        log: &NoLog,
+        last_applied: h.last_applied,
+    };
+    h.leader.propose_reconfig(zxid, txn(zxid), next, &mut ctx);
+    out
+}
+
+fn designated(sid: i64) -> Option<Bytes> {
+    Some(Bytes::copy_from_slice(&sid.to_be_bytes()))
+}
+
+#[test]
+fn a_reconfig_needs_a_quorum_of_both_configurations_then_activates() {
+    let mut h = established();
+    assert!(h.leader.is_quorum_synced(&without_3(0), 1));
+    let next = without_3(z(2, 1));
+    propose_reconfig(&mut h, z(2, 1), next.clone());
+    assert!(h.leader.reconfig_in_progress());
+    // 1 and 3 are a quorum of {1,2,3} but not of {1,2}.
+    assert_eq!(h.ok(2, Input::Persisted { zxid: z(2, 1) }), vec![]);
+    assert_eq!(h.packet(2, L3, ack(z(2, 1))), vec![]);
+    let mut inform = BytesMut::new();
+    inform.put_i64(1);
+    inform.extend_from_slice(&txn(z(2, 1)));
+    assert_eq!(
+        h.packet(3, L2, ack(z(2, 1))),
+        vec![
+            Action::ActivateConfig { view: next.clone() },
+            send(L2, CommitAndActivate, z(2, 1), designated(1)),
+            send(L3, CommitAndActivate, z(2, 1), designated(1)),
+            send(L4, InformAndActivate, z(2, 1), Some(inform.freeze())),
+            Action::Apply {
+                zxid: z(2, 1),
+                txn: txn(z(2, 1))
+            },
+        ]
+    );
+    assert!(!h.leader.reconfig_in_progress());
+    assert_eq!(h.leader.view(), &next);
+    // From now on 1 and 2 are the quorum; 3's ACK counts for nothing.
+    h.propose(4, z(2, 2));
+    h.ok(4, Input::Persisted { zxid: z(2, 2) });
+    assert_eq!(h.packet(5, L3, ack(z(2, 2))), vec![]);
+    assert_eq!(
+        h.packet(5, L2, ack(z(2, 2))).len(),
+        4,
+        "COMMIT ×2, INFORM, Apply"
+    );
+}
+
+#[test]
+fn a_proposal_after_a_pending_reconfig_also_needs_both_quorums() {
+    let mut h = established();
+    propose_reconfig(&mut h, z(2, 1), without_3(z(2, 1)));
+    h.propose(1, z(2, 2));
+    h.ok(2, Input::Persisted { zxid: z(2, 2) });
+    assert_eq!(h.packet(2, L3, ack(z(2, 1))), vec![]);
+    assert_eq!(h.packet(2, L3, ack(z(2, 2))), vec![]);
+    let out = h.packet(3, L2, ack(z(2, 1)));
+    assert!(out.contains(&send(L2, CommitAndActivate, z(2, 1), designated(1))));
+    assert!(h
+        .packet(3, L2, ack(z(2, 2)))
+        .contains(&send(L2, Commit, z(2, 2), None)));
+}
+
+#[test]
+fn a_leader_left_out_of_the_new_configuration_hands_over_and_steps_down() {
+    let mut h = established();
+    let next = QuorumView::from_config(Bytes::from(
+        "server.2=b:2888:3888:participant\nserver.3=c:2888:3888:participant\nversion=0",
+    ))
+    .unwrap()
+    .with_version(z(2, 1));
+    propose_reconfig(&mut h, z(2, 1), next);
+    h.ok(1, Input::Persisted { zxid: z(2, 1) });
+    h.packet(1, L3, ack(z(2, 1)));
+    let r = h.step(
+        2,
+        Input::Packet {
+            link: L2,
+            packet: ack(z(2, 1)),
+        },
+    );
+    let Err(Abdicate(reason)) = r else {
+        panic!("the leader must step down: {r:?}")
+    };
+    assert!(reason.contains("server 2 is"), "{reason}");
+}
+
+#[test]
+fn newleader_stamps_a_version_0_configuration_with_reconfig_enabled() {
+    let mut h = Harness::new();
+    h.leader.reconfig_enabled = true;
+    h.register(0, L2, follower_info(2, 1));
+    h.packet(0, L2, ack_epoch(1, z(1, 3)));
+    let stamped = view().with_version(z(2, 0));
+    let out = h.packet(0, L2, ack(z(2, 0)));
+    assert!(out.contains(&Action::ActivateConfig {
+        view: stamped.clone()
+    }));
+    assert_eq!(h.leader.view().version(), z(2, 0));
+}

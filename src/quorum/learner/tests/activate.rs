@@ -1,0 +1,119 @@
+//! Reconfiguration on a learner: NEWLEADER's configuration activated at UPTODATE; a reconfig
+//! PROPOSAL activated by its COMMITANDACTIVATE (committed too), leaving the leader when it is
+//! not the designated one; without `reconfigEnabled` the txn is only committed.
+
+use bytes::{BufMut, BytesMut};
+
+use super::*;
+use crate::proto::txn::{SetDataTxn, Txn, TxnBody, TxnHeader};
+use crate::quorum::wire::payload::ProposalTxn;
+
+const NEXT: &str = "server.1=a:2888:3888:participant\nserver.2=b:2888:3888:participant\n\
+                    server.4=d:2888:3888:observer\nversion=200000001";
+
+/// A reconfig txn (type 16, SetDataTxn on /zookeeper/config) at `zxid` installing `NEXT`.
+fn reconfig_txn(zxid: i64) -> Bytes {
+    ProposalTxn {
+        txn: Txn {
+            header: TxnHeader {
+                client_id: 0x100,
+                cxid: 1,
+                zxid,
+                time: 1_700_000_000_000,
+                txn_type: 16,
+            },
+            body: TxnBody::SetData(SetDataTxn {
+                path: "/zookeeper/config".into(),
+                data: Some(Bytes::from_static(NEXT.as_bytes())),
+                version: -1,
+            }),
+        },
+        digest: None,
+    }
+    .encode()
+}
+
+fn commit_and_activate(zxid: i64, designated: i64) -> QuorumPacket {
+    pkt(
+        CommitAndActivate,
+        zxid,
+        Some(Bytes::copy_from_slice(&designated.to_be_bytes())),
+    )
+}
+
+fn next_view() -> QuorumView {
+    QuorumView::from_config(Bytes::from_static(NEXT.as_bytes())).unwrap()
+}
+
+fn enabled(observer: bool) -> Harness {
+    let mut h = Harness::serving(observer);
+    h.l.reconfig_enabled = true;
+    h
+}
+
+#[test]
+fn commit_and_activate_activates_then_commits() {
+    let mut h = enabled(false);
+    let t = reconfig_txn(z(2, 1));
+    h.ok_packet(1, pkt(Proposal, z(2, 1), Some(t.clone())));
+    assert_eq!(
+        h.ok_packet(2, commit_and_activate(z(2, 1), 1)),
+        vec![
+            Action::ActivateConfig { view: next_view() },
+            Action::Apply {
+                zxid: z(2, 1),
+                txn: t
+            },
+        ]
+    );
+}
+
+#[test]
+fn another_designated_leader_means_leaving_this_one() {
+    let mut h = enabled(false);
+    h.ok_packet(1, pkt(Proposal, z(2, 1), Some(reconfig_txn(z(2, 1)))));
+    let r = h.packet(2, commit_and_activate(z(2, 1), 2));
+    assert!(
+        matches!(r, Err(Abandon(ref m)) if m.contains("designated leader is now 2")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn without_reconfig_enabled_the_txn_is_only_committed() {
+    let mut h = Harness::serving(false);
+    let t = reconfig_txn(z(2, 1));
+    h.ok_packet(1, pkt(Proposal, z(2, 1), Some(t.clone())));
+    assert_eq!(
+        h.ok_packet(2, commit_and_activate(z(2, 1), 3)),
+        vec![Action::Apply {
+            zxid: z(2, 1),
+            txn: t
+        }]
+    );
+}
+
+#[test]
+fn an_observer_activates_at_inform_and_activate() {
+    let mut h = enabled(true);
+    let t = reconfig_txn(z(2, 1));
+    let mut data = BytesMut::new();
+    data.put_i64(1);
+    data.extend_from_slice(&t);
+    let out = h.ok_packet(1, pkt(InformAndActivate, z(2, 1), Some(data.freeze())));
+    assert_eq!(out[0], Action::ActivateConfig { view: next_view() });
+    assert!(out.contains(&Action::Apply {
+        zxid: z(2, 1),
+        txn: t
+    }));
+}
+
+#[test]
+fn newleaders_configuration_is_activated_at_uptodate() {
+    let mut h = Harness::diffing(false);
+    h.l.reconfig_enabled = true;
+    let stamped = view().with_version(z(2, 0));
+    h.ok_packet(0, pkt(NewLeader, z(2, 0), Some(stamped.config().clone())));
+    let out = h.ok_packet(0, pkt(UpToDate, -1, None));
+    assert!(out.contains(&Action::ActivateConfig { view: stamped }));
+}
