@@ -12,11 +12,9 @@ use super::history::CommittedLog;
 use super::leader::{self, Leader, LearnerStatus};
 use super::learner::{self, Learner, LearnerSetup, LearnerState};
 use super::view::QuorumView;
-use super::wire::payload::ForwardedRequest;
 use super::wire::Notification;
 use super::zxid::{counter_of, epoch_of, hex, make_zxid, MAX_COUNTER};
 use super::{ServerState, Sid, Timing};
-use crate::proto::records::Id;
 
 /// Link ids the member hands out for learner → leader connections; the host numbers the
 /// leader side's accepted links below this, so the two never collide.
@@ -235,72 +233,6 @@ impl Member {
         out
     }
 
-    /// Leader: a client of this member sent `sync`. `Action::SyncConfirmed { token }` follows
-    /// once a quorum has shown, after now, that this member still leads; a leader cut off or
-    /// deposed while paused never confirms (it steps down instead), so no stale read follows.
-    pub fn sync(&mut self, now: u64, token: u64) -> Vec<Action> {
-        let mut out = Vec::new();
-        let last_applied = self.last_applied;
-        if let Role::Leading(l) = &mut self.role {
-            if self.serving {
-                let mut ctx = leader::Ctx {
-                    now,
-                    out: &mut out,
-                    committed: &mut self.committed,
-                    log: &super::action::NoLog,
-                    last_applied,
-                };
-                l.local_sync(token, &mut ctx);
-            }
-        }
-        out
-    }
-
-    /// Leader: the answer to an `Action::Revalidate`.
-    pub fn revalidated(
-        &mut self,
-        now: u64,
-        link: LinkId,
-        session: i64,
-        valid: bool,
-    ) -> Vec<Action> {
-        let mut out = Vec::new();
-        let last_applied = self.last_applied;
-        if let Role::Leading(l) = &mut self.role {
-            let mut ctx = leader::Ctx {
-                now,
-                out: &mut out,
-                committed: &mut self.committed,
-                log: &super::action::NoLog,
-                last_applied,
-            };
-            l.revalidated(link, session, valid, &mut ctx);
-        }
-        out
-    }
-
-    /// Learner: forwards a client request to the leader.
-    pub fn forward(&mut self, now: u64, request: &ForwardedRequest, auth: Vec<Id>) -> Vec<Action> {
-        let mut out = Vec::new();
-        if let Role::Learning(l) = &self.role {
-            l.forward(request, auth, &mut learner::Ctx { now, out: &mut out });
-        }
-        out
-    }
-
-    /// Learner: asks the leader to revalidate a reconnecting session.
-    pub fn revalidate(&mut self, now: u64, session: i64, timeout_ms: i32) -> Vec<Action> {
-        let mut out = Vec::new();
-        if let Role::Learning(l) = &self.role {
-            l.revalidate(
-                session,
-                timeout_ms,
-                &mut learner::Ctx { now, out: &mut out },
-            );
-        }
-        out
-    }
-
     fn role_step(&mut self, now: u64, input: Input, log: &dyn LogSource, out: &mut Vec<Action>) {
         let start = out.len();
         let last_applied = self.last_applied;
@@ -498,6 +430,7 @@ impl Member {
     }
 }
 
+mod host_calls;
 mod reconfig;
 mod report;
 #[cfg(test)]
