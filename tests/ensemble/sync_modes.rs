@@ -179,6 +179,34 @@ fn zkserver_log_has(data_dir: &Path, path: &str) -> bool {
         })
 }
 
+/// Waits until every txn log file of member `id` holds at least its 16-byte header. An
+/// Apache 3.8 member SIGKILLed between creating a log file and flushing its header cannot
+/// start again ("Unable to load database on disk", EOFException in `FileHeader`), so the
+/// scenario must not stop a follower in that window (a loaded machine made it wide once).
+async fn wait_log_headers_on_disk(ens: &Ensemble, id: u64) {
+    let dir = ens.member(id).data_dir().join("version-2");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let short = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name().to_string_lossy().starts_with("log.")
+                    && e.metadata().is_ok_and(|m| m.len() < 16)
+            });
+        if !short {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            ens.fail(&format!(
+                "member {id}'s txn log has no header on disk after 20 s"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn txn_the_quorum_never_committed_is_truncated() {
     trunc_scenario(EnsembleOpts::new(3, 0)).await;
@@ -198,6 +226,9 @@ pub async fn trunc_scenario(opts: EnsembleOpts) {
         .await
         .unwrap();
 
+    for &f in &followers {
+        wait_log_headers_on_disk(&ens, f).await;
+    }
     // The followers stop (SIGSTOP): the next write is logged by the leader alone. Their
     // kernels still receive the PROPOSAL into the socket buffers — and a killed leader's
     // kernel still delivers what it had queued — so the stopped followers are SIGKILLed
