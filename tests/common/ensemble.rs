@@ -13,16 +13,29 @@
 //! maxSessionTimeout 30 s (sessions outlive an election), `4lw.commands.whitelist=*`.
 //! `ZK_KEEP_DIRS=1` keeps the directory of a failing test and prints where it is.
 
-use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{impl_kind, java_available, Impl};
+
+mod member;
+mod observe;
+mod opts;
+mod ports;
+
+// Every test binary includes this module; each uses some of these.
+#[allow(unused_imports)]
+pub use member::Member;
+#[allow(unused_imports)]
+pub use observe::{four_letter_timeout, mode_of, strip_ansi};
+#[allow(unused_imports)]
+pub use opts::EnsembleOpts;
+#[allow(unused_imports)]
+pub use ports::{free_port, free_ports_in_a_row};
 
 /// Classpath of an Apache member: Debian's jar plus slf4j-simple, without which Apache 3.8
 /// from Debian logs nothing (tests grep the sync-mode lines of the log), and the servlet API
@@ -30,214 +43,12 @@ use super::{impl_kind, java_available, Impl};
 const APACHE_CP: &str = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar:/usr/share/java/servlet-api.jar";
 pub const APACHE_JAR: &str = "/usr/share/java/zookeeper.jar";
 
-/// What to start.
-#[derive(Clone, Debug)]
-pub struct EnsembleOpts {
-    pub voters: usize,
-    pub observers: usize,
-    pub tick_ms: u32,
-    pub init_limit: u32,
-    pub sync_limit: u32,
-    /// Extra zoo.cfg lines for every member; a key given here replaces the harness default.
-    pub cfg: Vec<String>,
-    /// Extra environment for every member process.
-    pub env: Vec<(String, String)>,
-    /// Override of `ZK_IMPL` for this ensemble.
-    pub imp: Option<Impl>,
-    /// Per-member implementations (member 1 first) for a mixed ensemble; overrides `imp`.
-    pub mix: Option<Vec<Impl>>,
-    /// The member `start_ready` makes the first leader (see `led_by`).
-    pub first_leader: Option<u64>,
-    /// When set (root only), member `id` runs as uid and gid `base + id` and owns its
-    /// directory, so packet filters can tell members apart by socket owner (`netfault`).
-    pub uid_base: Option<u32>,
-}
-
-impl EnsembleOpts {
-    pub fn new(voters: usize, observers: usize) -> Self {
-        EnsembleOpts {
-            voters,
-            observers,
-            tick_ms: 300,
-            init_limit: 10,
-            sync_limit: 5,
-            cfg: Vec::new(),
-            env: Vec::new(),
-            imp: None,
-            mix: None,
-            first_leader: None,
-            uid_base: None,
-        }
-    }
-    /// `start_ready` starts voter `id` with just enough lower-numbered voters for a quorum,
-    /// so that it wins the first election (equal zxids: the highest id wins) however slowly
-    /// the other processes start, then the rest.
-    pub fn led_by(mut self, id: u64) -> Self {
-        self.first_leader = Some(id);
-        self
-    }
-    /// A mixed ensemble: member `i + 1` runs `impls[i]` (one entry per member).
-    pub fn mixed(mut self, impls: &[Impl]) -> Self {
-        assert_eq!(
-            impls.len(),
-            self.voters + self.observers,
-            "one impl per member"
-        );
-        self.mix = Some(impls.to_vec());
-        self
-    }
-    pub fn cfg(mut self, line: &str) -> Self {
-        self.cfg.push(line.to_string());
-        self
-    }
-    pub fn env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.to_string(), value.to_string()));
-        self
-    }
-    pub fn tick(mut self, ms: u32) -> Self {
-        self.tick_ms = ms;
-        self
-    }
-    /// Member `id` runs as uid/gid `base + id` (see `uid_base`); needs root.
-    pub fn run_as_uids(mut self, base: u32) -> Self {
-        self.uid_base = Some(base);
-        self
-    }
-}
-
-/// One member: its ports, files and (while running) process.
-pub struct Member {
-    pub id: u64,
-    pub observer: bool,
-    pub client_port: u16,
-    pub quorum_port: u16,
-    pub election_port: u16,
-    /// What this member runs; may be changed while it is stopped (a rolling migration).
-    pub imp: Impl,
-    dir: PathBuf,
-    child: Option<Child>,
-    paused: bool,
-}
-
-impl Member {
-    /// `127.0.0.1:<clientPort>`.
-    pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.client_port)
-    }
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.join("data")
-    }
-    pub fn cfg_path(&self) -> PathBuf {
-        self.dir.join("zoo.cfg")
-    }
-    pub fn log_path(&self) -> PathBuf {
-        self.dir.join("server.log")
-    }
-    /// The member's whole log (every run appended), ANSI colours removed.
-    pub fn log(&self) -> String {
-        strip_ansi(&std::fs::read_to_string(self.log_path()).unwrap_or_default())
-    }
-    /// Current length of the log file: pass it to `log_since` to see only what follows.
-    pub fn log_len(&self) -> usize {
-        std::fs::metadata(self.log_path()).map_or(0, |m| m.len() as usize)
-    }
-    /// The log written after byte offset `from`, ANSI colours removed.
-    pub fn log_since(&self, from: usize) -> String {
-        let bytes = std::fs::read(self.log_path()).unwrap_or_default();
-        strip_ansi(&String::from_utf8_lossy(
-            bytes.get(from..).unwrap_or_default(),
-        ))
-    }
-    pub fn is_running(&self) -> bool {
-        self.child.is_some()
-    }
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-}
-
 /// A running ensemble; dropping it SIGKILLs every member and removes the directory.
 pub struct Ensemble {
     dir: Option<tempfile::TempDir>,
     pub members: Vec<Member>,
     opts: EnsembleOpts,
     imp: Impl,
-}
-
-/// Ports not handed out twice by this process; bound once to check they are free.
-static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
-
-/// A free port below Linux's ephemeral range (32768+), so a client connection made by some
-/// other process cannot take it between our check and the member's bind.
-pub fn free_port() -> u16 {
-    let _ = NEXT_PORT.compare_exchange(
-        0,
-        20000 + (std::process::id() % 1000) as u16 * 12,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    loop {
-        let p = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
-        let p = if p >= 32700 {
-            NEXT_PORT.store(20001, Ordering::SeqCst);
-            20000
-        } else {
-            p
-        };
-        if TcpListener::bind(("127.0.0.1", p)).is_ok() {
-            return p;
-        }
-    }
-}
-
-/// The first of `n` consecutive free ports (for tools that number ports from a base).
-pub fn free_ports_in_a_row(n: u16) -> u16 {
-    loop {
-        let first = free_port();
-        if (1..n).all(|k| free_port() == first + k) {
-            return first;
-        }
-    }
-}
-
-/// Removes ANSI colour sequences (`ESC [ ... m`), in case a member logs in colour.
-pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Sends a four-letter word with a deadline; `None` if the member does not answer in time.
-pub fn four_letter_timeout(port: u16, cmd: &str, timeout: Duration) -> Option<String> {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, timeout).ok()?;
-    s.set_read_timeout(Some(timeout)).ok()?;
-    s.set_write_timeout(Some(timeout)).ok()?;
-    s.write_all(cmd.as_bytes()).ok()?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).ok()?;
-    Some(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// The `Mode:` value of a `srvr` answer (leader, follower, observer, standalone).
-pub fn mode_of(srvr: &str) -> Option<String> {
-    srvr.lines()
-        .find_map(|l| l.strip_prefix("Mode: "))
-        .map(|m| m.trim().to_string())
 }
 
 impl Ensemble {
@@ -616,148 +427,6 @@ impl Ensemble {
         let status = m.child.as_mut()?.try_wait().ok()??;
         m.child = None;
         Some(status)
-    }
-
-    /// The `srvr` answer of member `id`, `None` when it does not answer within a second.
-    pub fn srvr(&self, id: u64) -> Option<String> {
-        let m = self.member(id);
-        if !m.is_running() || m.paused {
-            return None;
-        }
-        four_letter_timeout(m.client_port, "srvr", Duration::from_secs(1))
-    }
-
-    /// `leader`, `follower` or `observer` while the member serves; `None` otherwise.
-    pub fn mode(&self, id: u64) -> Option<String> {
-        self.srvr(id).as_deref().and_then(mode_of)
-    }
-
-    /// Every running member's mode.
-    pub fn modes(&self) -> BTreeMap<u64, Option<String>> {
-        self.running_ids()
-            .into_iter()
-            .map(|id| (id, self.mode(id)))
-            .collect()
-    }
-
-    /// The member that says `Mode: leader`, if exactly one does.
-    pub fn leader(&self) -> Option<u64> {
-        let leaders: Vec<u64> = self
-            .running_ids()
-            .into_iter()
-            .filter(|&id| self.mode(id).as_deref() == Some("leader"))
-            .collect();
-        match leaders.as_slice() {
-            [one] => Some(*one),
-            _ => None,
-        }
-    }
-
-    /// Running voters that are not the leader.
-    pub fn followers(&self) -> Vec<u64> {
-        let leader = self.leader();
-        self.voter_ids()
-            .into_iter()
-            .filter(|&id| Some(id) != leader && self.member(id).is_running())
-            .collect()
-    }
-
-    /// Waits until each of `ids` serves (answers `srvr` with a Mode) and, among all running
-    /// members, exactly one is the leader. Panics with every member's log on timeout or when
-    /// a member exits.
-    pub async fn wait_serving(&mut self, ids: &[u64], timeout: Duration) -> u64 {
-        let deadline = Instant::now() + timeout;
-        loop {
-            for &id in ids {
-                if let Some(status) = self.exited(id) {
-                    self.fail(&format!("member {id} exited ({status}) while waiting"));
-                }
-            }
-            // One snapshot of every running member's mode, so a member changing role between
-            // two queries cannot make the ensemble look settled.
-            let modes = self.modes();
-            let serving = ids
-                .iter()
-                .all(|id| modes.get(id).is_some_and(Option::is_some));
-            let leaders: Vec<u64> = modes
-                .iter()
-                .filter(|(_, m)| m.as_deref() == Some("leader"))
-                .map(|(id, _)| *id)
-                .collect();
-            if let (true, [leader]) = (serving, leaders.as_slice()) {
-                return *leader;
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!(
-                    "members {ids:?} not all serving with one leader after {timeout:?}: modes {:?}",
-                    self.modes()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits until every running member serves with one leader; returns the leader.
-    pub async fn wait_ready(&mut self, timeout: Duration) -> u64 {
-        let ids = self.running_ids();
-        self.wait_serving(&ids, timeout).await
-    }
-
-    /// Waits until member `id` answers `srvr` without a Mode (it refuses clients).
-    pub async fn wait_not_serving(&self, id: u64, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(out) = self.srvr(id) {
-                if mode_of(&out).is_none() {
-                    return out;
-                }
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!(
-                    "member {id} still serving after {timeout:?}: {:?}",
-                    self.srvr(id)
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits until member `id`'s log after offset `from` contains `needle`; returns that text.
-    pub async fn wait_log(&self, id: u64, from: usize, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.member(id).log_since(from);
-            if text.contains(needle) {
-                return text;
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!("member {id} never logged {needle:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The last lines of every member's log, for failure messages.
-    pub fn log_tails(&self, lines: usize) -> String {
-        let mut out = String::new();
-        for m in &self.members {
-            let log = m.log();
-            let all: Vec<&str> = log.lines().collect();
-            let from = all.len().saturating_sub(lines);
-            out.push_str(&format!(
-                "\n----- member {} ({:?}, {}) log tail -----\n{}\n",
-                m.id,
-                m.imp,
-                m.log_path().display(),
-                all[from..].join("\n")
-            ));
-        }
-        out
-    }
-
-    /// Panics with `msg` and the members' log tails.
-    pub fn fail(&self, msg: &str) -> ! {
-        panic!("{msg}{}", self.log_tails(60))
     }
 }
 
