@@ -134,18 +134,7 @@ impl NetFaults {
         if self.cut.contains(&pair) {
             return;
         }
-        for m in [mark(a, b), mark(b, a)] {
-            ipt_must(&[
-                "-A",
-                &self.drops,
-                "-m",
-                "connmark",
-                "--mark",
-                &m,
-                "-j",
-                "DROP",
-            ]);
-        }
+        self.drop_between(a, b, &[]);
         self.cut.push(pair);
     }
 
@@ -162,25 +151,20 @@ impl NetFaults {
     /// delay, but this kernel has no netem qdisc.) `heal` restores them.
     pub fn lossy(&mut self, id: u64, others: &[u64], percent: u64) {
         let p = format!("{:.2}", percent.min(100) as f64 / 100.0);
+        let statistic = ["-m", "statistic", "--mode", "random", "--probability", &p];
         for &o in others.iter().filter(|&&o| o != id) {
-            for m in [mark(id, o), mark(o, id)] {
-                ipt_must(&[
-                    "-A",
-                    &self.drops,
-                    "-m",
-                    "connmark",
-                    "--mark",
-                    &m,
-                    "-m",
-                    "statistic",
-                    "--mode",
-                    "random",
-                    "--probability",
-                    &p,
-                    "-j",
-                    "DROP",
-                ]);
-            }
+            self.drop_between(id, o, &statistic);
+        }
+    }
+
+    /// A DROP rule per direction for the peer links between `a` and `b`, with `matches`
+    /// narrowing which packets go.
+    fn drop_between(&self, a: u64, b: u64, matches: &[&str]) {
+        for m in [mark(a, b), mark(b, a)] {
+            let mut args = vec!["-A", &self.drops, "-m", "connmark", "--mark", &m];
+            args.extend_from_slice(matches);
+            args.extend(["-j", "DROP"]);
+            ipt_must(&args);
         }
     }
 

@@ -119,6 +119,12 @@ impl Leader {
                 packet,
             });
         }
+        self.apply_committed(zxid, txn, ctx);
+    }
+
+    /// A committed txn: into the committed history, applied, and the learner `sync`s that
+    /// waited for it answered (shared by plain and reconfig commits).
+    pub(super) fn apply_committed(&mut self, zxid: i64, txn: Bytes, ctx: &mut Ctx) {
         ctx.committed.push(zxid, txn.clone());
         ctx.out.push(Action::Apply { zxid, txn });
         if let Some(links) = self.pending_syncs.remove(&zxid) {

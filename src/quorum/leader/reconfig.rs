@@ -115,13 +115,7 @@ impl Leader {
                 packet,
             });
         }
-        ctx.committed.push(zxid, txn.clone());
-        ctx.out.push(Action::Apply { zxid, txn });
-        if let Some(links) = self.pending_syncs.remove(&zxid) {
-            for link in links {
-                self.sync_after(link, zxid, ctx);
-            }
-        }
+        self.apply_committed(zxid, txn, ctx);
         if designated != self.me {
             return Err(Abdicate(format!(
                 "committed a reconfiguration; this leader is not the designated leader anymore (server {designated} is)"
