@@ -157,6 +157,12 @@ pub enum Action {
     ActivateConfig {
         view: super::view::QuorumView,
     },
+    /// The newest configuration proposed but not yet in force (`setLastSeenQuorumVerifier`,
+    /// `reconfigEnabled` only): kept as `<zoo.cfg>.dynamic.next` so that whoever leads next,
+    /// even after a restart, resumes it; a view not newer than the one in force clears it.
+    LastSeenConfig {
+        view: super::view::QuorumView,
+    },
 
     // --- role ---
     /// The member changed state (LOOKING → LEADING …); `leader` once known.

@@ -61,6 +61,9 @@ pub struct MemberInit {
     pub force_snap: bool,
     /// `reconfigEnabled`: configurations get versions and reconfig can replace them.
     pub reconfig_enabled: bool,
+    /// A configuration proposed by a reconfig and not known to be in force
+    /// (`<zoo.cfg>.dynamic.next`): resumed if this member leads next.
+    pub last_seen: Option<QuorumView>,
 }
 
 enum Role {
@@ -72,6 +75,8 @@ enum Role {
 pub struct Member {
     me: Sid,
     view: QuorumView,
+    /// Newer than `view`: the last reconfig proposal seen (`lastSeenQuorumVerifier`).
+    last_seen: Option<QuorumView>,
     timing: Timing,
     force_snap: bool,
     reconfig_enabled: bool,
@@ -105,6 +110,7 @@ impl Member {
         );
         Member {
             me: init.me,
+            last_seen: init.last_seen.filter(|v| v.version() > init.view.version()),
             view: init.view,
             timing: init.timing,
             force_snap: init.force_snap,
@@ -137,6 +143,7 @@ impl Member {
             committed: CommittedLog::new(0),
             force_snap: false,
             reconfig_enabled: false,
+            last_seen: None,
         });
         m.standalone = true;
         m.serving = true;
@@ -280,7 +287,13 @@ impl Member {
                 Action::PersistAcceptedEpoch(e) => self.accepted_epoch = *e,
                 Action::PersistCurrentEpoch(e) => self.current_epoch = *e,
                 Action::StartServing => self.start_serving(),
-                Action::ActivateConfig { view } => self.view = view.clone(),
+                Action::ActivateConfig { view } => {
+                    self.view = view.clone();
+                    self.last_seen.take_if(|v| v.version() <= view.version());
+                }
+                Action::LastSeenConfig { view } => {
+                    self.last_seen = (view.version() > self.view.version()).then(|| view.clone());
+                }
                 _ => {}
             }
         }
@@ -324,7 +337,7 @@ impl Member {
                 };
                 let created = Leader::new(
                     self.me,
-                    self.view.clone(),
+                    (self.view.clone(), self.last_seen.clone()),
                     self.timing,
                     (self.accepted_epoch, self.current_epoch),
                     self.last_zxid,

@@ -346,6 +346,7 @@ fn ensemble_member(
         committed,
         force_snap: cfg.quorum.force_snapshot_sync,
         reconfig_enabled: cfg.reconfig_enabled,
+        last_seen: super::reconfig::read_last_seen(cfg),
     })
 }
 

@@ -114,6 +114,7 @@ impl Core {
             Action::StateChanged { state, leader } => self.state_changed(state, leader),
             Action::StartServing => self.start_serving(),
             Action::ActivateConfig { view } => self.activate_config(view),
+            Action::LastSeenConfig { view } => self.record_last_seen(view),
             Action::StopServing { reason } => self.stop_serving(&reason),
         }
     }

@@ -3,7 +3,8 @@
 //! BADVERSION for a stale `fromConfig`, the new membership's BADARGUMENTS, NEWCONFIGNOQUORUM,
 //! then WRITE on `/zookeeper/config`, which only a super user or `skipACL` passes), and
 //! carrying out an activated configuration: `/zookeeper/config`, `<zoo.cfg>.dynamic.<hex>`,
-//! zoo.cfg pointing at it, and the `.bak` copy Apache keeps of a zoo.cfg it first splits.
+//! zoo.cfg pointing at it, and the `.bak` copy Apache keeps of a zoo.cfg it first splits;
+//! and the last seen (proposed, not yet in force) configuration in `<zoo.cfg>.dynamic.next`.
 //!
 //! Owns: those files and the reconfig txn. Must not: decide when a configuration is in force
 //! (the quorum core does, `Action::ActivateConfig`).
@@ -99,6 +100,59 @@ impl Core {
     }
 }
 
+impl Core {
+    /// The last reconfig proposal seen (`setLastSeenQuorumVerifier(qv, true)`): kept in
+    /// `<zoo.cfg>.dynamic.next` (its text, `version=` included) while newer than the
+    /// configuration in force, so that a restarted member that leads next resumes it.
+    pub(super) fn record_last_seen(&mut self, view: QuorumView) {
+        if !self.cfg.reconfig_enabled {
+            return;
+        }
+        let next = next_config_path(&self.cfg);
+        let result = if view.version() > self.member.view().version() {
+            write_atomic(&next, view.config())
+        } else {
+            remove_if_present(&next)
+        };
+        if let Err(e) = result {
+            tracing::error!(path = %next.display(), "keeping the last seen configuration failed: {e}");
+        }
+    }
+}
+
+/// `<zoo.cfg>.dynamic.next` at startup: the reconfig this member saw proposed before it
+/// stopped, if any (Apache's `lastSeenQuorumVerifier`).
+pub(super) fn read_last_seen(cfg: &Config) -> Option<QuorumView> {
+    if !cfg.reconfig_enabled {
+        return None;
+    }
+    let path = next_config_path(cfg);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "cannot read the last seen configuration: {e}");
+            return None;
+        }
+    };
+    let view = QuorumView::from_config(Bytes::from(bytes));
+    if view.is_none() {
+        tracing::warn!(path = %path.display(), "the last seen configuration does not parse; ignored");
+    }
+    view
+}
+
+fn next_config_path(cfg: &Config) -> PathBuf {
+    PathBuf::from(format!("{}.dynamic.next", absolute(&cfg.source).display()))
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// The `server.N` entries of a configuration text.
 fn config_members(
     config: &Bytes,
@@ -126,11 +180,7 @@ fn write_config_files(cfg: &Config, text: &str, version: i64) -> std::io::Result
     let rewritten = static_file_text(&zoo_cfg, &dynamic_name.display().to_string(), erase_client)
         .map_err(std::io::Error::other)?;
     write_atomic(&source, rewritten.as_bytes())?;
-    let next = PathBuf::from(format!("{}.dynamic.next", source.display()));
-    match std::fs::remove_file(next) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    remove_if_present(&next_config_path(cfg))
 }
 
 /// Apache's `backupOldConfig`: before a zoo.cfg with `server.N` lines is first split into

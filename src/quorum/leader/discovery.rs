@@ -291,10 +291,16 @@ impl Leader {
             );
             return;
         }
-        if self.view.is_voter(sid) {
+        let next = self.last_seen.as_ref();
+        if self.view.is_voter(sid) || next.is_some_and(|v| v.is_voter(sid)) {
             self.newleader_acks.insert(sid);
         }
-        if self.newleader_acks.contains(&self.me) && self.view.is_quorum(&self.newleader_acks) {
+        // `hasAllQuorums`: of the configuration in force and of a resumed reconfig's.
+        let next_ok = next.is_none_or(|v| v.is_quorum(&self.newleader_acks));
+        if self.newleader_acks.contains(&self.me)
+            && self.view.is_quorum(&self.newleader_acks)
+            && next_ok
+        {
             self.establish(ctx);
         }
     }

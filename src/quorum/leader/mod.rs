@@ -20,7 +20,7 @@ use bytes::Bytes;
 use super::action::{Action, Input, LinkId, LogSource};
 use super::history::CommittedLog;
 use super::view::QuorumView;
-use super::zxid::make_zxid;
+use super::zxid::{hex, make_zxid};
 use super::{Sid, Timing};
 use handler::Handler;
 
@@ -122,9 +122,12 @@ pub struct Leader {
 
 impl Leader {
     /// Starts `lead()`: the leader registers its own accepted epoch and waits for learners.
+    /// `last_seen`: a reconfig proposed before this epoch and not known to be in force; the
+    /// new epoch needs a quorum of it too, and puts it in force once established (Apache's
+    /// `lead()` with `lastSeenQuorumVerifier` newer than the configuration in force).
     pub fn new(
         me: Sid,
-        view: QuorumView,
+        (view, last_seen): (QuorumView, Option<QuorumView>),
         timing: Timing,
         epochs: (i64, i64),
         last_zxid: i64,
@@ -159,6 +162,12 @@ impl Leader {
             reconfig_enabled,
             last_seen: None,
         };
+        if reconfig_enabled {
+            l.last_seen = last_seen.filter(|v| v.version() > l.view.version());
+        }
+        if let Some(v) = &l.last_seen {
+            tracing::info!(version = %hex(v.version()), "resuming a reconfiguration proposed before this epoch");
+        }
         l.offer_epoch(me, accepted_epoch, false, ctx)?;
         Ok(l)
     }
@@ -264,6 +273,9 @@ impl Leader {
     pub fn next_zxid(&self) -> Result<Option<i64>, Abdicate> {
         if self.phase != Phase::Broadcast {
             return Ok(None);
+        }
+        if !self.view.is_voter(self.me) {
+            return Err(Abdicate(Self::NOT_A_VOTER.into()));
         }
         let next = self.last_proposed + 1;
         if !self.standalone && super::zxid::counter_of(next) == super::zxid::MAX_COUNTER {

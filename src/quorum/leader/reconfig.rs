@@ -18,6 +18,10 @@ use super::handler::HState;
 use super::{Abdicate, Ctx, Leader};
 
 impl Leader {
+    /// Why a leader outside the voters of its configuration steps down.
+    pub(super) const NOT_A_VOTER: &'static str =
+        "this leader is no voter of the configuration in force";
+
     /// The configuration NEWLEADER carries (`getLastSeenQuorumVerifier`): a pending one, or
     /// with `reconfigEnabled` a version-0 one stamped with the new epoch's first zxid, as
     /// Apache's `lead()` does (ZOOKEEPER-1783), so every member activates the same version.
@@ -68,6 +72,7 @@ impl Leader {
     /// Proposes the reconfig txn at `zxid` that installs `next` once committed.
     pub fn propose_reconfig(&mut self, zxid: i64, txn: Bytes, next: QuorumView, ctx: &mut Ctx) {
         self.last_seen = Some(next.clone());
+        ctx.out.push(Action::LastSeenConfig { view: next.clone() });
         self.propose(zxid, txn, ctx);
         if let Some(p) = self.outstanding.get_mut(&zxid) {
             p.next_view = Some(next);

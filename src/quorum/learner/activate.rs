@@ -1,7 +1,7 @@
 //! New configurations on a learner (`reconfigEnabled`): the one NEWLEADER carries, activated
-//! at UPTODATE when newer (`Learner.syncWithLeader`); a reconfig PROPOSAL's, remembered until
-//! its COMMITANDACTIVATE (payload: the designated leader's sid), which activates it and
-//! commits the txn; an observer's INFORMANDACTIVATE (designated leader + txn). A learner whose
+//! at UPTODATE when newer (`Learner.syncWithLeader`); a reconfig PROPOSAL's, remembered (and
+//! reported as the last seen configuration) until its COMMITANDACTIVATE (payload: the
+//! designated leader's sid), which activates it and commits the txn, during sync as after; an observer's INFORMANDACTIVATE (designated leader + txn). A learner whose
 //! leader is not the designated one, or whose role changed (voter ↔ observer), leaves its
 //! leader and elects (`processReconfig`'s "major change"); a follower removed from the
 //! configuration stays as a non-voting follower, as Apache's does. Without `reconfigEnabled`
@@ -17,8 +17,9 @@ use super::super::zxid::hex;
 use super::{txn_zxid, Abandon, Ctx, Learner};
 
 impl Learner {
-    /// NEWLEADER's data: the leader's last seen configuration.
-    pub(super) fn newleader_config(&mut self, data: Option<&Bytes>) {
+    /// NEWLEADER's data: the leader's last seen configuration, which becomes this member's
+    /// last seen one too (`setLastSeenQuorumVerifier`), and is activated at UPTODATE if newer.
+    pub(super) fn newleader_config(&mut self, data: Option<&Bytes>, ctx: &mut Ctx) {
         if !self.reconfig_enabled {
             return;
         }
@@ -26,43 +27,56 @@ impl Learner {
             return;
         };
         match QuorumView::from_config(data.clone()) {
-            Some(v) if v.version() > self.view.version() => self.newleader_view = Some(v),
-            Some(_) => {}
+            Some(v) => {
+                ctx.out.push(Action::LastSeenConfig { view: v.clone() });
+                if v.version() > self.view.version() {
+                    self.newleader_view = Some(v);
+                }
+            }
             None => tracing::warn!("NEWLEADER carried a configuration that does not parse"),
         }
     }
 
-    /// UPTODATE: the NEWLEADER configuration is in force.
-    pub(super) fn activate_newleader_config(&mut self, ctx: &mut Ctx) {
-        if let Some(v) = self.newleader_view.take() {
-            self.activate(v, ctx);
-        }
+    /// UPTODATE: the NEWLEADER configuration is in force; `Some(reason)` when its voters no
+    /// longer include the leader, or this member's role changed (Apache's "major change").
+    pub(super) fn activate_newleader_config(&mut self, ctx: &mut Ctx) -> Option<String> {
+        let next = self.newleader_view.take()?;
+        self.activate_checked(next, None, ctx)
     }
 
-    /// A PROPOSAL: remember a reconfig's configuration until its COMMITANDACTIVATE.
-    pub(super) fn note_reconfig(&mut self, zxid: i64, txn: &Bytes) {
+    /// A PROPOSAL (in sync or broadcast): remember a reconfig's configuration until its
+    /// COMMITANDACTIVATE; it is the last seen configuration now.
+    pub(super) fn note_reconfig(&mut self, zxid: i64, txn: &Bytes, ctx: &mut Ctx) {
         if !self.reconfig_enabled {
             return;
         }
         if let Some(v) = reconfig_config(txn).and_then(QuorumView::from_config) {
+            ctx.out.push(Action::LastSeenConfig { view: v.clone() });
             self.reconfigs.insert(zxid, v);
         }
     }
 
-    /// COMMITANDACTIVATE: activate the proposal's configuration, then commit it.
+    /// COMMITANDACTIVATE's activation (before its commit, in sync as in broadcast):
+    /// `Some(reason)` when this learner must leave its leader.
+    pub(super) fn activate_proposed(
+        &mut self,
+        p: &QuorumPacket,
+        ctx: &mut Ctx,
+    ) -> Result<Option<String>, Abandon> {
+        let designated = decode_designated_leader(p.payload())
+            .ok_or_else(|| Abandon("COMMITANDACTIVATE without a designated leader".into()))?;
+        let next = self.reconfigs.remove(&p.zxid);
+        self.reconfigs.retain(|z, _| *z > p.zxid);
+        Ok(next.and_then(|v| self.activate_checked(v, Some(designated), ctx)))
+    }
+
+    /// COMMITANDACTIVATE in broadcast: activate the proposal's configuration, then commit it.
     pub(super) fn commit_and_activate(
         &mut self,
         p: QuorumPacket,
         ctx: &mut Ctx,
     ) -> Result<(), Abandon> {
-        let designated = decode_designated_leader(p.payload())
-            .ok_or_else(|| Abandon("COMMITANDACTIVATE without a designated leader".into()))?;
-        let next = self.reconfigs.remove(&p.zxid);
-        self.reconfigs.retain(|z, _| *z > p.zxid);
-        let change = match next {
-            Some(v) => self.activate_with_leader(v, designated, ctx),
-            None => None,
-        };
+        let change = self.activate_proposed(&p, ctx)?;
         self.commit(p.zxid, ctx)?;
         match change {
             Some(reason) => Err(Abandon(reason)),
@@ -84,8 +98,8 @@ impl Learner {
         let zxid =
             txn_zxid(&txn).ok_or_else(|| Abandon("INFORMANDACTIVATE without a txn".into()))?;
         let change = match reconfig_config(&txn).and_then(QuorumView::from_config) {
-            Some(v) if self.reconfig_enabled => self.activate_with_leader(v, designated, ctx),
-            _ => None,
+            Some(v) => self.activate_checked(v, Some(designated), ctx),
+            None => None,
         };
         self.log_and_apply(zxid, txn, ctx);
         match change {
@@ -94,11 +108,13 @@ impl Learner {
         }
     }
 
-    /// Activates `next`; `Some(reason)` when this learner must leave its leader.
-    fn activate_with_leader(
+    /// Activates `next` if newer (`processReconfig`); `Some(reason)` when this learner must
+    /// leave its leader: the designated leader is another member (or, with none named, the
+    /// leader is no voter of `next`), or this member's role changed.
+    fn activate_checked(
         &mut self,
         next: QuorumView,
-        designated: i64,
+        designated: Option<i64>,
         ctx: &mut Ctx,
     ) -> Option<String> {
         if !self.reconfig_enabled || next.version() <= self.view.version() {
@@ -106,10 +122,15 @@ impl Learner {
         }
         let role_change = next.is_observer(self.me) != self.observer
             && (next.is_observer(self.me) || next.is_voter(self.me));
+        let leader_gone = match designated {
+            Some(d) => d != self.leader as i64,
+            None => !next.is_voter(self.leader),
+        };
         self.activate(next, ctx);
-        if designated != self.leader as i64 {
+        if leader_gone {
+            let who = designated.map_or("another member".to_string(), |d| format!("{d}"));
             return Some(format!(
-                "changes proposed in reconfig: the designated leader is now {designated}"
+                "changes proposed in reconfig: the designated leader is now {who}"
             ));
         }
         role_change.then(|| "changes proposed in reconfig: this member's role changed".into())

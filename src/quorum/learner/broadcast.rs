@@ -27,7 +27,7 @@ impl Learner {
                 if zxid != self.last_queued + 1 {
                     tracing::warn!(got = %hex(zxid), expected = %hex(self.last_queued + 1), "Got unexpected zxid");
                 }
-                self.note_reconfig(zxid, &txn);
+                self.note_reconfig(zxid, &txn, ctx);
                 self.log_proposal(zxid, txn, ctx);
             }
             Some(PacketType::Commit) if !self.observer => self.commit(p.zxid, ctx)?,

@@ -3,6 +3,8 @@
 //! result is then snapshotted); at NEWLEADER every collected txn is logged and
 //! made durable, currentEpoch written, and only then NEWLEADER is ACKed; after UPTODATE the
 //! learner ACKs those txns, logs what came after NEWLEADER, applies the commits and serves.
+//! Reconfigs seen in sync are handled as in broadcast (`activate`): a COMMITANDACTIVATE
+//! activates, NEWLEADER's configuration is activated at UPTODATE.
 //! Never ACKs a proposal before the NEWLEADER ACK (Apache 3.8.0 leaders would miscount it).
 
 use bytes::Bytes;
@@ -72,9 +74,15 @@ impl Learner {
             Some(PacketType::Proposal) => {
                 let txn = p.data.unwrap_or_default();
                 let zxid = self.queued(&txn)?;
+                self.note_reconfig(zxid, &txn, ctx);
                 self.not_committed.push_back((zxid, txn));
             }
-            Some(PacketType::Commit) | Some(PacketType::CommitAndActivate) => {
+            Some(t @ (PacketType::Commit | PacketType::CommitAndActivate)) => {
+                if t == PacketType::CommitAndActivate {
+                    if let Some(reason) = self.activate_proposed(&p, ctx)? {
+                        return Err(Abandon(reason));
+                    }
+                }
                 if self.applies_directly() {
                     match self.not_committed.front() {
                         Some((z, _)) if *z == p.zxid => {
@@ -103,7 +111,7 @@ impl Learner {
                 }
             }
             Some(PacketType::NewLeader) if self.phase == Phase::Syncing => {
-                self.newleader_config(p.data.as_ref());
+                self.newleader_config(p.data.as_ref(), ctx);
                 self.new_leader(ctx)
             }
             Some(PacketType::UpToDate) if self.phase == Phase::AwaitUpToDate => {
@@ -166,12 +174,14 @@ impl Learner {
 
     fn up_to_date(&mut self, ctx: &mut Ctx) -> Result<(), Abandon> {
         tracing::info!("Learner received UPTODATE message");
+        if let Some(reason) = self.activate_newleader_config(ctx) {
+            return Err(Abandon(reason));
+        }
         self.send(
             QuorumPacket::new(PacketType::Ack, make_zxid(self.new_epoch, 0), None),
             ctx,
         );
         self.phase = Phase::Broadcast;
-        self.activate_newleader_config(ctx);
         ctx.out.push(Action::StartServing);
         if self.observer {
             for (zxid, txn) in std::mem::take(&mut self.not_committed) {

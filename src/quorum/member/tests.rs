@@ -36,6 +36,7 @@ pub(super) fn member(me: Sid, observer: bool) -> Member {
         committed,
         force_snap: false,
         reconfig_enabled: false,
+        last_seen: None,
     })
 }
 

@@ -47,6 +47,7 @@ impl World {
             }
             Action::ConnectToLeader { link, leader } => self.connect(sid, link, leader),
             // The simulated ensembles run with reconfigEnabled=false: no configuration changes.
+            Action::LastSeenConfig { .. } => {}
             Action::ActivateConfig { view } => {
                 let v = view.version();
                 self.log

@@ -174,6 +174,7 @@ impl SimNode {
             committed,
             force_snap: false,
             reconfig_enabled: false,
+            last_seen: None,
         })
     }
 

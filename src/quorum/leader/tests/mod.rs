@@ -61,7 +61,7 @@ impl Harness {
             };
             Leader::new(
                 1,
-                view(),
+                (view(), None),
                 timing(),
                 (accepted, current),
                 z(1, 3),

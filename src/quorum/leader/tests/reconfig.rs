@@ -125,3 +125,71 @@ fn newleader_stamps_a_version_0_configuration_with_reconfig_enabled() {
     }));
     assert_eq!(h.leader.view().version(), z(2, 0));
 }
+
+/// A learner that registers, acknowledges epoch 2 and NEWLEADER; what its NEWLEADER ACK
+/// produced.
+fn sync_follower(h: &mut Harness, link: LinkId, sid: i64) -> Vec<Action> {
+    h.register(0, link, follower_info(sid, 1));
+    let synced = h.packet(0, link, ack_epoch(1, z(1, 3)));
+    let config = h.leader.newleader_config().config().clone();
+    assert!(
+        synced.contains(&send(link, NewLeader, z(2, 0), Some(config))),
+        "NEWLEADER carries the last seen configuration: {synced:?}"
+    );
+    h.packet(0, link, ack(z(2, 0)))
+}
+
+#[test]
+fn a_reconfig_proposed_before_the_epoch_is_resumed_once_both_quorums_synced() {
+    let mut h = Harness::new();
+    h.leader.reconfig_enabled = true;
+    // The reconfig txn (1,3) was proposed last epoch, and not known to be committed.
+    let next = without_3(z(1, 3));
+    h.leader.last_seen = Some(next.clone());
+    // 1 and 3 are a quorum of {1,2,3}, not of {1,2}: not established yet.
+    let out = sync_follower(&mut h, L3, 3);
+    assert!(!out.contains(&Action::StartServing), "{out:?}");
+    assert!(!h.leader.is_established());
+    let out = sync_follower(&mut h, L2, 2);
+    let activated = out
+        .iter()
+        .position(|a| a == &Action::ActivateConfig { view: next.clone() });
+    let serving = out.iter().position(|a| a == &Action::StartServing);
+    assert!(
+        activated.is_some() && activated < serving,
+        "activated, then serving: {out:?}"
+    );
+    assert_eq!(h.leader.view(), &next);
+    assert!(!h.leader.reconfig_in_progress());
+    assert_eq!(h.leader.next_zxid(), Ok(Some(z(2, 1))));
+}
+
+#[test]
+fn a_leader_established_in_a_resumed_configuration_without_it_stops_leading() {
+    let mut h = Harness::new();
+    h.leader.reconfig_enabled = true;
+    let next = QuorumView::from_config(Bytes::from(
+        "server.2=b:2888:3888:participant\nserver.3=c:2888:3888:participant\nversion=0",
+    ))
+    .unwrap()
+    .with_version(z(1, 3));
+    h.leader.last_seen = Some(next.clone());
+    sync_follower(&mut h, L2, 2);
+    let out = sync_follower(&mut h, L3, 3);
+    assert!(out.contains(&Action::ActivateConfig { view: next }));
+    // It proposes nothing, and steps down at its next quorum check.
+    assert!(matches!(h.leader.next_zxid(), Err(Abdicate(_))));
+    let r = h.tick(1);
+    assert!(
+        matches!(&r, Err(Abdicate(m)) if m.contains("no voter")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_reconfig_proposal_is_reported_as_the_last_seen_configuration() {
+    let mut h = established();
+    let next = without_3(z(2, 1));
+    let out = propose_reconfig(&mut h, z(2, 1), next.clone());
+    assert_eq!(out[0], Action::LastSeenConfig { view: next });
+}

@@ -117,3 +117,50 @@ fn newleaders_configuration_is_activated_at_uptodate() {
     let out = h.ok_packet(0, pkt(UpToDate, -1, None));
     assert!(out.contains(&Action::ActivateConfig { view: stamped }));
 }
+
+#[test]
+fn a_reconfig_proposed_during_sync_is_last_seen_and_activated_by_its_commit() {
+    let mut h = Harness::diffing(false);
+    h.l.reconfig_enabled = true;
+    let t = reconfig_txn(z(2, 1));
+    let out = h.ok_packet(1, pkt(Proposal, z(2, 1), Some(t)));
+    assert_eq!(out, vec![Action::LastSeenConfig { view: next_view() }]);
+    let out = h.ok_packet(2, commit_and_activate(z(2, 1), 1));
+    assert_eq!(out, vec![Action::ActivateConfig { view: next_view() }]);
+    assert_eq!(h.l.view, next_view());
+}
+
+#[test]
+fn commit_and_activate_during_sync_naming_another_leader_leaves() {
+    let mut h = Harness::diffing(false);
+    h.l.reconfig_enabled = true;
+    h.ok_packet(1, pkt(Proposal, z(2, 1), Some(reconfig_txn(z(2, 1)))));
+    let r = h.packet(2, commit_and_activate(z(2, 1), 2));
+    assert!(
+        matches!(r, Err(Abandon(ref m)) if m.contains("designated leader is now 2")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn newleaders_configuration_without_the_leader_as_voter_leaves_at_uptodate() {
+    let mut h = Harness::diffing(false);
+    h.l.reconfig_enabled = true;
+    let without_leader = QuorumView::from_config(Bytes::from(
+        "server.2=b:2888:3888:participant\nserver.3=c:2888:3888:participant\nversion=200000000",
+    ))
+    .unwrap();
+    let out = h.ok_packet(
+        0,
+        pkt(NewLeader, z(2, 0), Some(without_leader.config().clone())),
+    );
+    assert!(out.contains(&Action::LastSeenConfig {
+        view: without_leader.clone()
+    }));
+    let r = h.packet(0, pkt(UpToDate, -1, None));
+    assert!(
+        matches!(r, Err(Abandon(ref m)) if m.contains("designated leader")),
+        "{r:?}"
+    );
+    assert_eq!(h.l.view, without_leader);
+}
