@@ -151,7 +151,7 @@ impl Core {
 
     fn connect_to_leader(&mut self, link: LinkId, leader: crate::quorum::Sid) {
         let Some(e) = &self.ensemble else { return };
-        let Some((host, port)) = e.addrs.quorum.get(&leader).cloned() else {
+        let Some((host, port)) = e.addrs.quorum(leader) else {
             tracing::error!(leader, "leader is not in the server list");
             let now = self.quorum_now();
             let out = self

@@ -89,6 +89,7 @@ impl Core {
         let text = String::from_utf8_lossy(view.config()).into_owned();
         if let Some(e) = self.ensemble.as_mut() {
             e.config_text = text.clone();
+            e.addrs.learn(&text);
         }
         self.tree
             .init_config_node(text.as_bytes(), super::core::now_ms(), view.version());
@@ -107,6 +108,9 @@ impl Core {
     pub(super) fn record_last_seen(&mut self, view: QuorumView) {
         if !self.cfg.reconfig_enabled {
             return;
+        }
+        if let Some(e) = self.ensemble.as_ref() {
+            e.addrs.learn(&String::from_utf8_lossy(view.config()));
         }
         let next = next_config_path(&self.cfg);
         let result = if view.version() > self.member.view().version() {

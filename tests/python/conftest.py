@@ -275,9 +275,12 @@ class Ensemble:
     initLimit 10, syncLimit 5, maxSessionTimeout 30 s by default."""
 
     def __init__(self, impl, voters=3, observers=0, cfg=None, jvm_flags=(), tick_time=300):
-        self.impl = impl
-        self.tmp = tempfile.mkdtemp(prefix="zk-ensemble-%s-" % impl)
         total = voters + observers
+        # One implementation for all, or a list naming each member's (a mixed ensemble).
+        impls = list(impl) if isinstance(impl, (list, tuple)) else [impl] * total
+        assert len(impls) == total, impls
+        self.impl = impl if isinstance(impl, str) else "mixed"
+        self.tmp = tempfile.mkdtemp(prefix="zk-ensemble-%s-" % self.impl)
         ports = {i: (free_low_port(), free_low_port(), free_low_port()) for i in range(1, total + 1)}
         servers = {}
         for i, (_, quorum, election) in ports.items():
@@ -290,7 +293,7 @@ class Ensemble:
                 member_cfg["peerType"] = "observer"
             member_cfg.update(cfg or {})
             member_cfg.update(servers)
-            m = Server(impl, cfg=member_cfg, jvm_flags=jvm_flags, tick_time=tick_time,
+            m = Server(impls[i - 1], cfg=member_cfg, jvm_flags=jvm_flags, tick_time=tick_time,
                        name="m%d" % i, port=client, myid=i,
                        tmp=os.path.join(self.tmp, "m%d" % i))
             m.myid = i

@@ -216,8 +216,8 @@ impl Manager {
     /// Where to dial `sid`: its `server.N` line, else the address it announced.
     fn target(&self, sid: Sid) -> Option<(String, u16)> {
         let announced = self.peers.get(&sid).and_then(|p| p.announced.as_ref());
-        match (announced, self.addrs.election.get(&sid)) {
-            (_, Some((h, port))) => Some((h.clone(), *port)),
+        match (announced, self.addrs.election(sid)) {
+            (_, Some(known)) => Some(known),
             (Some(a), None) => split_host_port(a).map(|(h, port)| (h.to_string(), port)),
             (None, None) => None,
         }
@@ -376,7 +376,7 @@ async fn handshake(
         tracing::warn!(sid, %peer, "election connection from a server with my own id");
         return Ok(());
     }
-    if !addrs.election.contains_key(&sid) {
+    if addrs.election(sid).is_none() {
         // Apache accepts any sid (it cannot count the votes of one it does not know); say so,
         // since it is a misconfigured peer — or bytes that are not ZooKeeper's at all.
         tracing::warn!(
