@@ -160,6 +160,16 @@ fn server_corpus() {
         }
     }
     eprintln!("server: {} inputs replayed", inputs.len());
+    // A fuzzing process starved of CPU between inputs leaves the witness silent past its
+    // session timeout (2 s at tickTime 100); its session expires, rightly, and the harness
+    // must tell that from a server that closed it (a campaign stopped on this once).
+    std::thread::sleep(std::time::Duration::from_millis(2_600));
+    if let Err(e) = witness.check() {
+        panic!(
+            "after a silence past the session timeout: {e}\nserver log:\n{}",
+            server.log()
+        );
+    }
 }
 
 /// The allocation bound is not vacuous: a reservation sized by a declared length instead of the

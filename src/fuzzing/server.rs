@@ -201,6 +201,10 @@ pub struct Witness {
     conn: Conn,
     addr: SocketAddr,
     counter: u64,
+    /// The negotiated session timeout (short: the harness's tickTime is 100 ms).
+    timeout: Duration,
+    /// When the server last answered the witness.
+    last_answer: Instant,
 }
 
 fn ok(h: &ReplyHeader, what: &str) -> Result<(), String> {
@@ -217,11 +221,13 @@ fn ok(h: &ReplyHeader, what: &str) -> Result<(), String> {
 impl Witness {
     /// Opens the witness session, authenticates as super, creates its node and sets a watch.
     pub fn start(addr: SocketAddr) -> Result<Witness, String> {
-        let (conn, _) = Conn::open(addr, 30_000)?;
+        let (conn, resp) = Conn::open(addr, 30_000)?;
         let mut w = Witness {
             conn,
             addr,
             counter: 0,
+            timeout: Duration::from_millis(u64::try_from(resp.timeout).unwrap_or(0)),
+            last_answer: Instant::now(),
         };
         let (scheme, auth) = ("digest", SUPER_AUTH);
         let (h, _, _) = w.conn.call(&Request::Auth(AuthPacket {
@@ -279,7 +285,26 @@ impl Witness {
     }
 
     /// The server still answers `ruok`, and the witness still writes, reads and is notified.
+    /// A witness silent for longer than its session timeout (the fuzzing process was starved
+    /// of CPU between inputs) may have expired, rightly: it then starts a new session once.
     pub fn check(&mut self) -> Result<(), String> {
+        let silent = self.last_answer.elapsed();
+        match self.check_once() {
+            Err(e) if silent >= self.timeout => {
+                eprintln!(
+                    "witness silent for {silent:?} (session timeout {:?}): {e}; a new session",
+                    self.timeout
+                );
+                let counter = self.counter;
+                *self = Witness::start(self.addr)?;
+                self.counter = counter;
+                self.check_once()
+            }
+            r => r,
+        }
+    }
+
+    fn check_once(&mut self) -> Result<(), String> {
         let ruok = four_letter(self.addr, "ruok")?;
         if ruok != "imok" {
             return Err(format!("ruok answered {ruok:?}"));
@@ -302,7 +327,9 @@ impl Witness {
                 "no NodeDataChanged before the setData reply: {events:?}"
             ));
         }
-        self.watch()
+        self.watch()?;
+        self.last_answer = Instant::now();
+        Ok(())
     }
 
     /// Deletes every node fuzzed sessions left (keeps `/zookeeper` and the witness).
