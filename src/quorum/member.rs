@@ -166,8 +166,10 @@ impl Member {
                 self.deferred.push((from, n));
             }
             Input::Notification { from, n } => {
-                let d = self.election.receive(&self.view, now, from, n, &mut out);
-                self.decided(d, now, &mut out);
+                if !self.adopt_notified_config(now, from, &n, &mut out) {
+                    let d = self.election.receive(&self.view, now, from, n, &mut out);
+                    self.decided(d, now, &mut out);
+                }
             }
             Input::Tick => {
                 if let Some(at) = self.looking_at {
@@ -175,8 +177,10 @@ impl Member {
                         self.looking_at = None;
                         self.look(now, &mut out);
                         for (from, n) in std::mem::take(&mut self.deferred) {
-                            let d = self.election.receive(&self.view, now, from, n, &mut out);
-                            self.decided(d, now, &mut out);
+                            if !self.adopt_notified_config(now, from, &n, &mut out) {
+                                let d = self.election.receive(&self.view, now, from, n, &mut out);
+                                self.decided(d, now, &mut out);
+                            }
                         }
                     }
                 } else {
@@ -445,6 +449,8 @@ impl Member {
 
 mod host_calls;
 mod reconfig;
+#[cfg(test)]
+mod reconfig_tests;
 mod report;
 #[cfg(test)]
 mod snap_tests;
