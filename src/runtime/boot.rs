@@ -89,6 +89,7 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let (moves_tx, moves_rx) = tokio::sync::watch::channel(None);
     let listeners = match crate::server::bind(&cfg).await {
         Ok(l) => l,
         Err((port, e)) => {
@@ -182,7 +183,8 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
         }
     }
     .with_snapshots(snapshotter)
-    .with_sasl(sasl_users);
+    .with_sasl(sasl_users)
+    .with_client_moves(moves_tx);
     let core_task = tokio::spawn(core.run());
     tracing::info!(
         port = cfg.client_port,
@@ -190,7 +192,13 @@ pub async fn serve(cfg: Arc<Config>) -> ExitCode {
         version = %crate::admin::zk_version(),
         "listening for clients"
     );
-    let servers = crate::server::serve(listeners, cfg.clone(), core_tx.clone(), client_tls);
+    let servers = crate::server::serve(
+        listeners,
+        cfg.clone(),
+        core_tx.clone(),
+        client_tls,
+        moves_rx,
+    );
     let admin_tasks = crate::admin::start(&cfg, &super::status::handle(core_tx.clone())).await;
     spawn_autopurge(&cfg, data_dir, log_dir, options.snap_retain_count);
     tokio::select! {

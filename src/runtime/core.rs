@@ -195,6 +195,8 @@ pub struct Core {
     pub(super) proposal_sizes: crate::status::stats::BufferStats,
     /// The JAAS `Server` users when SASL is configured (`runtime::sasl`).
     pub(super) sasl_users: Option<Arc<crate::sasl::SaslUsers>>,
+    /// Moves the `clientPort` listener when a reconfig changes this member's client address.
+    pub(super) client_moves: Option<tokio::sync::watch::Sender<Option<std::net::SocketAddr>>>,
 }
 
 impl Core {
@@ -242,6 +244,7 @@ impl Core {
             looking_since: None,
             proposal_sizes: Default::default(),
             sasl_users: None,
+            client_moves: None,
         };
         if core.member.is_serving() {
             core.reset_session_tracker();
@@ -252,6 +255,15 @@ impl Core {
     /// Snapshots every snapCount txns through `snapshotter`.
     pub fn with_snapshots(mut self, snapshotter: super::persist::Snapshotter) -> Core {
         self.snapshots = Some(snapshotter);
+        self
+    }
+
+    /// Where to send this member's new client address after a reconfig (`server::serve`).
+    pub fn with_client_moves(
+        mut self,
+        moves: tokio::sync::watch::Sender<Option<std::net::SocketAddr>>,
+    ) -> Core {
+        self.client_moves = Some(moves);
         self
     }
 

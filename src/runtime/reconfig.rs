@@ -97,6 +97,38 @@ impl Core {
             if let Err(e) = write_config_files(&self.cfg, &text, view.version()) {
                 tracing::error!("writing the dynamic configuration failed: {e}");
             }
+            self.move_client_port(&text);
+        }
+    }
+
+    /// The configuration gives this member a client address (`;host:port`): the `clientPort`
+    /// listener moves there (Apache's `cnxnFactory.reconfigure`) if it is elsewhere.
+    fn move_client_port(&self, text: &str) {
+        let Some(moves) = &self.client_moves else {
+            return;
+        };
+        let members = config_members(&Bytes::from(text.to_string()));
+        let Some(spec) = members.as_ref().and_then(|m| m.get(&self.cfg.server_id)) else {
+            return;
+        };
+        let Some(port) = spec.client_port else {
+            return;
+        };
+        let host = spec.client_host.as_deref().unwrap_or("0.0.0.0");
+        use std::net::ToSocketAddrs;
+        match (host, port).to_socket_addrs().map(|mut a| a.next()) {
+            Ok(Some(to)) => {
+                moves.send_if_modified(|at| {
+                    let changed = *at != Some(to);
+                    *at = Some(to);
+                    changed
+                });
+            }
+            _ => tracing::error!(
+                host,
+                port,
+                "the new client address does not resolve; the client port stays"
+            ),
         }
     }
 }

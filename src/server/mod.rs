@@ -2,6 +2,7 @@
 //! `client.portUnification`) and `secureClientPort` (TLS only). Each accepts TCP connections
 //! (with ZooKeeper's per-IP and total caps), answers four-letter words, and runs one task per
 //! connection that turns frames into core messages and core output into bytes on the socket.
+//! A reconfig that gives this member another client address moves the `clientPort` listener.
 //!
 //! Owns: sockets, TLS accept, framing, handshake decoding, 4lw sniffing. Must not touch the tree.
 
@@ -76,6 +77,10 @@ struct Shared {
     next_id: AtomicU64,
 }
 
+/// Where the `clientPort` listener should be: a reconfig that gives this member another
+/// client address moves it there (`cnxnFactory.reconfigure`); connections already open stay.
+pub type ClientAddress = tokio::sync::watch::Receiver<Option<SocketAddr>>;
+
 /// Starts accepting on every bound listener. `tls` is required when a secure port or port
 /// unification is configured (boot builds it first, so a bad store stops startup).
 pub fn serve(
@@ -83,6 +88,7 @@ pub fn serve(
     cfg: Arc<Config>,
     core: CoreTx,
     tls: Option<Arc<TlsContext>>,
+    moves: ClientAddress,
 ) -> Vec<JoinHandle<()>> {
     let shared = Arc::new(Shared {
         throttle: throttle::Throttle::new(cfg.global_outstanding_limit),
@@ -96,13 +102,19 @@ pub fn serve(
             (Some(t), true) => Kind::Unified(t.clone()),
             _ => Kind::Plain,
         };
-        tasks.push(tokio::spawn(accept_loop(l, kind, shared.clone())));
+        tasks.push(tokio::spawn(accept_loop(
+            l,
+            kind,
+            shared.clone(),
+            Some(moves),
+        )));
     }
     if let (Some(l), Some(t)) = (listeners.secure, &tls) {
         tasks.push(tokio::spawn(accept_loop(
             l,
             Kind::Secure(t.clone()),
             shared.clone(),
+            None,
         )));
     }
     tasks
@@ -110,11 +122,23 @@ pub fn serve(
 
 /// Accepts connections until the listener fails. Each listener has its own connection caps,
 /// as each of Apache's connection factories does.
-async fn accept_loop(listener: TcpListener, kind: Kind, shared: Arc<Shared>) {
+async fn accept_loop(
+    mut listener: TcpListener,
+    kind: Kind,
+    shared: Arc<Shared>,
+    mut moves: Option<ClientAddress>,
+) {
     let cfg = &shared.cfg;
     let limits = Arc::new(ConnectionLimits::new(cfg.max_client_cnxns, cfg.max_cnxns));
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            Some(to) = next_move(&mut moves) => {
+                move_listener(&mut listener, to).await;
+                continue;
+            }
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 crate::warn_limited!(error = %e, "accept failed");
@@ -154,5 +178,61 @@ async fn accept_loop(listener: TcpListener, kind: Kind, shared: Arc<Shared>) {
             }
             drop(permit);
         });
+    }
+}
+
+/// The next address the listener must move to; pending forever without a move channel (or
+/// once its sender is gone).
+async fn next_move(moves: &mut Option<ClientAddress>) -> Option<SocketAddr> {
+    let Some(rx) = moves.as_mut() else {
+        return std::future::pending().await;
+    };
+    loop {
+        if rx.changed().await.is_err() {
+            *moves = None;
+            return std::future::pending().await;
+        }
+        if let Some(to) = *rx.borrow_and_update() {
+            return Some(to);
+        }
+    }
+}
+
+/// Binds `to` and accepts there from now on; if it cannot be bound the old address stays.
+/// The same port on another address (e.g. `0.0.0.0` → `127.0.0.1`) can only be bound once the
+/// old listener is closed, so that one is closed first and bound again on failure.
+async fn move_listener(listener: &mut TcpListener, to: SocketAddr) {
+    let Ok(from) = listener.local_addr() else {
+        return;
+    };
+    if from == to {
+        return;
+    }
+    if from.port() == to.port() {
+        let placeholder = match TcpListener::bind(SocketAddr::new(from.ip(), 0)).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(%to, "cannot move the client port: {e}");
+                return;
+            }
+        };
+        drop(std::mem::replace(listener, placeholder));
+    }
+    match TcpListener::bind(to).await {
+        Ok(l) => {
+            tracing::info!(%from, %to, "client port moved by a reconfiguration");
+            *listener = l;
+        }
+        Err(e) => {
+            tracing::error!(%to, "cannot move the client port there: {e}; staying on {from}");
+            if from.port() == to.port() {
+                match TcpListener::bind(from).await {
+                    Ok(l) => *listener = l,
+                    Err(e) => {
+                        tracing::error!(%from, "cannot listen on the old client port again: {e}")
+                    }
+                }
+            }
+        }
     }
 }

@@ -140,3 +140,27 @@ def test_bulk_members(ensemble):
     assert "Committed new configuration:" in out, out
     for line in members.split(","):
         assert line in out.splitlines(), out
+
+
+def test_a_new_client_address_moves_the_listener(ensemble):
+    """`reconfig -add` of a member already in the configuration with another client address
+    moves that member's client listener there (Apache's `cnxnFactory.reconfigure`)."""
+    import zkraw
+    from conftest import free_low_port
+    m = ensemble.followers()[0]
+    old_port, new_port = m.port, free_low_port()
+    line = server_line(m) + ";127.0.0.1:%d" % new_port
+    out = cli(ensemble.leader(), SUPER + "reconfig -add %s\n" % line)
+    assert "Committed new configuration:" in out, out
+
+    def answers(port):
+        try:
+            return zkraw.four_letter("127.0.0.1", port, "ruok", timeout=2) == "imok"
+        except OSError:
+            return False
+
+    wait_for("member %d to listen on %d" % (m.myid, new_port), lambda: answers(new_port))
+    wait_for("member %d to leave %d" % (m.myid, old_port), lambda: not answers(old_port))
+    m.port = new_port
+    out = cli(m, "create /moved-listener z\nget /moved-listener\n")
+    assert re.search(r"^z$", out, re.M), out
