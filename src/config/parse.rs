@@ -244,7 +244,20 @@ pub(crate) fn parse_text(
                 location: format!("{file}:{}", e.line),
                 message: format!("{k} is not supported by zkserver and is ignored"),
             }),
-            _ => props.set_from_file(key, &e.value, e.line),
+            _ => {
+                if let Some(meant) = key.strip_prefix("zookeeper.") {
+                    // As in Apache it becomes `zookeeper.zookeeper.<key>`, which nothing reads.
+                    warnings.push(ConfigWarning {
+                        location: format!("{file}:{}", e.line),
+                        message: format!(
+                            "{key} becomes the system property zookeeper.{key}, which nothing \
+                             reads: zoo.cfg keys get their `zookeeper.` prefix themselves \
+                             (write {meant}=...)"
+                        ),
+                    });
+                }
+                props.set_from_file(key, &e.value, e.line)
+            }
         }
     }
     let data_dir = data_dir.ok_or_else(|| ConfigError::Setting {

@@ -478,3 +478,22 @@ X509AuthenticationProvider.superUser=CN=admin\n",
         ("secureClientPort".to_string(), "2281".to_string())
     );
 }
+
+#[test]
+fn a_zoo_cfg_key_with_its_own_zookeeper_prefix_is_named_as_unread() {
+    let text =
+        "dataDir=/d\nclientPort=1\nzookeeper.DigestAuthenticationProvider.superDigest=super:x\n";
+    let c = Config::parse(text, Path::new(FILE), "").unwrap();
+    assert_eq!(
+        c.super_digest, None,
+        "Apache reads no superDigest from it either"
+    );
+    let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with(
+            "conf/zoo.cfg:3: zookeeper.DigestAuthenticationProvider.superDigest becomes"
+        ) && w[0].contains("write DigestAuthenticationProvider.superDigest=..."),
+        "{w:?}"
+    );
+}

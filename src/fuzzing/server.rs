@@ -45,7 +45,7 @@ pub fn harness_config(data_dir: &str, client_port: u16) -> String {
     format!(
         "tickTime=100\ndataDir={data_dir}\nclientPort={client_port}\nclientPortAddress=127.0.0.1\n\
          4lw.commands.whitelist=*\nmaxClientCnxns=0\nforceSync=no\nadmin.enableServer=false\n\
-         zookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n\
+         DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n\
          extendedTypesEnabled=true\nsnapCount=1000000\n"
     )
 }

@@ -315,6 +315,18 @@ pub struct RepairReport {
     pub moved_aside: Vec<PathBuf>,
 }
 
+/// `fs::copy`, again when a signal interrupted it: its `copy_file_range` can fail with EINTR
+/// (a fuzzing campaign's timer signal did that), and a whole copy starts over safely.
+fn copy_retrying(from: &Path, to: &Path) -> std::io::Result<u64> {
+    let mut attempts = 0;
+    loop {
+        match fs::copy(from, to) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted && attempts < 10 => attempts += 1,
+            r => return r,
+        }
+    }
+}
+
 /// `zkserver repair-log <file> --offset <n>`: keeps a backup `<file>.bak-<unix seconds>`, cuts `file`
 /// at `offset` (which must be the end of a valid record, as named in the `CorruptLog` message), and
 /// moves later segments aside so the log has no gap. Run it only with the server stopped.
@@ -325,7 +337,7 @@ pub fn repair_log(file: &Path, offset: u64) -> Result<RepairReport> {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let backup = suffixed(file, &format!(".bak-{ts}"));
-    fs::copy(file, &backup).map_err(|e| StorageError::io("copy", &backup, e))?;
+    copy_retrying(file, &backup).map_err(|e| StorageError::io("copy", &backup, e))?;
     File::open(&backup)
         .and_then(|f| f.sync_all())
         .map_err(|e| StorageError::io("fsync", &backup, e))?;
