@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::node::{next_version, Node, StatPersisted};
+use super::node::{next_version, StatPersisted};
 use super::{path, DataTree};
 use crate::proto::opcode::EventType;
 use crate::proto::records::{Acl, Stat};
@@ -245,7 +245,7 @@ impl DataTree {
             ephemeral_owner: owner,
             pzxid: zxid,
         };
-        self.insert_raw(path, data.clone(), acl_index, stat);
+        self.insert_raw(path, kept(data), acl_index, stat);
         let node_acl = self.acls.shared(acl_index);
         changes.push(Change {
             path: path.to_string(),
@@ -258,7 +258,7 @@ impl DataTree {
             acl: self.acls.shared(parent_acl),
         });
         // The reply's stat is taken before the quota bookkeeping, as Apache copies it.
-        let stat = self.nodes.get(path).map(Node::stat).unwrap_or_default();
+        let stat = self.nodes.get(path).map(|n| n.stat()).unwrap_or_default();
         self.quota_created(path, data.as_ref().map_or(0, Bytes::len));
         Ok(Outcome::Created {
             path: path.to_string(),
@@ -353,7 +353,7 @@ impl DataTree {
         let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
         let (old_len, new_len) = (node.data_len(), data.as_ref().map_or(0, Bytes::len));
         self.data_size = (self.data_size + new_len as u64).saturating_sub(old_len as u64);
-        node.data = data.clone();
+        node.data = kept(data);
         node.digest_prefix = self.digest.prefix_for(path, data.as_deref());
         node.stat.version = version;
         node.stat.mzxid = zxid;
@@ -397,4 +397,19 @@ impl DataTree {
     pub fn next_data_version(&self, path: &str) -> Option<i32> {
         self.nodes.get(path).map(|n| next_version(n.stat.version))
     }
+}
+
+/// Data up to this size is copied into an allocation of its own when stored: the txn's bytes
+/// are a slice of a received frame (or read buffer), which a stored slice would keep alive
+/// whole. Larger data is nearly its whole frame, and is kept without a copy.
+const COPY_DATA_UP_TO: usize = 4096;
+
+fn kept(data: &Option<Bytes>) -> Option<Bytes> {
+    data.as_ref().map(|d| {
+        if d.len() <= COPY_DATA_UP_TO {
+            Bytes::copy_from_slice(d)
+        } else {
+            d.clone()
+        }
+    })
 }

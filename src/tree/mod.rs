@@ -32,7 +32,9 @@ use node::{Node, StatPersisted};
 /// The tree and the session table it shares a snapshot with.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    nodes: HashMap<Box<str>, Node>,
+    /// Boxed: a map slot is then 24 bytes, and a table twice the node count (its load
+    /// factor right after growing) wastes slots of 24 bytes, not of a whole node.
+    nodes: HashMap<Box<str>, Box<Node>, node::PathHasher>,
     acls: acl::AclCache,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: HashSet<String>,
@@ -86,7 +88,7 @@ impl DataTree {
     /// A fresh tree that keeps the digest or not (`zookeeper.digest.enabled`).
     pub fn with_digest(enabled: bool) -> Self {
         let mut tree = DataTree {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             acls: acl::AclCache::default(),
             ephemerals: HashMap::new(),
             containers: HashSet::new(),
@@ -129,10 +131,10 @@ impl DataTree {
             data,
             acl,
             stat,
-            children: HashSet::new(),
+            children: Default::default(),
         };
         self.digest.insert(path, &mut node);
-        if let Some(old) = self.nodes.insert(path.into(), node) {
+        if let Some(old) = self.nodes.insert(path.into(), Box::new(node)) {
             // A create over a node orphaned by its parent's delete (replays only): Apache's
             // `nodes.put` replaces it too.
             self.digest.remove(&old);
@@ -207,16 +209,16 @@ impl DataTree {
     }
 
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| &**n)
     }
 
     /// Every node with its path, in no particular order (tools and tests).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(p, n)| (&**p, n))
+        self.nodes.iter().map(|(p, n)| (&**p, &**n))
     }
 
     pub fn stat(&self, path: &str) -> Option<Stat> {
-        self.nodes.get(path).map(Node::stat)
+        self.nodes.get(path).map(|n| n.stat())
     }
 
     pub fn acl(&self, node: &Node) -> &[Acl] {

@@ -4,6 +4,10 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 
+/// Path and name hashing: foldhash with a per-process random seed (several times faster than
+/// SipHash on short keys, still keyed, so client-chosen paths cannot be made to collide).
+pub type PathHasher = foldhash::fast::RandomState;
+
 use crate::proto::records::Stat;
 
 /// `ephemeralOwner` of a container node.
@@ -27,13 +31,54 @@ pub struct StatPersisted {
     pub pzxid: i64,
 }
 
+/// A node's child names. Most znodes are leaves, so the set exists only while the node has
+/// children: 8 bytes per leaf instead of an empty set's 40.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(clippy::box_collection)] // the box is the point: 8 bytes in every leaf, not 40
+pub struct Children(Option<Box<HashSet<Box<str>, PathHasher>>>);
+
+impl Children {
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |s| s.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.as_ref().is_some_and(|s| s.contains(name))
+    }
+
+    /// `false` if the name was already there.
+    pub fn insert(&mut self, name: Box<str>) -> bool {
+        self.0.get_or_insert_with(Box::default).insert(name)
+    }
+
+    /// `false` if the name was not there; the set goes with its last name.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let Some(set) = self.0.as_mut() else {
+            return false;
+        };
+        let removed = set.remove(name);
+        if set.is_empty() {
+            self.0 = None;
+        }
+        removed
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Box<str>> {
+        self.0.iter().flat_map(|s| s.iter())
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Node {
     /// `None` when the node was written with null data (-1 length), which reads back as null.
     pub data: Option<Bytes>,
     pub acl: u32,
     pub stat: StatPersisted,
-    pub children: HashSet<Box<str>>,
+    pub children: Children,
     /// `crc32(path ‖ data)`, the stat-independent part of the node's Apache digest
     /// (see `tree::digest`); 0 when the digest is off or the node is under `/zookeeper/`.
     pub digest_prefix: u32,
@@ -105,6 +150,21 @@ pub fn next_version(v: i32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_set_exists_only_while_there_are_children() {
+        let mut c = Children::default();
+        assert!(c.is_empty() && !c.contains("a"));
+        assert_eq!(c.len(), 0);
+        assert!(c.insert("a".into()) && !c.insert("a".into()) && c.insert("b".into()));
+        assert_eq!((c.len(), c.contains("b")), (2, true));
+        let mut names: Vec<&str> = c.iter().map(|n| &**n).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["a", "b"]);
+        assert!(c.remove("a") && !c.remove("a") && c.remove("b"));
+        assert_eq!(c, Children::default(), "the set went with the last name");
+        assert!(!c.remove("b"));
+    }
 
     #[test]
     fn owner_kinds() {
