@@ -319,3 +319,38 @@ fn storage_open_returns_snapshot_and_the_txns_after_it_and_cleans_temp_files() {
     assert!(rec.snapshot.is_none());
     assert_eq!(rec.txns_after_snapshot.len(), 2);
 }
+
+/// A record with a later zxid past a hole (a sparse preallocated tail is skipped unread with
+/// `SEEK_DATA`) is still found: the log stops startup as corrupt instead of cutting it off.
+#[test]
+fn a_valid_record_beyond_a_hole_in_the_tail_is_corruption_not_a_torn_tail() {
+    use std::io::{Seek, SeekFrom};
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut log = FileTxnLog::open(dir.path(), OPTS).expect("open");
+        for z in [1, 2, 3] {
+            log.append(z, &txn(z, b'a')).expect("append");
+        }
+        log.roll().expect("roll");
+    }
+    let path = seg_path(dir.path(), 1);
+    let bytes = fs::read(&path).expect("read");
+    let third = bytes[rec_start(3)..rec_start(3) + REC].to_vec();
+    // Record 3 is gone from its place and reappears 4 MiB further, past a hole.
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    f.seek(SeekFrom::Start(rec_start(3) as u64)).expect("seek");
+    f.write_all(&[0u8; REC]).expect("zero");
+    f.seek(SeekFrom::Start(4 << 20)).expect("seek");
+    f.write_all(&third).expect("write");
+    drop(f);
+    match FileTxnLog::open(dir.path(), OPTS) {
+        Err(StorageError::CorruptLog { offset, .. }) => {
+            assert_eq!(offset, rec_start(3) as u64)
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(log) => panic!("a record past the hole was lost: {:?}", zxids(&log)),
+    }
+}

@@ -207,6 +207,23 @@ struct After {
     nonzero: bool,
 }
 
+/// The first offset at or after `from` that holds data rather than a hole (`SEEK_DATA`):
+/// `Some(None)` when only holes follow, `None` when the file system cannot tell (then every
+/// byte is read). Moves the file position; callers seek afterwards.
+fn next_data(f: &File, from: u64) -> Option<Option<u64>> {
+    use std::os::fd::AsRawFd;
+    let from = libc::off_t::try_from(from).ok()?;
+    // SAFETY: lseek on a descriptor this `File` owns and keeps open for the call.
+    let at = unsafe { libc::lseek(f.as_raw_fd(), from, libc::SEEK_DATA) };
+    if at >= 0 {
+        return u64::try_from(at).ok().map(Some);
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::ENXIO) => Some(None),
+        _ => None,
+    }
+}
+
 /// Searches every byte position after `offset` for a record whose crc checks and whose zxid is above
 /// `last_good`; that is the evidence that separates corruption from a torn tail.
 fn inspect_after(path: &Path, format: LogFormat, offset: u64, last_good: i64) -> Result<After> {
@@ -218,6 +235,21 @@ fn inspect_after(path: &Path, format: LogFormat, offset: u64, last_good: i64) ->
     let mut chunk = vec![0u8; 1 << 20];
     let mut scanned = 0u64;
     loop {
+        // Holes (our preallocation is a sparse `set_len`) read as zeros: skip them unread.
+        match next_data(&f, offset + scanned) {
+            Some(Some(data)) if data > offset + scanned => {
+                scanned = data - offset;
+                f.seek(SeekFrom::Start(data))
+                    .map_err(|e| StorageError::io("seek", path, e))?;
+            }
+            Some(None) => {
+                return Ok(After {
+                    valid: None,
+                    nonzero: false,
+                })
+            }
+            _ => {}
+        }
         let n = f
             .read(&mut chunk)
             .map_err(|e| StorageError::io("read", path, e))?;

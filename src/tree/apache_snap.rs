@@ -267,7 +267,7 @@ impl DataTree {
                 tracing::warn!(path = %p, acl = acl_id, "SNAP: node names an ACL id that is not in the ACL map; it will grant nothing");
                 unknown_acl_nodes += 1;
             }
-            tree.insert_raw(&p, data, index, stat);
+            let _ = tree.insert_raw(&p, data, index, stat);
         }
         if !tree.nodes.contains_key("/") {
             return Err(ApacheSnapError::NoRoot);

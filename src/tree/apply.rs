@@ -245,7 +245,7 @@ impl DataTree {
             ephemeral_owner: owner,
             pzxid: zxid,
         };
-        self.insert_raw(path, kept(data), acl_index, stat);
+        let _ = self.insert_raw(path, kept(data), acl_index, stat);
         let node_acl = self.acls.shared(acl_index);
         changes.push(Change {
             path: path.to_string(),
@@ -404,7 +404,7 @@ impl DataTree {
 /// whole. Larger data is nearly its whole frame, and is kept without a copy.
 const COPY_DATA_UP_TO: usize = 4096;
 
-fn kept(data: &Option<Bytes>) -> Option<Bytes> {
+pub(super) fn kept(data: &Option<Bytes>) -> Option<Bytes> {
     data.as_ref().map(|d| {
         if d.len() <= COPY_DATA_UP_TO {
             Bytes::copy_from_slice(d)

@@ -52,6 +52,13 @@ pub struct DataTree {
     orphans: bool,
 }
 
+/// What `insert_raw` found.
+#[must_use]
+struct Inserted {
+    linked: bool,
+    replaced: bool,
+}
+
 impl Default for DataTree {
     fn default() -> Self {
         Self::new()
@@ -101,10 +108,10 @@ impl DataTree {
             orphans: false,
         };
         let open = tree.acls.intern(&open_acl());
-        tree.insert_raw("/", Some(Bytes::new()), open, StatPersisted::default());
+        let _ = tree.insert_raw("/", Some(Bytes::new()), open, StatPersisted::default());
         for path in ["/zookeeper", "/zookeeper/quota"] {
             let acl = tree.acls.intern(&open_acl());
-            tree.insert_raw(path, Some(Bytes::new()), acl, StatPersisted::default());
+            let _ = tree.insert_raw(path, Some(Bytes::new()), acl, StatPersisted::default());
         }
         let read = tree.acls.intern(&read_acl());
         // ZooKeeper creates the config node with aversion -1.
@@ -112,15 +119,27 @@ impl DataTree {
             aversion: -1,
             ..Default::default()
         };
-        tree.insert_raw("/zookeeper/config", Some(Bytes::new()), read, stat);
+        let _ = tree.insert_raw("/zookeeper/config", Some(Bytes::new()), read, stat);
         tree
     }
 
     /// Inserts a node and links it under its parent without touching the parent's stat.
-    fn insert_raw(&mut self, path: &str, data: Option<Bytes>, acl: u32, stat: StatPersisted) {
+    /// Returns whether the parent was there to link it under (always, for `/`) and whether a
+    /// node of that path was replaced, which a snapshot load refuses.
+    fn insert_raw(
+        &mut self,
+        path: &str,
+        data: Option<Bytes>,
+        acl: u32,
+        stat: StatPersisted,
+    ) -> Inserted {
+        let mut linked = true;
         if let Some((parent, name)) = path::split(path) {
-            if let Some(p) = self.nodes.get_mut(parent) {
-                p.children.insert(name.into());
+            match self.nodes.get_mut(parent) {
+                Some(p) => {
+                    p.children.insert(name.into());
+                }
+                None => linked = false,
             }
         }
         self.data_size += (path.len() + data.as_ref().map_or(0, Bytes::len)) as u64;
@@ -134,11 +153,16 @@ impl DataTree {
             children: Default::default(),
         };
         self.digest.insert(path, &mut node);
-        if let Some(old) = self.nodes.insert(path.into(), Box::new(node)) {
-            // A create over a node orphaned by its parent's delete (replays only): Apache's
-            // `nodes.put` replaces it too.
-            self.digest.remove(&old);
-        }
+        let replaced = match self.nodes.insert(path.into(), Box::new(node)) {
+            Some(old) => {
+                // A create over a node orphaned by its parent's delete (replays only): Apache's
+                // `nodes.put` replaces it too.
+                self.digest.remove(&old);
+                true
+            }
+            None => false,
+        };
+        Inserted { linked, replaced }
     }
 
     /// Apache's tree digest: O(1), maintained on every mutation (0 when disabled).

@@ -21,6 +21,8 @@ const MAGIC: u32 = u32::from_be_bytes(*b"ZKTR");
 const VERSION: i32 = 1;
 /// Flush the encode buffer to the writer at about this size.
 const CHUNK: usize = 1 << 20;
+/// The smallest node record: path (length + one byte), data length, ACL index, stat.
+const MIN_NODE_BYTES: usize = 4 + 1 + 4 + 4 + 60;
 
 impl DataTree {
     /// Streams the tree as a snapshot body.
@@ -120,9 +122,15 @@ impl DataTree {
         if n_nodes < 0 {
             return Err(DecodeError::Invalid("negative node count"));
         }
+        // Sized up front (no rehash while loading), but never beyond what the bytes left
+        // could hold: the count comes from the file.
+        let most = r.remaining() / MIN_NODE_BYTES;
+        tree.nodes
+            .reserve((n_nodes as u64).min(most as u64) as usize);
         for _ in 0..n_nodes {
             let p = r.string()?;
-            let data: Option<Bytes> = Jute::read(&mut r)?;
+            // Out of the file's buffer, which would otherwise stay whole while any node lives.
+            let data = super::apply::kept(&Jute::read(&mut r)?);
             let acl = acls
                 .get(&r.i32()?)
                 .ok_or(DecodeError::Invalid("node names an unknown ACL"))?;
@@ -140,17 +148,15 @@ impl DataTree {
             if path::validate(&p).is_err() {
                 return Err(DecodeError::Invalid("invalid path in snapshot"));
             }
+            let index = tree.acls.intern(acl);
+            let inserted = tree.insert_raw(&p, data, index, stat);
             // A second record for a path would replace the node and cut its children off.
-            if tree.nodes.contains_key(p.as_str()) {
+            if inserted.replaced {
                 return Err(DecodeError::Invalid("path appears twice in snapshot"));
             }
-            if let Some((parent, _)) = path::split(&p) {
-                if !tree.nodes.contains_key(parent) {
-                    return Err(DecodeError::Invalid("node before its parent in snapshot"));
-                }
+            if !inserted.linked {
+                return Err(DecodeError::Invalid("node before its parent in snapshot"));
             }
-            let index = tree.acls.intern(acl);
-            tree.insert_raw(&p, data, index, stat);
         }
         if !tree.nodes.contains_key("/") {
             return Err(DecodeError::Invalid("snapshot has no root"));
