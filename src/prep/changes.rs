@@ -29,7 +29,7 @@ struct Record {
 /// The overlay of pending txns on top of the tree.
 #[derive(Debug, Default)]
 pub struct PendingChanges {
-    records: HashMap<String, Record>,
+    records: HashMap<String, Record, crate::tree::node::PathHasher>,
     order: VecDeque<(i64, String)>,
 }
 

@@ -61,9 +61,9 @@ enum EphEvent {
 /// Digests of outstanding txns, ahead of the tree.
 #[derive(Debug, Default, Clone)]
 pub struct DigestPreview {
-    overlay: HashMap<String, Entry>,
+    overlay: HashMap<String, Entry, super::node::PathHasher>,
     order: VecDeque<(i64, String)>,
-    links: HashMap<String, Link>,
+    links: HashMap<String, Link, super::node::PathHasher>,
     link_order: VecDeque<(i64, String)>,
     /// Orders changes inside one zxid (the entries of a multi).
     seq: u64,

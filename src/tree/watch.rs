@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::node::PathHasher;
 use super::path;
 use crate::proto::opcode::{EventType, WatcherType};
 
@@ -52,8 +53,8 @@ fn watcher_type_bits(t: WatcherType) -> u8 {
 
 #[derive(Debug, Default, Clone)]
 pub struct WatchManager {
-    by_path: HashMap<String, HashMap<i64, u8>>,
-    by_session: HashMap<i64, HashSet<String>>,
+    by_path: HashMap<String, HashMap<i64, u8>, PathHasher>,
+    by_session: HashMap<i64, HashSet<String, PathHasher>>,
     recursive: usize,
 }
 
@@ -244,7 +245,7 @@ impl WatchManager {
     }
 
     /// Paths watched per session (`wchc`).
-    pub fn by_session(&self) -> impl Iterator<Item = (i64, &HashSet<String>)> {
+    pub fn by_session(&self) -> impl Iterator<Item = (i64, &HashSet<String, PathHasher>)> {
         self.by_session.iter().map(|(s, p)| (*s, p))
     }
 
