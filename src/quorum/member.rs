@@ -290,6 +290,7 @@ impl Member {
                 Action::ActivateConfig { view } => {
                     self.view = view.clone();
                     self.last_seen.take_if(|v| v.version() <= view.version());
+                    self.election.set_observer(view.is_observer(self.me));
                 }
                 Action::LastSeenConfig { view } => {
                     self.last_seen = (view.version() > self.view.version()).then(|| view.clone());
