@@ -165,18 +165,14 @@ impl Member {
             Input::Notification { from, n } if self.looking_at.is_some() => {
                 self.deferred.push((from, n));
             }
-            Input::Notification { from, n } => {
-                let d = self.election.receive(&self.view, now, from, n, &mut out);
-                self.decided(d, now, &mut out);
-            }
+            Input::Notification { from, n } => self.notification(now, from, n, &mut out),
             Input::Tick => {
                 if let Some(at) = self.looking_at {
                     if now >= at {
                         self.looking_at = None;
                         self.look(now, &mut out);
                         for (from, n) in std::mem::take(&mut self.deferred) {
-                            let d = self.election.receive(&self.view, now, from, n, &mut out);
-                            self.decided(d, now, &mut out);
+                            self.notification(now, from, n, &mut out);
                         }
                     }
                 } else {
@@ -446,6 +442,8 @@ impl Member {
 
 mod host_calls;
 mod reconfig;
+#[cfg(test)]
+mod reconfig_tests;
 mod report;
 #[cfg(test)]
 mod snap_tests;

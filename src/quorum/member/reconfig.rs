@@ -1,13 +1,17 @@
 //! Reconfiguration entry points of a member (`reconfigEnabled`): the leader proposes a
 //! reconfig txn with the configuration it installs, and answers the checks the runtime's
-//! preparation of a reconfig needs (one in progress? a synced quorum of the new members?).
+//! preparation of a reconfig needs (one in progress? a synced quorum of the new members?);
+//! while LOOKING, a newer configuration in force elsewhere, learned from a notification, is
+//! activated before electing again.
 
 use bytes::Bytes;
 
 use super::super::action::{Action, LogSource};
 use super::super::leader;
 use super::super::view::QuorumView;
+use super::super::wire::Notification;
 use super::super::zxid::{epoch_of, hex};
+use super::super::{ServerState, Sid};
 use super::{Member, Role};
 
 impl Member {
@@ -40,6 +44,44 @@ impl Member {
         }
         self.track(&out);
         out
+    }
+
+    /// A notification from `from`, taken by the election unless it carries a newer
+    /// configuration than ours while we are LOOKING (`FastLeaderElection.WorkerReceiver`):
+    /// then that configuration is activated (`processReconfig`, written to disk as any
+    /// activation) and the election starts over under it; the notification is dropped, as
+    /// Apache's receiver drops it when it restarts leader election. Without this a member
+    /// that missed a reconfig's commit would elect with the old voters and make a leader
+    /// that cannot take the members that have the new configuration in force (they are
+    /// "ahead of the leader"), or count no quorum at all.
+    pub(super) fn notification(
+        &mut self,
+        now: u64,
+        from: Sid,
+        n: Notification,
+        out: &mut Vec<Action>,
+    ) {
+        let looking =
+            matches!(self.role, Role::Looking) && self.election.state() == ServerState::Looking;
+        if self.reconfig_enabled && looking {
+            let newer = QuorumView::from_config(n.config.clone())
+                .filter(|v| v.version() > self.view.version());
+            if let Some(view) = newer {
+                tracing::info!(
+                    from,
+                    version = %hex(view.version()),
+                    mine = %hex(self.view.version()),
+                    "a newer configuration is in force; activating it and restarting leader election"
+                );
+                let activate = Action::ActivateConfig { view };
+                self.track(std::slice::from_ref(&activate));
+                out.push(activate);
+                self.look(now, out);
+                return;
+            }
+        }
+        let d = self.election.receive(&self.view, now, from, n, out);
+        self.decided(d, now, out);
     }
 
     /// Leader: a reconfig is proposed and not yet committed.
