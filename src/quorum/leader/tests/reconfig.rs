@@ -193,3 +193,44 @@ fn a_reconfig_proposal_is_reported_as_the_last_seen_configuration() {
     let out = propose_reconfig(&mut h, z(2, 1), next.clone());
     assert_eq!(out[0], Action::LastSeenConfig { view: next });
 }
+
+/// Leader 1 (last logged zxid (1,3), reconfigEnabled) started with `last_seen`.
+fn leader_with_last_seen(last_seen: QuorumView) -> (Leader, Vec<Action>) {
+    let mut committed = CommittedLog::new(0);
+    let mut out = Vec::new();
+    let mut ctx = Ctx {
+        now: 0,
+        out: &mut out,
+        committed: &mut committed,
+        log: &NoLog,
+        last_applied: z(1, 3),
+    };
+    let l = Leader::new(
+        1,
+        (view(), Some(last_seen)),
+        timing(),
+        (1, 1),
+        z(1, 3),
+        (false, true),
+        &mut ctx,
+    )
+    .expect("a leader starts");
+    (l, out)
+}
+
+#[test]
+fn a_last_seen_configuration_whose_txn_is_logged_is_resumed() {
+    let (l, out) = leader_with_last_seen(without_3(z(1, 3)));
+    assert_eq!(out, vec![]);
+    assert!(l.reconfig_in_progress());
+    assert_eq!(l.newleader_config(), without_3(z(1, 3)));
+}
+
+#[test]
+fn a_last_seen_configuration_whose_txn_was_never_logged_is_dropped_and_cleared() {
+    // `.dynamic.next` was written when (1,4) was proposed; the crash lost the txn itself.
+    let (l, out) = leader_with_last_seen(without_3(z(1, 4)));
+    assert_eq!(out, vec![Action::LastSeenConfig { view: view() }]);
+    assert!(!l.reconfig_in_progress());
+    assert_eq!(l.newleader_config().voters().collect::<Vec<_>>(), [1, 2, 3]);
+}
