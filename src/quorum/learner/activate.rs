@@ -1,7 +1,8 @@
 //! New configurations on a learner (`reconfigEnabled`): the one NEWLEADER carries, activated
 //! at UPTODATE when newer (`Learner.syncWithLeader`); a reconfig PROPOSAL's, remembered (and
 //! reported as the last seen configuration) until its COMMITANDACTIVATE (payload: the
-//! designated leader's sid), which activates it and commits the txn, during sync as after; an observer's INFORMANDACTIVATE (designated leader + txn). A learner whose
+//! designated leader's sid), which activates it and commits the txn, during sync as after; an
+//! observer's INFORMANDACTIVATE (designated leader + txn), during sync as after. A learner whose
 //! leader is not the designated one, or whose role changed (voter ↔ observer), leaves its
 //! leader and elects (`processReconfig`'s "major change"); a follower removed from the
 //! configuration stays as a non-voting follower, as Apache's does. Without `reconfigEnabled`
@@ -84,23 +85,35 @@ impl Learner {
         }
     }
 
-    /// INFORMANDACTIVATE (observers): designated leader, then the reconfig txn to log, apply
-    /// and activate.
+    /// INFORMANDACTIVATE's activation (observers, in sync as in broadcast): the designated
+    /// leader, then the reconfig txn, whose configuration is activated. Returns the txn and
+    /// `Some(reason)` when this learner must leave its leader.
+    pub(super) fn informed_reconfig(
+        &mut self,
+        p: QuorumPacket,
+        ctx: &mut Ctx,
+    ) -> Result<(Bytes, Option<String>), Abandon> {
+        let data = p.data.unwrap_or_default();
+        let designated = decode_designated_leader(&data)
+            .ok_or_else(|| Abandon("INFORMANDACTIVATE without a designated leader".into()))?;
+        let txn = data.slice(8..);
+        txn_zxid(&txn).ok_or_else(|| Abandon("INFORMANDACTIVATE without a txn".into()))?;
+        let change = match reconfig_config(&txn).and_then(QuorumView::from_config) {
+            Some(v) => self.activate_checked(v, Some(designated), ctx),
+            None => None,
+        };
+        Ok((txn, change))
+    }
+
+    /// INFORMANDACTIVATE in broadcast: activate, then log and apply the reconfig txn.
     pub(super) fn inform_and_activate(
         &mut self,
         p: QuorumPacket,
         ctx: &mut Ctx,
     ) -> Result<(), Abandon> {
-        let data = p.data.unwrap_or_default();
-        let designated = decode_designated_leader(&data)
-            .ok_or_else(|| Abandon("INFORMANDACTIVATE without a designated leader".into()))?;
-        let txn = data.slice(8..);
+        let (txn, change) = self.informed_reconfig(p, ctx)?;
         let zxid =
             txn_zxid(&txn).ok_or_else(|| Abandon("INFORMANDACTIVATE without a txn".into()))?;
-        let change = match reconfig_config(&txn).and_then(QuorumView::from_config) {
-            Some(v) => self.activate_checked(v, Some(designated), ctx),
-            None => None,
-        };
         self.log_and_apply(zxid, txn, ctx);
         match change {
             Some(reason) => Err(Abandon(reason)),

@@ -3,8 +3,8 @@
 //! result is then snapshotted); at NEWLEADER every collected txn is logged and
 //! made durable, currentEpoch written, and only then NEWLEADER is ACKed; after UPTODATE the
 //! learner ACKs those txns, logs what came after NEWLEADER, applies the commits and serves.
-//! Reconfigs seen in sync are handled as in broadcast (`activate`): a COMMITANDACTIVATE
-//! activates, NEWLEADER's configuration is activated at UPTODATE.
+//! Reconfigs seen in sync are handled as in broadcast (`activate`): a COMMITANDACTIVATE or
+//! (observers) INFORMANDACTIVATE activates, NEWLEADER's configuration is activated at UPTODATE.
 //! Never ACKs a proposal before the NEWLEADER ACK (Apache 3.8.0 leaders would miscount it).
 
 use bytes::Bytes;
@@ -100,8 +100,18 @@ impl Learner {
                     self.committed.push_back(p.zxid);
                 }
             }
-            Some(PacketType::Inform) => {
-                let txn = p.data.unwrap_or_default();
+            Some(t @ (PacketType::Inform | PacketType::InformAndActivate)) => {
+                let txn = if t == PacketType::InformAndActivate {
+                    // Activated at once; a major change leaves before the txn is taken, as
+                    // Apache's `syncWithLeader` throws before processing it.
+                    let (txn, change) = self.informed_reconfig(p, ctx)?;
+                    if let Some(reason) = change {
+                        return Err(Abandon(reason));
+                    }
+                    txn
+                } else {
+                    p.data.unwrap_or_default()
+                };
                 let zxid = self.queued(&txn)?;
                 if self.applies_directly() {
                     ctx.out.push(Action::Apply { zxid, txn });

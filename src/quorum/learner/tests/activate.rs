@@ -164,3 +164,26 @@ fn newleaders_configuration_without_the_leader_as_voter_leaves_at_uptodate() {
     );
     assert_eq!(h.l.view, without_leader);
 }
+
+#[test]
+fn an_observer_activates_at_inform_and_activate_during_sync_and_applies_the_txn() {
+    // A reconfig committed while this observer syncs reaches it as INFORMANDACTIVATE before
+    // NEWLEADER; dropping it would leave a hole in its history.
+    let mut h = Harness::diffing(true);
+    h.l.reconfig_enabled = true;
+    let t = reconfig_txn(z(2, 1));
+    let mut data = BytesMut::new();
+    data.put_i64(1);
+    data.extend_from_slice(&t);
+    let out = h.ok_packet(1, pkt(InformAndActivate, z(2, 1), Some(data.freeze())));
+    assert_eq!(out, vec![Action::ActivateConfig { view: next_view() }]);
+    h.ok_packet(2, newleader());
+    let out = h.ok_packet(3, pkt(UpToDate, -1, None));
+    assert!(
+        out.contains(&Action::Apply {
+            zxid: z(2, 1),
+            txn: t
+        }),
+        "{out:?}"
+    );
+}
