@@ -234,3 +234,34 @@ fn a_last_seen_configuration_whose_txn_was_never_logged_is_dropped_and_cleared()
     assert!(!l.reconfig_in_progress());
     assert_eq!(l.newleader_config().voters().collect::<Vec<_>>(), [1, 2, 3]);
 }
+
+#[test]
+fn a_learner_that_registers_as_a_follower_is_sent_proposals_even_where_the_configuration_says_observer(
+) {
+    // Member 4 is an observer here, but follows (a configuration it has seen says it votes,
+    // or none lists it): as Apache's LearnerHandler, the FOLLOWERINFO decides. Sent INFORMs,
+    // a follower drops them and answers `sync`s without the txns.
+    let mut h = Harness::new();
+    h.register(0, L2, follower_info(2, 1));
+    h.register(0, L4, follower_info(4, 1));
+    for link in [L2, L4] {
+        h.packet(0, link, ack_epoch(1, z(1, 3)));
+    }
+    h.packet(0, L4, ack(z(2, 0)));
+    assert!(!h.leader.is_established(), "4 does not vote");
+    h.packet(0, L2, ack(z(2, 0)));
+    assert!(h.leader.is_established());
+    let out = h.propose(1, z(2, 1));
+    assert!(
+        out.contains(&send(L4, ProposalPkt, z(2, 1), Some(txn(z(2, 1))))),
+        "{out:?}"
+    );
+    assert_eq!(h.ok(2, Input::Persisted { zxid: z(2, 1) }), vec![]);
+    assert_eq!(
+        h.packet(2, L4, ack(z(2, 1))),
+        vec![],
+        "its ACK does not count"
+    );
+    let out = h.packet(3, L2, ack(z(2, 1)));
+    assert!(out.contains(&send(L4, Commit, z(2, 1), None)), "{out:?}");
+}
