@@ -14,7 +14,7 @@ use super::super::action::Action;
 use super::super::view::QuorumView;
 use super::super::wire::payload::{decode_designated_leader, reconfig_config};
 use super::super::wire::QuorumPacket;
-use super::super::zxid::hex;
+use super::super::zxid::{counter_of, epoch_of, hex};
 use super::{txn_zxid, Abandon, Ctx, Learner};
 
 impl Learner {
@@ -40,8 +40,25 @@ impl Learner {
 
     /// UPTODATE: the NEWLEADER configuration is in force; `Some(reason)` when its voters no
     /// longer include the leader, or this member's role changed (Apache's "major change").
+    ///
+    /// Unless it is a reconfig this leader proposed in its epoch and the sync did not show
+    /// committed: an established leader's NEWLEADER carries its last seen configuration
+    /// (`getQuorumVerifierBytes`), which may be a reconfig still in flight. Activated at
+    /// UPTODATE, it would be in force here even if it never commits, and spread from here to
+    /// every member that elects (notifications carry it), which then could never join a leader
+    /// without it ("ahead of the leader"). Its COMMITANDACTIVATE (held until UPTODATE) or
+    /// INFORMANDACTIVATE activates it once committed. A configuration of an earlier epoch (a
+    /// resumed reconfig) or a version-0 stamp is in force once the leader is established,
+    /// which UPTODATE means.
     pub(super) fn activate_newleader_config(&mut self, ctx: &mut Ctx) -> Option<String> {
         let next = self.newleader_view.take()?;
+        let v = next.version();
+        let in_flight =
+            epoch_of(v) >= self.new_epoch && counter_of(v) != 0 && v > self.sync_committed;
+        if in_flight {
+            tracing::info!(version = %hex(v), "NEWLEADER's configuration is a reconfig still in flight: its commit activates it");
+            return None;
+        }
         self.activate_checked(next, None, ctx)
     }
 

@@ -92,10 +92,11 @@ fn reconfigs_commit_and_every_member_converges_without_faults() {
 #[test]
 fn reconfiguration_regressions() {
     let runs = [
-        // A removed voter joined as an observer, so a leader resuming the reconfig that
-        // adds it back never counted its NEWLEADER ACK: no leader (election: non-members
-        // follow as non-voting participants).
-        (8, five()),
+        // Removed voters joined as observers, and an observer made a voter kept observing,
+        // so a leader resuming the reconfig that adds one back never counted its NEWLEADER
+        // ACK: no leader (election: the learner type follows the configuration in force).
+        (923, five()),
+        (19, three_and_two_observers()),
         // Members that missed a reconfig's COMMITANDACTIVATE elected a leader under the old
         // configuration, which refused the members that had the new one in force as "ahead
         // of the leader": no leader (member: a LOOKING member activates a newer
@@ -112,10 +113,19 @@ fn reconfiguration_regressions() {
         // hole in its history (learner: INFORMANDACTIVATE during sync).
         (126, three_and_two_observers()),
         (560, five()),
+        // An observer synced with a leader, cut off from its voters, while its reconfig was
+        // in flight; NEWLEADER carried that configuration and UPTODATE activated it, and it
+        // spread by notifications to the other members that elected; it never committed,
+        // and they could never join the new leader (learner: at UPTODATE a reconfig still
+        // in flight waits for its commit).
+        (3829, three_and_two_observers()),
     ];
     let failed: Vec<String> = runs
         .into_iter()
-        .filter_map(|(seed, cfg)| run(seed, cfg).err())
+        .filter_map(|(seed, cfg)| {
+            let what = format!("{} voters, {} observers", cfg.voters, cfg.observers);
+            run(seed, cfg).err().map(|e| format!("{what}: {e}"))
+        })
         .collect();
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
 }
