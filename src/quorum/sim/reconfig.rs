@@ -8,8 +8,10 @@
 //!
 //! The host side: an activated configuration is written to the simulated disk at once (the
 //! dynamic file), the last seen one too (`<zoo.cfg>.dynamic.next`, removed when not newer),
-//! and every activation is checked (`configs`). Must not: decide anything the quorum core
-//! decides.
+//! and every activation is checked (`configs`). A removed member restarts from its disk like
+//! any other, though a real server (Apache's too) refuses to start with a myid its
+//! configuration does not list: the simulator keeps it, a member electing as a non-member.
+//! Must not: decide anything the quorum core decides.
 
 use std::collections::BTreeSet;
 
