@@ -27,6 +27,8 @@ pub struct Decision {
 #[derive(Debug, Clone)]
 pub struct Election {
     me: Sid,
+    /// Apache's learner type is OBSERVER: `peerType=observer`, then whatever the configuration
+    /// in force says (`set_observer`).
     observer: bool,
     timing: Timing,
     state: ServerState,
@@ -148,6 +150,14 @@ impl Election {
     /// (`QuorumPeer.updateElectionVote`).
     pub fn set_peer_epoch(&mut self, epoch: i64) {
         self.current.peer_epoch = epoch;
+    }
+
+    /// A configuration was activated (`QuorumPeer.updateLearnerType`): an observer of it is
+    /// an observer; a voter, or a member it does not list at all (a removed voter, or a
+    /// removed observer), is a participant, which follows as a non-voting follower when it
+    /// does not vote.
+    pub fn set_observer(&mut self, observer: bool) {
+        self.observer = observer;
     }
 
     /// The member left LOOKING (decided) or moved between roles without electing.
@@ -418,10 +428,13 @@ impl Election {
         let leader = end.leader;
         let state = if leader == self.me as i64 {
             ServerState::Leading
-        } else if view.is_voter(self.me) && !self.observer {
-            ServerState::Following
-        } else {
+        } else if self.observer || view.is_observer(self.me) {
+            // `learningState()`: only observers observe; a participant the configuration does
+            // not count follows as a non-voting follower, whose NEWLEADER ACK a leader
+            // resuming a reconfig that makes it a voter again counts.
             ServerState::Observing
+        } else {
+            ServerState::Following
         };
         self.state = state;
         self.current = end;
@@ -480,5 +493,7 @@ impl Election {
 mod down;
 #[cfg(test)]
 mod down_tests;
+#[cfg(test)]
+mod reconfig_tests;
 #[cfg(test)]
 mod tests;

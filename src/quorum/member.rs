@@ -165,22 +165,14 @@ impl Member {
             Input::Notification { from, n } if self.looking_at.is_some() => {
                 self.deferred.push((from, n));
             }
-            Input::Notification { from, n } => {
-                if !self.adopt_notified_config(now, from, &n, &mut out) {
-                    let d = self.election.receive(&self.view, now, from, n, &mut out);
-                    self.decided(d, now, &mut out);
-                }
-            }
+            Input::Notification { from, n } => self.notification(now, from, n, &mut out),
             Input::Tick => {
                 if let Some(at) = self.looking_at {
                     if now >= at {
                         self.looking_at = None;
                         self.look(now, &mut out);
                         for (from, n) in std::mem::take(&mut self.deferred) {
-                            if !self.adopt_notified_config(now, from, &n, &mut out) {
-                                let d = self.election.receive(&self.view, now, from, n, &mut out);
-                                self.decided(d, now, &mut out);
-                            }
+                            self.notification(now, from, n, &mut out);
                         }
                     }
                 } else {
@@ -294,6 +286,7 @@ impl Member {
                 Action::ActivateConfig { view } => {
                     self.view = view.clone();
                     self.last_seen.take_if(|v| v.version() <= view.version());
+                    self.election.set_observer(view.is_observer(self.me));
                 }
                 Action::LastSeenConfig { view } => {
                     self.last_seen = (view.version() > self.view.version()).then(|| view.clone());

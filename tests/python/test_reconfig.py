@@ -11,7 +11,8 @@
 - `reconfig -remove` of a follower: every member activates the new configuration (new dynamic
   file, `config`), writes go on, and the removed member no longer counts: with the other
   follower gone the leader alone is no quorum, even though the removed member still runs;
-- `reconfig -add` brings the member back as a voter; bulk `-members` replaces the list.
+- `reconfig -add` brings the member back as a voter; a removed member whose leader goes
+  away follows the next one (a non-voting participant, not an observer); bulk `-members` replaces the list.
 """
 
 import os
@@ -74,10 +75,18 @@ def wait_for(what, check, timeout=20):
     pytest.fail("timed out waiting for " + what)
 
 
+def leader_epoch(m):
+    """The epoch of `m`'s last zxid (`srvr`); 0 if it does not answer."""
+    try:
+        found = re.search(r"Zxid: 0x([0-9a-f]+)", m.four("srvr"))
+    except OSError:
+        return 0
+    return int(found.group(1), 16) >> 32 if found else 0
+
+
 def test_first_start_splits_zoo_cfg_as_apache_does(ensemble):
     members = ensemble.members
-    leader_zxid = ensemble.leader().four("srvr")
-    epoch = int(re.search(r"Zxid: 0x([0-9a-f]+)", leader_zxid).group(1), 16) >> 32
+    epoch = leader_epoch(ensemble.leader())
     version = "%x" % (epoch << 32)
     lines = [server_line(m) for m in members]
     for m in members:
@@ -130,6 +139,35 @@ def test_remove_a_follower_then_add_it_back(ensemble):
     assert "Committed new configuration:" in out, out
     wait_for("member %d back in every config" % follower.myid,
              lambda: all(any(l.startswith("server.%d=" % follower.myid) for l in config_of(m))
+                         for m in ensemble.members))
+
+
+def test_a_removed_follower_that_elects_again_follows_without_a_vote(ensemble):
+    # A member that its configuration does not list is a non-voting participant: when its
+    # leader goes away it elects, finds the next leader and follows it (not observes). (A
+    # removed member cannot restart: Apache and zkserver refuse a myid not in the list.)
+    leader = wait_for("a leader", ensemble.leader, timeout=30)
+    follower = ensemble.followers()[0]
+    out = cli(leader, SUPER + "reconfig -remove %d\n" % follower.myid)
+    assert "Committed new configuration:" in out, out
+    gone = "server.%d=" % follower.myid
+    wait_for("member %d to activate" % follower.myid,
+             lambda: not any(l.startswith(gone) for l in config_of(follower)))
+    epoch = leader_epoch(leader)
+    ensemble.restart(leader)
+    # A leader of a later epoch: the removed member left the old one when it went away.
+    wait_for("a leader of a later epoch",
+             lambda: ensemble.leader() is not None and leader_epoch(ensemble.leader()) > epoch,
+             timeout=30)
+    wait_for("member %d to follow again" % follower.myid,
+             lambda: ensemble.mode(follower) == "follower", timeout=30)
+    out = cli(follower, "create /removed-follows x\nget /removed-follows\n")
+    assert "Created /removed-follows" in out, out
+
+    out = cli(ensemble.leader(), SUPER + "reconfig -add %s\n" % server_line(follower, True))
+    assert "Committed new configuration:" in out, out
+    wait_for("member %d back in every config" % follower.myid,
+             lambda: all(any(l.startswith(gone) for l in config_of(m))
                          for m in ensemble.members))
 
 

@@ -55,6 +55,17 @@ def mixed(request):
         for m in e.members[:2]:
             m.start(wait=False)
         e.wait_ready()
+        # zkserver members elect in milliseconds and may settle before the JVM's votes are
+        # out; the leader then steps aside (equal histories: the highest id wins among the
+        # rest) and comes back as a follower.
+        for _ in range(3):
+            leader = e.leader()
+            if leader is third:
+                break
+            e.kill(leader)
+            wait_for("a new leader", lambda: e.leader() not in (None, leader), timeout=30)
+            leader.start(wait=False)
+            e.wait_ready()
         assert e.leader() is third, e.modes()
         yield e
     finally:

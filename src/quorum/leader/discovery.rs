@@ -109,7 +109,11 @@ impl Leader {
                 "Follower sid is not in the current config; it will not be counted"
             );
         }
-        let observer = observer || self.view.is_observer(sid);
+        // The learner type is what the learner says it is (`LearnerHandler`: OBSERVER only
+        // for OBSERVERINFO), not what this leader's configuration says: a follower whose
+        // configuration differs (a reconfig it saw first, or one this leader resumes) is sent
+        // PROPOSAL and COMMIT, which it handles, never INFORM, which it drops; its ACKs count
+        // only where it votes. Until its configuration agrees it follows as a non-voter.
         if let Some(h) = self.learners.get_mut(&link) {
             h.sid = Some(sid);
             h.observer = observer;

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use super::action::{Action, Input, LinkId, LogSource};
 use super::history::CommittedLog;
 use super::view::QuorumView;
-use super::zxid::{hex, make_zxid};
+use super::zxid::make_zxid;
 use super::{Sid, Timing};
 use handler::Handler;
 
@@ -124,7 +124,8 @@ impl Leader {
     /// Starts `lead()`: the leader registers its own accepted epoch and waits for learners.
     /// `last_seen`: a reconfig proposed before this epoch and not known to be in force; the
     /// new epoch needs a quorum of it too, and puts it in force once established (Apache's
-    /// `lead()` with `lastSeenQuorumVerifier` newer than the configuration in force).
+    /// `lead()` with `lastSeenQuorumVerifier` newer than the configuration in force), if
+    /// its reconfig txn is in this leader's log (`resume`).
     pub fn new(
         me: Sid,
         (view, last_seen): (QuorumView, Option<QuorumView>),
@@ -163,10 +164,7 @@ impl Leader {
             last_seen: None,
         };
         if reconfig_enabled {
-            l.last_seen = last_seen.filter(|v| v.version() > l.view.version());
-        }
-        if let Some(v) = &l.last_seen {
-            tracing::info!(version = %hex(v.version()), "resuming a reconfiguration proposed before this epoch");
+            l.resume(last_seen, last_zxid, ctx);
         }
         l.offer_epoch(me, accepted_epoch, false, ctx)?;
         Ok(l)

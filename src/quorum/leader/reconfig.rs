@@ -22,6 +22,35 @@ impl Leader {
     pub(super) const NOT_A_VOTER: &'static str =
         "this leader is no voter of the configuration in force";
 
+    /// A last seen configuration (a reconfig proposed before this epoch) is resumed if its
+    /// reconfig txn, whose zxid is its version, is in this leader's log. The last seen
+    /// configuration is written (`<zoo.cfg>.dynamic.next`) as soon as the proposal is seen,
+    /// before the txn is durable, so a crash can keep it and lose the txn; such a reconfig
+    /// never committed (a quorum would have logged it, and an elected leader holds every
+    /// committed txn), and putting it in force would install a configuration whose txn is in
+    /// no history. It is dropped, and so is the stale `.dynamic.next` (a last seen
+    /// configuration not newer than the one in force clears it), or this leader would
+    /// resume it after a later restart, once its log has passed that zxid. Apache resumes
+    /// it regardless.
+    pub(super) fn resume(&mut self, last_seen: Option<QuorumView>, last_zxid: i64, ctx: &mut Ctx) {
+        let Some(v) = last_seen.filter(|v| v.version() > self.view.version()) else {
+            return;
+        };
+        if v.version() > last_zxid {
+            tracing::warn!(
+                version = %hex(v.version()),
+                last_zxid = %hex(last_zxid),
+                "the last seen reconfiguration's txn is not in this leader's log: it never committed; dropped"
+            );
+            ctx.out.push(Action::LastSeenConfig {
+                view: self.view.clone(),
+            });
+            return;
+        }
+        tracing::info!(version = %hex(v.version()), "resuming a reconfiguration proposed before this epoch");
+        self.last_seen = Some(v);
+    }
+
     /// The configuration NEWLEADER carries (`getLastSeenQuorumVerifier`): a pending one, or
     /// with `reconfigEnabled` a version-0 one stamped with the new epoch's first zxid, as
     /// Apache's `lead()` does (ZOOKEEPER-1783), so every member activates the same version.

@@ -1,7 +1,8 @@
 //! New configurations on a learner (`reconfigEnabled`): the one NEWLEADER carries, activated
 //! at UPTODATE when newer (`Learner.syncWithLeader`); a reconfig PROPOSAL's, remembered (and
 //! reported as the last seen configuration) until its COMMITANDACTIVATE (payload: the
-//! designated leader's sid), which activates it and commits the txn, during sync as after; an observer's INFORMANDACTIVATE (designated leader + txn). A learner whose
+//! designated leader's sid), which activates it and commits the txn, during sync as after; an
+//! observer's INFORMANDACTIVATE (designated leader + txn), during sync as after. A learner whose
 //! leader is not the designated one, or whose role changed (voter ↔ observer), leaves its
 //! leader and elects (`processReconfig`'s "major change"); a follower removed from the
 //! configuration stays as a non-voting follower, as Apache's does. Without `reconfigEnabled`
@@ -13,7 +14,7 @@ use super::super::action::Action;
 use super::super::view::QuorumView;
 use super::super::wire::payload::{decode_designated_leader, reconfig_config};
 use super::super::wire::QuorumPacket;
-use super::super::zxid::hex;
+use super::super::zxid::{counter_of, epoch_of, hex};
 use super::{txn_zxid, Abandon, Ctx, Learner};
 
 impl Learner {
@@ -39,8 +40,25 @@ impl Learner {
 
     /// UPTODATE: the NEWLEADER configuration is in force; `Some(reason)` when its voters no
     /// longer include the leader, or this member's role changed (Apache's "major change").
+    ///
+    /// Unless it is a reconfig this leader proposed in its epoch and the sync did not show
+    /// committed: an established leader's NEWLEADER carries its last seen configuration
+    /// (`getQuorumVerifierBytes`), which may be a reconfig still in flight. Activated at
+    /// UPTODATE, it would be in force here even if it never commits, and spread from here to
+    /// every member that elects (notifications carry it), which then could never join a leader
+    /// without it ("ahead of the leader"). Its COMMITANDACTIVATE (held until UPTODATE) or
+    /// INFORMANDACTIVATE activates it once committed. A configuration of an earlier epoch (a
+    /// resumed reconfig) or a version-0 stamp is in force once the leader is established,
+    /// which UPTODATE means.
     pub(super) fn activate_newleader_config(&mut self, ctx: &mut Ctx) -> Option<String> {
         let next = self.newleader_view.take()?;
+        let v = next.version();
+        let in_flight =
+            epoch_of(v) >= self.new_epoch && counter_of(v) != 0 && v > self.sync_committed;
+        if in_flight {
+            tracing::info!(version = %hex(v), "NEWLEADER's configuration is a reconfig still in flight: its commit activates it");
+            return None;
+        }
         self.activate_checked(next, None, ctx)
     }
 
@@ -84,23 +102,35 @@ impl Learner {
         }
     }
 
-    /// INFORMANDACTIVATE (observers): designated leader, then the reconfig txn to log, apply
-    /// and activate.
+    /// INFORMANDACTIVATE's activation (observers, in sync as in broadcast): the designated
+    /// leader, then the reconfig txn, whose configuration is activated. Returns the txn and
+    /// `Some(reason)` when this learner must leave its leader.
+    pub(super) fn informed_reconfig(
+        &mut self,
+        p: QuorumPacket,
+        ctx: &mut Ctx,
+    ) -> Result<(Bytes, Option<String>), Abandon> {
+        let data = p.data.unwrap_or_default();
+        let designated = decode_designated_leader(&data)
+            .ok_or_else(|| Abandon("INFORMANDACTIVATE without a designated leader".into()))?;
+        let txn = data.slice(8..);
+        txn_zxid(&txn).ok_or_else(|| Abandon("INFORMANDACTIVATE without a txn".into()))?;
+        let change = match reconfig_config(&txn).and_then(QuorumView::from_config) {
+            Some(v) => self.activate_checked(v, Some(designated), ctx),
+            None => None,
+        };
+        Ok((txn, change))
+    }
+
+    /// INFORMANDACTIVATE in broadcast: activate, then log and apply the reconfig txn.
     pub(super) fn inform_and_activate(
         &mut self,
         p: QuorumPacket,
         ctx: &mut Ctx,
     ) -> Result<(), Abandon> {
-        let data = p.data.unwrap_or_default();
-        let designated = decode_designated_leader(&data)
-            .ok_or_else(|| Abandon("INFORMANDACTIVATE without a designated leader".into()))?;
-        let txn = data.slice(8..);
+        let (txn, change) = self.informed_reconfig(p, ctx)?;
         let zxid =
             txn_zxid(&txn).ok_or_else(|| Abandon("INFORMANDACTIVATE without a txn".into()))?;
-        let change = match reconfig_config(&txn).and_then(QuorumView::from_config) {
-            Some(v) => self.activate_checked(v, Some(designated), ctx),
-            None => None,
-        };
         self.log_and_apply(zxid, txn, ctx);
         match change {
             Some(reason) => Err(Abandon(reason)),

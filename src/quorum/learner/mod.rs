@@ -107,6 +107,8 @@ pub struct Learner {
     reconfig_enabled: bool,
     /// The configuration NEWLEADER carried, activated at UPTODATE when newer.
     newleader_view: Option<QuorumView>,
+    /// The sync showed every txn up to this zxid committed (DIFF/TRUNC/SNAP, COMMITs, INFORMs).
+    sync_committed: i64,
     /// Proposed reconfig txns' configurations by zxid, activated at COMMITANDACTIVATE.
     reconfigs: std::collections::BTreeMap<i64, QuorumView>,
 }
@@ -164,6 +166,7 @@ impl Learner {
             last_queued: 0,
             reconfig_enabled,
             newleader_view: None,
+            sync_committed: 0,
             reconfigs: Default::default(),
         }
     }

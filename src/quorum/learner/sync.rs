@@ -3,8 +3,9 @@
 //! result is then snapshotted); at NEWLEADER every collected txn is logged and
 //! made durable, currentEpoch written, and only then NEWLEADER is ACKed; after UPTODATE the
 //! learner ACKs those txns, logs what came after NEWLEADER, applies the commits and serves.
-//! Reconfigs seen in sync are handled as in broadcast (`activate`): a COMMITANDACTIVATE
-//! activates, NEWLEADER's configuration is activated at UPTODATE.
+//! Reconfigs seen in sync are handled as in broadcast (`activate`): a COMMITANDACTIVATE or
+//! (observers) INFORMANDACTIVATE activates, NEWLEADER's configuration is activated at UPTODATE
+//! unless it is a reconfig still in flight (then its commit activates it).
 //! Never ACKs a proposal before the NEWLEADER ACK (Apache 3.8.0 leaders would miscount it).
 
 use bytes::Bytes;
@@ -41,6 +42,7 @@ impl Learner {
             }
         }
         self.last_queued = self.state.last_zxid;
+        self.sync_committed = p.zxid;
         self.phase = Phase::Syncing;
         Ok(())
     }
@@ -59,6 +61,7 @@ impl Learner {
         self.undurable_snap = Some(self.state.last_zxid);
         self.state.last_zxid = zxid;
         self.last_queued = zxid;
+        self.sync_committed = zxid;
         self.snapshot_needed = true;
         self.phase = Phase::Syncing;
         Ok(())
@@ -78,6 +81,7 @@ impl Learner {
                 self.not_committed.push_back((zxid, txn));
             }
             Some(t @ (PacketType::Commit | PacketType::CommitAndActivate)) => {
+                self.sync_committed = self.sync_committed.max(p.zxid);
                 if t == PacketType::CommitAndActivate {
                     if let Some(reason) = self.activate_proposed(&p, ctx)? {
                         return Err(Abandon(reason));
@@ -100,9 +104,20 @@ impl Learner {
                     self.committed.push_back(p.zxid);
                 }
             }
-            Some(PacketType::Inform) => {
-                let txn = p.data.unwrap_or_default();
+            Some(t @ (PacketType::Inform | PacketType::InformAndActivate)) => {
+                let txn = if t == PacketType::InformAndActivate {
+                    // Activated at once; a major change leaves before the txn is taken, as
+                    // Apache's `syncWithLeader` throws before processing it.
+                    let (txn, change) = self.informed_reconfig(p, ctx)?;
+                    if let Some(reason) = change {
+                        return Err(Abandon(reason));
+                    }
+                    txn
+                } else {
+                    p.data.unwrap_or_default()
+                };
                 let zxid = self.queued(&txn)?;
+                self.sync_committed = self.sync_committed.max(zxid);
                 if self.applies_directly() {
                     ctx.out.push(Action::Apply { zxid, txn });
                 } else {

@@ -1,7 +1,8 @@
 //! Reconfiguration entry points of a member (`reconfigEnabled`): the leader proposes a
 //! reconfig txn with the configuration it installs, and answers the checks the runtime's
 //! preparation of a reconfig needs (one in progress? a synced quorum of the new members?);
-//! a LOOKING member adopts a newer configuration from a peer's notification.
+//! while LOOKING, a newer configuration in force elsewhere, learned from a notification, is
+//! activated before electing again.
 
 use bytes::Bytes;
 
@@ -10,44 +11,10 @@ use super::super::leader;
 use super::super::view::QuorumView;
 use super::super::wire::Notification;
 use super::super::zxid::{epoch_of, hex};
-use super::super::Sid;
+use super::super::{ServerState, Sid};
 use super::{Member, Role};
 
 impl Member {
-    /// A LOOKING member adopts a newer configuration that a peer's notification carries
-    /// (Apache's `WorkerReceiver`: `processReconfig`, then leader election restarts in a new
-    /// round with the new voters); `true` when it did, and the notification is then dropped,
-    /// as Apache drops it. This is how a member that was down during a reconfig finds the
-    /// voters it must elect with.
-    pub(super) fn adopt_notified_config(
-        &mut self,
-        now: u64,
-        from: Sid,
-        n: &Notification,
-        out: &mut Vec<Action>,
-    ) -> bool {
-        if !self.reconfig_enabled || !matches!(self.role, Role::Looking) || n.config.is_empty() {
-            return false;
-        }
-        let Some(next) = QuorumView::from_config(n.config.clone()) else {
-            return false;
-        };
-        if next.version() <= self.view.version() {
-            return false;
-        }
-        tracing::info!(
-            from,
-            version = %hex(next.version()),
-            mine = %hex(self.view.version()),
-            "a peer's notification carries a newer configuration: activating it and restarting leader election"
-        );
-        let action = Action::ActivateConfig { view: next };
-        self.track(std::slice::from_ref(&action));
-        out.push(action);
-        self.look(now, out);
-        true
-    }
-
     /// Leader: proposes a prepared reconfig txn at `zxid` that installs `next` once a quorum
     /// of the current and of the next configuration has it.
     pub fn propose_reconfig(
@@ -77,6 +44,44 @@ impl Member {
         }
         self.track(&out);
         out
+    }
+
+    /// A notification from `from`, taken by the election unless it carries a newer
+    /// configuration than ours while we are LOOKING (`FastLeaderElection.WorkerReceiver`):
+    /// then that configuration is activated (`processReconfig`, written to disk as any
+    /// activation) and the election starts over under it; the notification is dropped, as
+    /// Apache's receiver drops it when it restarts leader election. Without this a member
+    /// that missed a reconfig's commit would elect with the old voters and make a leader
+    /// that cannot take the members that have the new configuration in force (they are
+    /// "ahead of the leader"), or count no quorum at all.
+    pub(super) fn notification(
+        &mut self,
+        now: u64,
+        from: Sid,
+        n: Notification,
+        out: &mut Vec<Action>,
+    ) {
+        let looking =
+            matches!(self.role, Role::Looking) && self.election.state() == ServerState::Looking;
+        if self.reconfig_enabled && looking {
+            let newer = QuorumView::from_config(n.config.clone())
+                .filter(|v| v.version() > self.view.version());
+            if let Some(view) = newer {
+                tracing::info!(
+                    from,
+                    version = %hex(view.version()),
+                    mine = %hex(self.view.version()),
+                    "a newer configuration is in force; activating it and restarting leader election"
+                );
+                let activate = Action::ActivateConfig { view };
+                self.track(std::slice::from_ref(&activate));
+                out.push(activate);
+                self.look(now, out);
+                return;
+            }
+        }
+        let d = self.election.receive(&self.view, now, from, n, out);
+        self.decided(d, now, out);
     }
 
     /// Leader: a reconfig is proposed and not yet committed.

@@ -24,7 +24,7 @@ pub struct Violation {
 #[derive(Debug, Default)]
 pub struct Checker {
     /// Every (zxid, txn) any member applied.
-    txns: BTreeMap<i64, Bytes>,
+    pub txns: BTreeMap<i64, Bytes>,
     /// Writes acknowledged to clients: applied by the leader that proposed them.
     pub acked: BTreeMap<i64, Bytes>,
     leaders: HashMap<i64, Sid>,

@@ -37,9 +37,8 @@ impl World {
 
     pub fn restart(&mut self, sid: Sid) {
         self.log.push(format!("{:>6} RESTART node {sid}", self.now));
-        let (view, timing) = (self.view.clone(), self.cfg.timing);
-        let observer = view.is_observer(sid);
-        self.node(sid).restart(&view, observer, timing);
+        let (view, setup) = (self.view.clone(), self.setup());
+        self.node(sid).restart(&view, setup);
         let n = self.node(sid);
         let (first, len, last) = (
             n.state.first().map(|(z, _)| *z).unwrap_or(0),

@@ -46,12 +46,13 @@ impl World {
                 }
             }
             Action::ConnectToLeader { link, leader } => self.connect(sid, link, leader),
-            // The simulated ensembles run with reconfigEnabled=false: no configuration changes.
-            Action::LastSeenConfig { .. } => {}
+            Action::LastSeenConfig { view } => self.last_seen_config(sid, view),
             Action::ActivateConfig { view } => {
                 let v = view.version();
+                let m = configs::members(&view);
                 self.log
-                    .push(format!("{now:>6} node {sid} activates config 0x{v:x}"));
+                    .push(format!("{now:>6} node {sid} activates config 0x{v:x} {m}"));
+                self.activate_config(sid, view);
             }
             Action::PersistAcceptedEpoch(e) => self.node(sid).disk.accepted_epoch = e,
             Action::PersistCurrentEpoch(e) => self.node(sid).disk.current_epoch = e,

@@ -1,14 +1,20 @@
 //! A seeded, deterministic simulation of an ensemble: the real `Member` state machines on an
 //! in-memory network (delays, partitions, broken connections), with simulated fsync latency,
-//! crashes that keep only fsynced state, and a client load of writes and `sync`s. Invariants
-//! (in `checks`, and `syncs` for the `sync`s) are checked after every event; a failure names
-//! the seed that reproduces it.
+//! crashes that keep only fsynced state, and a client load of writes and `sync`s (and, with
+//! `Config.reconfig`, dynamic reconfigurations: `reconfig`). Invariants (in `checks`, `syncs`
+//! for the `sync`s, `configs` for the configurations) are checked after every event; a
+//! failure names the seed that reproduces it.
 
 mod checks;
+mod configs;
 mod faults;
 mod host;
 mod net;
 mod node;
+mod reconfig;
+#[cfg(test)]
+mod reconfig_tests;
+mod stats;
 mod syncs;
 #[cfg(test)]
 mod tests;
@@ -23,7 +29,8 @@ use super::wire::{Notification, QuorumPacket};
 use super::{Mode, QuorumView, Sid, Timing};
 use checks::Checker;
 pub use checks::Violation;
-use node::{decode_state, encode_state, fake_txn, SimNode};
+use node::{decode_state, encode_state, fake_txn, Setup, SimNode};
+pub use stats::Stats;
 
 /// SplitMix64: small, seeded, good enough for schedules.
 #[derive(Debug, Clone)]
@@ -72,6 +79,8 @@ enum Event {
         upto: usize,
     },
     ClientWrite(Sid),
+    /// A fault aimed at a reconfig in flight (see `reconfig`).
+    Fault(Sid, reconfig::Fault),
 }
 
 /// A quorum-port connection between a learner's link and a leader's link.
@@ -95,6 +104,9 @@ pub struct Config {
     pub faults: bool,
     /// Client writes per second, spread over all members.
     pub write_rate: u64,
+    /// `reconfigEnabled`, and a few % of the serving leader's client writes are reconfigs
+    /// (`reconfig`); off, every member keeps the initial configuration.
+    pub reconfig: bool,
 }
 
 impl Default for Config {
@@ -113,23 +125,9 @@ impl Default for Config {
             duration_ms: 30_000,
             faults: true,
             write_rate: 50,
+            reconfig: false,
         }
     }
-}
-
-/// What a run exercised, so tests can insist the faults did something.
-#[derive(Debug, Clone, Default)]
-pub struct Stats {
-    pub diffs: u64,
-    pub truncs: u64,
-    pub snaps: u64,
-    pub crashes: u64,
-    pub partitions: u64,
-    /// Logged txns applied when leaving a role (never committed while that role ran).
-    pub applied_on_leave: u64,
-    /// Leaders that stopped serving.
-    pub abdications: u64,
-    pub pauses: u64,
 }
 
 pub struct World {
@@ -155,6 +153,9 @@ pub struct World {
     /// FIFO order of election messages per (from, to).
     election_last: HashMap<(Sid, Sid), u64>,
     next_txn_id: u64,
+    /// Nodes a reconfig fault crashed, restarted by their `Fault::Restart`.
+    fault_crashed: BTreeSet<Sid>,
+    pub configs: configs::Configs,
     pub syncs: syncs::Syncs,
     pub checker: Checker,
     pub stats: Stats,
@@ -165,10 +166,19 @@ impl World {
     pub fn new(seed: u64, cfg: Config) -> World {
         let voters: Vec<Sid> = (1..=cfg.voters).collect();
         let observers: Vec<Sid> = (cfg.voters + 1..=cfg.voters + cfg.observers).collect();
-        let view = QuorumView::new(voters, observers, Bytes::from_static(b"version=0"));
+        let view = if cfg.reconfig {
+            reconfig::initial_view(&voters, &observers)
+        } else {
+            QuorumView::new(voters, observers, Bytes::from_static(b"version=0"))
+        };
+        let setup = Setup {
+            timing: cfg.timing,
+            reconfig: cfg.reconfig,
+        };
         let nodes = (1..=cfg.voters + cfg.observers)
-            .map(|sid| SimNode::new(sid, &view, view.is_observer(sid), cfg.timing))
+            .map(|sid| SimNode::new(sid, &view, view.is_observer(sid), setup))
             .collect();
+        let configs = configs::Configs::new(view.clone());
         let mut w = World {
             rng: Rng::new(seed),
             cfg,
@@ -186,6 +196,8 @@ impl World {
             election_last: HashMap::new(),
             last_sent: HashMap::new(),
             next_txn_id: 1,
+            fault_crashed: BTreeSet::new(),
+            configs,
             syncs: syncs::Syncs::default(),
             checker: Checker::default(),
             stats: Stats::default(),
@@ -200,6 +212,13 @@ impl World {
         let first = w.write_gap();
         w.schedule(first, Event::ClientWrite(1));
         w
+    }
+
+    fn setup(&self) -> Setup {
+        Setup {
+            timing: self.cfg.timing,
+            reconfig: self.cfg.reconfig,
+        }
     }
 
     fn node(&mut self, sid: Sid) -> &mut SimNode {
@@ -248,6 +267,7 @@ impl World {
             if let Some(v) = self.checker.take_violation() {
                 return Err(v);
             }
+            self.configs.verify(&self.checker.txns, self.now)?;
         }
         self.now = until;
         Ok(())
@@ -258,6 +278,7 @@ impl World {
             Event::Tick(s) | Event::ClientWrite(s) => Some(*s),
             Event::Input { to, .. } | Event::ConnInput { to, .. } => Some(*to),
             Event::Fsynced { node, .. } => Some(*node),
+            Event::Fault(..) => None,
         }
     }
 
@@ -304,10 +325,13 @@ impl World {
                 self.schedule(next, Event::ClientWrite(target));
                 if self.rng.chance(25) {
                     self.client_sync(sid);
+                } else if self.reconfig_turn(sid) {
+                    self.client_reconfig(sid);
                 } else {
                     self.client_write(sid);
                 }
             }
+            Event::Fault(sid, f) => self.fault(sid, f),
         }
     }
 
@@ -401,8 +425,15 @@ impl World {
 
     /// After faults heal: one leader, every member serving the same history, holding every
     /// acknowledged write.
-    pub fn check_converged(&self) -> Result<(), Violation> {
-        self.checker.converged(&self.nodes, self.now)
+    pub fn check_converged(&mut self) -> Result<(), Violation> {
+        self.checker.converged(&self.nodes, self.now)?;
+        if self.cfg.reconfig {
+            self.configs
+                .converged(&self.nodes, &self.checker.txns, self.now)?;
+            self.stats.reconfigs_activated = self.configs.reconfigs_activated() as u64;
+            self.stats.reconfigs_resumed = self.configs.resumed.len() as u64;
+        }
+        Ok(())
     }
 
     pub fn modes(&self) -> Vec<(Sid, Mode, bool, i64)> {

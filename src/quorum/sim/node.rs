@@ -20,6 +20,11 @@ pub struct Disk {
     /// The log; entries past `durable` are lost by a crash.
     pub log: Vec<(i64, Bytes)>,
     pub durable: usize,
+    /// The configuration activated last (`<zoo.cfg>.dynamic.<version>`, written at
+    /// activation), with `reconfigEnabled`; `None` until the first activation.
+    pub config: Option<QuorumView>,
+    /// A proposed configuration newer than `config` (`<zoo.cfg>.dynamic.next`).
+    pub last_seen: Option<QuorumView>,
 }
 
 impl Disk {
@@ -133,13 +138,20 @@ fn extend_digest(mut h: u64, zxid: i64, txn: &[u8]) -> u64 {
     h
 }
 
+/// How a member is configured besides its disk: the ensemble's timing and `reconfigEnabled`.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup {
+    pub timing: Timing,
+    pub reconfig: bool,
+}
+
 impl SimNode {
-    pub fn new(sid: Sid, view: &QuorumView, observer: bool, timing: Timing) -> SimNode {
+    pub fn new(sid: Sid, view: &QuorumView, observer: bool, setup: Setup) -> SimNode {
         let disk = Disk::default();
         SimNode {
             sid,
             up: true,
-            member: Self::member(sid, view, observer, timing, &disk, &[]),
+            member: Self::member(sid, (view, observer), setup, &disk, &[]),
             disk,
             state: Vec::new(),
             applied: 0,
@@ -153,9 +165,8 @@ impl SimNode {
 
     fn member(
         sid: Sid,
-        view: &QuorumView,
-        observer: bool,
-        timing: Timing,
+        (view, observer): (&QuorumView, bool),
+        setup: Setup,
         disk: &Disk,
         state: &[(i64, Bytes)],
     ) -> Member {
@@ -167,14 +178,14 @@ impl SimNode {
             me: sid,
             observer,
             view: view.clone(),
-            timing,
+            timing: setup.timing,
             last_zxid: state.last().map_or(0, |(z, _)| *z),
             accepted_epoch: disk.accepted_epoch,
             current_epoch: disk.current_epoch,
             committed,
             force_snap: false,
-            reconfig_enabled: false,
-            last_seen: None,
+            reconfig_enabled: setup.reconfig,
+            last_seen: disk.last_seen.clone(),
         })
     }
 
@@ -186,14 +197,16 @@ impl SimNode {
         self.incarnation += 1;
     }
 
-    /// Restart from disk.
-    pub fn restart(&mut self, view: &QuorumView, observer: bool, timing: Timing) {
+    /// Restart from disk: the configuration it activated last, else `initial` (zoo.cfg).
+    pub fn restart(&mut self, initial: &QuorumView, setup: Setup) {
+        let view = self.disk.config.clone().unwrap_or_else(|| initial.clone());
+        let observer = view.is_observer(self.sid);
         self.up = true;
         self.snap_base = None;
         self.state = self.disk.recover();
         self.applied = self.state.last().map_or(0, |(z, _)| *z);
         self.digest = digest(&self.state);
-        self.member = Self::member(self.sid, view, observer, timing, &self.disk, &self.state);
+        self.member = Self::member(self.sid, (&view, observer), setup, &self.disk, &self.state);
         self.next_link = 1;
     }
 

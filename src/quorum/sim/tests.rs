@@ -17,7 +17,12 @@ fn first_seed() -> u64 {
 }
 
 fn report(seed: u64, w: &World, v: &Violation) -> String {
-    let tail: Vec<&String> = w.log.iter().rev().take(80).collect();
+    // `ZKSIM_TAIL` shows more of the log (default: its last 80 events).
+    let keep = std::env::var("ZKSIM_TAIL")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(80);
+    let tail: Vec<&String> = w.log.iter().rev().take(keep).collect();
     format!(
         "seed {seed}: {} at {} ms (rerun with ZKSIM_SEED={seed} ZKSIM_SEEDS=1)\nmodes: {:?}\nlast events:\n{}",
         v.what,
@@ -28,7 +33,7 @@ fn report(seed: u64, w: &World, v: &Violation) -> String {
 }
 
 /// Runs the nemesis for the first part, heals, and checks convergence.
-fn run(seed: u64, cfg: Config) -> Result<World, String> {
+pub(super) fn run(seed: u64, cfg: Config) -> Result<World, String> {
     let mut w = World::new(seed, cfg);
     let duration = w.config().duration_ms;
     let faults_until = duration * 6 / 10;
@@ -102,32 +107,26 @@ fn run(seed: u64, cfg: Config) -> Result<World, String> {
 
 /// Runs every seed; the totals show what the faults exercised.
 fn many(cfg: Config) -> Stats {
+    many_seeds(cfg, seeds())
+}
+
+/// Runs `count` seeds from `ZKSIM_SEED`.
+pub(super) fn many_seeds(cfg: Config, count: u64) -> Stats {
     let first = first_seed();
     let mut total = Stats::default();
     let mut acked = 0;
     let mut syncs = 0;
-    for seed in first..first + seeds() {
+    for seed in first..first + count {
         match run(seed, cfg.clone()) {
             Ok(w) => {
-                let s = &w.stats;
-                total.diffs += s.diffs;
-                total.truncs += s.truncs;
-                total.snaps += s.snaps;
-                total.crashes += s.crashes;
-                total.partitions += s.partitions;
-                total.applied_on_leave += s.applied_on_leave;
-                total.abdications += s.abdications;
-                total.pauses += s.pauses;
+                total.add(&w.stats);
                 acked += w.checker.acked.len();
                 syncs += w.syncs.answered;
             }
             Err(e) => panic!("{e}"),
         }
     }
-    eprintln!(
-        "{} seeds: {total:?}, {acked} acknowledged writes, {syncs} syncs answered",
-        seeds()
-    );
+    eprintln!("{count} seeds: {total:?}, {acked} acknowledged writes, {syncs} syncs answered");
     assert!(
         syncs > 0,
         "no sync was answered: the sync check proved nothing"

@@ -193,3 +193,75 @@ fn a_reconfig_proposal_is_reported_as_the_last_seen_configuration() {
     let out = propose_reconfig(&mut h, z(2, 1), next.clone());
     assert_eq!(out[0], Action::LastSeenConfig { view: next });
 }
+
+/// Leader 1 (last logged zxid (1,3), reconfigEnabled) started with `last_seen`.
+fn leader_with_last_seen(last_seen: QuorumView) -> (Leader, Vec<Action>) {
+    let mut committed = CommittedLog::new(0);
+    let mut out = Vec::new();
+    let mut ctx = Ctx {
+        now: 0,
+        out: &mut out,
+        committed: &mut committed,
+        log: &NoLog,
+        last_applied: z(1, 3),
+    };
+    let l = Leader::new(
+        1,
+        (view(), Some(last_seen)),
+        timing(),
+        (1, 1),
+        z(1, 3),
+        (false, true),
+        &mut ctx,
+    )
+    .expect("a leader starts");
+    (l, out)
+}
+
+#[test]
+fn a_last_seen_configuration_whose_txn_is_logged_is_resumed() {
+    let (l, out) = leader_with_last_seen(without_3(z(1, 3)));
+    assert_eq!(out, vec![]);
+    assert!(l.reconfig_in_progress());
+    assert_eq!(l.newleader_config(), without_3(z(1, 3)));
+}
+
+#[test]
+fn a_last_seen_configuration_whose_txn_was_never_logged_is_dropped_and_cleared() {
+    // `.dynamic.next` was written when (1,4) was proposed; the crash lost the txn itself.
+    let (l, out) = leader_with_last_seen(without_3(z(1, 4)));
+    assert_eq!(out, vec![Action::LastSeenConfig { view: view() }]);
+    assert!(!l.reconfig_in_progress());
+    assert_eq!(l.newleader_config().voters().collect::<Vec<_>>(), [1, 2, 3]);
+}
+
+#[test]
+fn a_learner_that_registers_as_a_follower_is_sent_proposals_even_where_the_configuration_says_observer(
+) {
+    // Member 4 is an observer here, but follows (a configuration it has seen says it votes,
+    // or none lists it): as Apache's LearnerHandler, the FOLLOWERINFO decides. Sent INFORMs,
+    // a follower drops them and answers `sync`s without the txns.
+    let mut h = Harness::new();
+    h.register(0, L2, follower_info(2, 1));
+    h.register(0, L4, follower_info(4, 1));
+    for link in [L2, L4] {
+        h.packet(0, link, ack_epoch(1, z(1, 3)));
+    }
+    h.packet(0, L4, ack(z(2, 0)));
+    assert!(!h.leader.is_established(), "4 does not vote");
+    h.packet(0, L2, ack(z(2, 0)));
+    assert!(h.leader.is_established());
+    let out = h.propose(1, z(2, 1));
+    assert!(
+        out.contains(&send(L4, ProposalPkt, z(2, 1), Some(txn(z(2, 1))))),
+        "{out:?}"
+    );
+    assert_eq!(h.ok(2, Input::Persisted { zxid: z(2, 1) }), vec![]);
+    assert_eq!(
+        h.packet(2, L4, ack(z(2, 1))),
+        vec![],
+        "its ACK does not count"
+    );
+    let out = h.packet(3, L2, ack(z(2, 1)));
+    assert!(out.contains(&send(L4, Commit, z(2, 1), None)), "{out:?}");
+}

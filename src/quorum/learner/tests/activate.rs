@@ -164,3 +164,70 @@ fn newleaders_configuration_without_the_leader_as_voter_leaves_at_uptodate() {
     );
     assert_eq!(h.l.view, without_leader);
 }
+
+#[test]
+fn an_observer_activates_at_inform_and_activate_during_sync_and_applies_the_txn() {
+    // A reconfig committed while this observer syncs reaches it as INFORMANDACTIVATE before
+    // NEWLEADER; dropping it would leave a hole in its history.
+    let mut h = Harness::diffing(true);
+    h.l.reconfig_enabled = true;
+    let t = reconfig_txn(z(2, 1));
+    let mut data = BytesMut::new();
+    data.put_i64(1);
+    data.extend_from_slice(&t);
+    let out = h.ok_packet(1, pkt(InformAndActivate, z(2, 1), Some(data.freeze())));
+    assert_eq!(out, vec![Action::ActivateConfig { view: next_view() }]);
+    h.ok_packet(2, newleader());
+    let out = h.ok_packet(3, pkt(UpToDate, -1, None));
+    assert!(
+        out.contains(&Action::Apply {
+            zxid: z(2, 1),
+            txn: t
+        }),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn newleaders_configuration_still_in_flight_waits_for_its_commit() {
+    // An established leader syncs this follower while its reconfig (2,1) is in flight:
+    // NEWLEADER carries that configuration, the sync the proposal only.
+    let mut h = Harness::diffing(false);
+    h.l.reconfig_enabled = true;
+    let t = reconfig_txn(z(2, 1));
+    h.ok_packet(1, pkt(Proposal, z(2, 1), Some(t.clone())));
+    h.ok_packet(
+        1,
+        pkt(NewLeader, z(2, 0), Some(next_view().config().clone())),
+    );
+    h.persisted(2, z(2, 1));
+    let out = h.ok_packet(3, pkt(UpToDate, -1, None));
+    assert!(
+        !out.iter()
+            .any(|a| matches!(a, Action::ActivateConfig { .. })),
+        "{out:?}"
+    );
+    assert_eq!(h.l.view, view());
+    let out = h.ok_packet(4, commit_and_activate(z(2, 1), 1));
+    assert_eq!(out[0], Action::ActivateConfig { view: next_view() });
+}
+
+#[test]
+fn newleaders_configuration_the_sync_showed_committed_is_activated_at_uptodate() {
+    let mut h = Harness::registered(false);
+    h.l.reconfig_enabled = true;
+    let t = reconfig_txn(z(2, 1));
+    h.ok_packet(0, pkt(Diff, z(2, 1), None));
+    h.ok_packet(1, pkt(Proposal, z(2, 1), Some(t)));
+    h.ok_packet(1, pkt(Commit, z(2, 1), None));
+    h.ok_packet(
+        1,
+        pkt(NewLeader, z(2, 0), Some(next_view().config().clone())),
+    );
+    h.persisted(2, z(2, 1));
+    let out = h.ok_packet(3, pkt(UpToDate, -1, None));
+    assert!(
+        out.contains(&Action::ActivateConfig { view: next_view() }),
+        "{out:?}"
+    );
+}
