@@ -274,6 +274,12 @@ impl DataTree {
         zxid: i64,
         changes: &mut Vec<Change>,
     ) -> Result<(), ErrorCode> {
+        // As for create: only a corrupt log or a hostile leader sends such a path, and one
+        // like `//e` would unlink `/e` from `/` (its last slash names `/` as the parent) while
+        // `/e` stays, unreachable, so the next snapshot could not be loaded.
+        if path::validate(path).is_err() {
+            return Err(ErrorCode::BadArguments);
+        }
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::BadArguments)?;
         let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
         parent.children.remove(name);

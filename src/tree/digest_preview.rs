@@ -332,6 +332,10 @@ impl View<'_> {
     }
 
     fn delete(&mut self, path: &str) {
+        // The tree refuses such a path (see `DataTree::delete`), so it changes nothing.
+        if path::validate(path).is_err() {
+            return;
+        }
         let Some((parent_path, _)) = path::split(path) else {
             return;
         };
