@@ -130,3 +130,26 @@ pub fn without_notifies(out: &[Action]) -> Vec<Action> {
         .cloned()
         .collect()
 }
+
+/// A reconfig txn at `zxid` (type 16: a `SetDataTxn` of `/zookeeper/config`) carrying `text`.
+pub fn reconfig_txn(zxid: i64, text: &str) -> Bytes {
+    use crate::proto::txn::{SetDataTxn, Txn, TxnBody, TxnHeader};
+    super::wire::payload::ProposalTxn {
+        txn: Txn {
+            header: TxnHeader {
+                client_id: 0x100,
+                cxid: 1,
+                zxid,
+                time: 1_700_000_000_000,
+                txn_type: 16,
+            },
+            body: TxnBody::SetData(SetDataTxn {
+                path: "/zookeeper/config".into(),
+                data: Some(Bytes::from(text.to_string())),
+                version: -1,
+            }),
+        },
+        digest: None,
+    }
+    .encode()
+}

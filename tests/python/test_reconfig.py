@@ -27,14 +27,17 @@ from test_zkcli import run_cli
 SUPER = "addauth digest super:secret\n"
 
 
+# zoo.cfg of a reconfigurable ensemble: reconfig on, a super user to send it.
+RECONFIG_CFG = {
+    "reconfigEnabled": "true",
+    "DigestAuthenticationProvider.superDigest": "super:" + SUPER_DIGEST,
+}
+
+
 @pytest.fixture(scope="module")
 def ensemble():
     from conftest import Ensemble, impl_name
-    cfg = {
-        "reconfigEnabled": "true",
-        "DigestAuthenticationProvider.superDigest": "super:" + SUPER_DIGEST,
-    }
-    e = Ensemble(impl_name(), voters=3, cfg=cfg)
+    e = Ensemble(impl_name(), voters=3, cfg=RECONFIG_CFG)
     try:
         yield e.start()
     finally:

@@ -17,8 +17,7 @@ import time
 
 import pytest
 
-from conftest import SUPER_DIGEST
-from test_reconfig import SUPER, cli, config_of, dynamic_file, server_line, wait_for
+from test_reconfig import RECONFIG_CFG, SUPER, cli, config_of, dynamic_file, server_line, wait_for
 
 # Member 3 leads (highest id, equal zxids): its implementation leads the ensemble.
 LAYOUTS = {
@@ -41,11 +40,7 @@ def wait_listening(host, port, timeout=30):
 @pytest.fixture(scope="module", params=sorted(LAYOUTS))
 def mixed(request):
     from conftest import Ensemble
-    cfg = {
-        "reconfigEnabled": "true",
-        "DigestAuthenticationProvider.superDigest": "super:" + SUPER_DIGEST,
-    }
-    e = Ensemble(LAYOUTS[request.param], voters=3, cfg=cfg)
+    e = Ensemble(LAYOUTS[request.param], voters=3, cfg=RECONFIG_CFG)
     try:
         # Member 3 first, so that the others find it when they elect.
         third = e.member(3)

@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from conftest import SUPER_DIGEST, require
-from test_reconfig import SUPER, config_of, dynamic_file, wait_for
+from conftest import require
+from test_reconfig import RECONFIG_CFG, SUPER, config_of, dynamic_file, wait_for
 from test_zkcli import ZKCLI
 
 
@@ -31,11 +31,7 @@ def ensemble():
     from conftest import Ensemble, impl_name
     require(os.geteuid() == 0 and shutil.which("iptables") is not None,
             "root and iptables (apt-get install iptables), to drop the followers' ACKs")
-    cfg = {
-        "reconfigEnabled": "true",
-        "DigestAuthenticationProvider.superDigest": "super:" + SUPER_DIGEST,
-    }
-    e = Ensemble(impl_name(), voters=3, cfg=cfg)
+    e = Ensemble(impl_name(), voters=3, cfg=RECONFIG_CFG)
     try:
         yield e.start()
     finally:

@@ -106,23 +106,10 @@ fn without_3() -> QuorumView {
 }
 
 fn member_with(me: Sid, reconfig_enabled: bool, last_seen: Option<QuorumView>) -> Member {
-    let mut committed = CommittedLog::new(0);
-    for c in 1..=3 {
-        committed.push(z(1, c), txn(z(1, c)));
-    }
-    Member::new(MemberInit {
-        me,
-        observer: false,
-        view: view(),
-        timing: timing(),
-        last_zxid: z(1, 3),
-        accepted_epoch: 1,
-        current_epoch: 1,
-        committed,
-        force_snap: false,
-        reconfig_enabled,
-        last_seen,
-    })
+    let mut m = member(me, false);
+    m.reconfig_enabled = reconfig_enabled;
+    m.last_seen = last_seen;
+    m
 }
 
 #[test]

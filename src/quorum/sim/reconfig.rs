@@ -18,8 +18,7 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 
 use super::*;
-use crate::proto::txn::{SetDataTxn, Txn, TxnBody, TxnHeader};
-use crate::quorum::wire::payload::ProposalTxn;
+use crate::quorum::testkit::reconfig_txn;
 use crate::quorum::zxid::hex;
 
 /// Percentage of the serving leader's client writes that are reconfigs.
@@ -57,28 +56,6 @@ pub fn initial_view(voters: &[Sid], observers: &[Sid]) -> QuorumView {
         0,
     );
     QuorumView::from_config(Bytes::from(text)).unwrap_or_else(|| QuorumView::single(1))
-}
-
-/// A reconfig txn at `zxid` (type 16: a `SetDataTxn` of `/zookeeper/config`) carrying `text`.
-pub fn reconfig_txn(zxid: i64, text: &str) -> Bytes {
-    ProposalTxn {
-        txn: Txn {
-            header: TxnHeader {
-                client_id: 0x100,
-                cxid: 1,
-                zxid,
-                time: 1_700_000_000_000,
-                txn_type: 16,
-            },
-            body: TxnBody::SetData(SetDataTxn {
-                path: "/zookeeper/config".into(),
-                data: Some(Bytes::from(text.to_string())),
-                version: -1,
-            }),
-        },
-        digest: None,
-    }
-    .encode()
 }
 
 impl World {

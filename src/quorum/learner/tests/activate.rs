@@ -5,32 +5,13 @@
 use bytes::{BufMut, BytesMut};
 
 use super::*;
-use crate::proto::txn::{SetDataTxn, Txn, TxnBody, TxnHeader};
-use crate::quorum::wire::payload::ProposalTxn;
 
 const NEXT: &str = "server.1=a:2888:3888:participant\nserver.2=b:2888:3888:participant\n\
                     server.4=d:2888:3888:observer\nversion=200000001";
 
-/// A reconfig txn (type 16, SetDataTxn on /zookeeper/config) at `zxid` installing `NEXT`.
+/// A reconfig txn at `zxid` installing `NEXT`.
 fn reconfig_txn(zxid: i64) -> Bytes {
-    ProposalTxn {
-        txn: Txn {
-            header: TxnHeader {
-                client_id: 0x100,
-                cxid: 1,
-                zxid,
-                time: 1_700_000_000_000,
-                txn_type: 16,
-            },
-            body: TxnBody::SetData(SetDataTxn {
-                path: "/zookeeper/config".into(),
-                data: Some(Bytes::from_static(NEXT.as_bytes())),
-                version: -1,
-            }),
-        },
-        digest: None,
-    }
-    .encode()
+    crate::quorum::testkit::reconfig_txn(zxid, NEXT)
 }
 
 fn commit_and_activate(zxid: i64, designated: i64) -> QuorumPacket {
@@ -69,14 +50,16 @@ fn commit_and_activate_activates_then_commits() {
 }
 
 #[test]
-fn another_designated_leader_means_leaving_this_one() {
-    let mut h = enabled(false);
-    h.ok_packet(1, pkt(Proposal, z(2, 1), Some(reconfig_txn(z(2, 1)))));
-    let r = h.packet(2, commit_and_activate(z(2, 1), 2));
-    assert!(
-        matches!(r, Err(Abandon(ref m)) if m.contains("designated leader is now 2")),
-        "{r:?}"
-    );
+fn another_designated_leader_means_leaving_this_one_in_broadcast_and_in_sync() {
+    for mut h in [enabled(false), Harness::diffing(false)] {
+        h.l.reconfig_enabled = true;
+        h.ok_packet(1, pkt(Proposal, z(2, 1), Some(reconfig_txn(z(2, 1)))));
+        let r = h.packet(2, commit_and_activate(z(2, 1), 2));
+        assert!(
+            matches!(r, Err(Abandon(ref m)) if m.contains("designated leader is now 2")),
+            "{r:?}"
+        );
+    }
 }
 
 #[test]
@@ -128,18 +111,6 @@ fn a_reconfig_proposed_during_sync_is_last_seen_and_activated_by_its_commit() {
     let out = h.ok_packet(2, commit_and_activate(z(2, 1), 1));
     assert_eq!(out, vec![Action::ActivateConfig { view: next_view() }]);
     assert_eq!(h.l.view, next_view());
-}
-
-#[test]
-fn commit_and_activate_during_sync_naming_another_leader_leaves() {
-    let mut h = Harness::diffing(false);
-    h.l.reconfig_enabled = true;
-    h.ok_packet(1, pkt(Proposal, z(2, 1), Some(reconfig_txn(z(2, 1)))));
-    let r = h.packet(2, commit_and_activate(z(2, 1), 2));
-    assert!(
-        matches!(r, Err(Abandon(ref m)) if m.contains("designated leader is now 2")),
-        "{r:?}"
-    );
 }
 
 #[test]
