@@ -59,6 +59,16 @@ if is_root && ! command -v iptables >/dev/null 2>&1; then
   fi
 fi
 
+# make and a C compiler build jemalloc (tikv-jemalloc-sys), the server's allocator.
+if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
+  if is_root && have_apt; then
+    log "installing make and a C compiler (jemalloc is built from source)"
+    apt_install make gcc
+  else
+    echo "test.sh: make or cc is missing; building jemalloc will fail." >&2
+  fi
+fi
+
 # openssl makes the throw-away certificates of the TLS suites (tests/python/tlscerts.py).
 if ! command -v openssl >/dev/null 2>&1; then
   if is_root && have_apt; then

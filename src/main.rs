@@ -10,6 +10,12 @@ use zkserver::config::Config;
 use zkserver::logging::LogFormat;
 use zkserver::runtime::recover;
 
+/// jemalloc rather than glibc's malloc: the write path allocates many small, short-lived
+/// objects from several threads, where glibc spent a fifth of the server's CPU walking its
+/// bins (`unlink_chunk`, `malloc_consolidate`). mimalloc was as fast but kept 15 % more RSS.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "zkserver",

@@ -70,6 +70,9 @@ enum Cmd {
 struct Queue {
     cmds: VecDeque<Cmd>,
     closed: bool,
+    /// The writer sleeps on the condvar: only then does a push need to wake it (a futex
+    /// syscall per txn otherwise, while the writer is busy in its fsync anyway).
+    writer_waiting: bool,
 }
 
 struct Shared {
@@ -90,8 +93,11 @@ impl Shared {
             return Err(StorageError::CommitterStopped);
         }
         q.cmds.push_back(cmd);
+        let wake = q.writer_waiting;
         drop(q);
-        self.cv.notify_one();
+        if wake {
+            self.cv.notify_one();
+        }
         Ok(())
     }
 }
@@ -231,7 +237,9 @@ fn next_batch(shared: &Shared) -> Option<Vec<Cmd>> {
         if q.closed {
             return None;
         }
+        q.writer_waiting = true;
         q = shared.cv.wait(q).unwrap_or_else(|e| e.into_inner());
+        q.writer_waiting = false;
     }
     let (mut txns, mut bytes) = (0usize, 0usize);
     let mut batch = Vec::with_capacity(q.cmds.len().min(MAX_BATCH_TXNS));

@@ -261,16 +261,38 @@ impl DataTree {
 
     /// Every descendant of `path` (getAllChildrenNumber).
     pub fn descendant_count(&self, path: &str) -> Option<i32> {
-        let node = self.nodes.get(path)?;
         let mut count = 0i32;
-        let mut stack: Vec<String> = node.children.iter().map(|c| path::join(path, c)).collect();
-        while let Some(p) = stack.pop() {
-            count = count.saturating_add(1);
-            if let Some(n) = self.nodes.get(p.as_str()) {
-                stack.extend(n.children.iter().map(|c| path::join(&p, c)));
+        self.walk_from(path, |_, _| count = count.saturating_add(1))?;
+        Some(count.saturating_sub(1))
+    }
+
+    /// Visits `from` and every node reachable from it through child links, each parent
+    /// before its children; `None` if `from` does not exist. No allocation per node: the
+    /// stack holds borrowed (parent path, child name) pairs and one buffer builds each path,
+    /// so walking a million-znode tree for a snapshot costs lookups, not mallocs.
+    pub fn walk_from<'a>(
+        &'a self,
+        from: &str,
+        mut visit: impl FnMut(&'a str, &'a Node),
+    ) -> Option<()> {
+        let (key, node) = self.nodes.get_key_value(from)?;
+        visit(key, node);
+        let mut stack: Vec<(&str, &str)> = node.children.iter().map(|c| (&**key, &**c)).collect();
+        let mut buf = String::new();
+        while let Some((parent, name)) = stack.pop() {
+            buf.clear();
+            buf.push_str(parent);
+            if parent != "/" {
+                buf.push('/');
             }
+            buf.push_str(name);
+            let Some((key, node)) = self.nodes.get_key_value(buf.as_str()) else {
+                continue;
+            };
+            visit(key, node);
+            stack.extend(node.children.iter().map(|c| (&**key, &**c)));
         }
-        Some(count)
+        Some(())
     }
 
     pub fn ephemerals_of(&self, session: i64) -> impl Iterator<Item = &String> {

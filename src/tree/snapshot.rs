@@ -49,12 +49,12 @@ impl DataTree {
             self.nodes.len()
         };
         buf.put_i64(count as i64);
-        let mut stack = vec!["/".to_string()];
-        while let Some(p) = stack.pop() {
-            let Some(node) = self.nodes.get(p.as_str()) else {
-                continue;
-            };
-            p.write(&mut buf);
+        let mut failed = None;
+        self.walk_from("/", |p, node| {
+            if failed.is_some() {
+                return;
+            }
+            crate::proto::jute::write_buffer(&mut buf, p.as_bytes());
             node.data.write(&mut buf);
             buf.put_i32(node.acl as i32);
             let s = &node.stat;
@@ -66,26 +66,23 @@ impl DataTree {
             }
             buf.put_i64(s.ephemeral_owner);
             buf.put_i64(s.pzxid);
-            stack.extend(node.children.iter().map(|c| path::join(&p, c)));
             if buf.len() >= CHUNK {
-                out.write_all(&buf)?;
+                if let Err(e) = out.write_all(&buf) {
+                    failed = Some(e);
+                }
                 buf.clear();
             }
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
         out.write_all(&buf)
     }
 
     /// Nodes reachable from `/` through child links (every node, unless a delete orphaned some).
     fn reachable_count(&self) -> usize {
-        let mut stack = vec!["/".to_string()];
         let mut n = 0;
-        while let Some(p) = stack.pop() {
-            let Some(node) = self.nodes.get(p.as_str()) else {
-                continue;
-            };
-            n += 1;
-            stack.extend(node.children.iter().map(|c| path::join(&p, c)));
-        }
+        self.walk_from("/", |_, _| n += 1);
         n
     }
 
