@@ -125,7 +125,7 @@ impl Snapshotter {
 
 /// Forks a child that writes `tree` and exits; returns its pid. The child only writes the
 /// file and calls `_exit`: no logging, no tokio, nothing that could wait on a lock another
-/// thread held at fork time (glibc keeps malloc usable in the child).
+/// thread held at fork time (jemalloc's fork handlers keep malloc usable in the child).
 fn fork_writer(store: &FileSnapshotStore, tree: &DataTree) -> Option<libc::pid_t> {
     // SAFETY: fork is async-signal-safe; the child touches only the tree (its own copy-on-
     // write image), the snapshot file and `_exit`.
