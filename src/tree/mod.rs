@@ -133,8 +133,22 @@ impl DataTree {
         acl: u32,
         stat: StatPersisted,
     ) -> Inserted {
+        let prefix = self.digest.prefix_for(path, data.as_deref());
+        self.insert_node(path.into(), data, acl, stat, prefix)
+    }
+
+    /// `insert_raw` with the path already owned and its digest prefix already computed (the
+    /// snapshot loader does both on its parsing thread).
+    fn insert_node(
+        &mut self,
+        path: Box<str>,
+        data: Option<Bytes>,
+        acl: u32,
+        stat: StatPersisted,
+        digest_prefix: u32,
+    ) -> Inserted {
         let mut linked = true;
-        if let Some((parent, name)) = path::split(path) {
+        if let Some((parent, name)) = path::split(&path) {
             match self.nodes.get_mut(parent) {
                 Some(p) => {
                     p.children.insert(name.into());
@@ -143,17 +157,17 @@ impl DataTree {
             }
         }
         self.data_size += (path.len() + data.as_ref().map_or(0, Bytes::len)) as u64;
-        self.track_kind(path, stat.ephemeral_owner);
+        self.track_kind(&path, stat.ephemeral_owner);
         let mut node = Node {
-            digest_prefix: self.digest.prefix_for(path, data.as_deref()),
+            digest_prefix,
             digest: 0,
             data,
             acl,
             stat,
             children: Default::default(),
         };
-        self.digest.insert(path, &mut node);
-        let replaced = match self.nodes.insert(path.into(), Box::new(node)) {
+        self.digest.insert(&path, &mut node);
+        let replaced = match self.nodes.insert(path, Box::new(node)) {
             Some(old) => {
                 // A create over a node orphaned by its parent's delete (replays only): Apache's
                 // `nodes.put` replaces it too.

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::node::StatPersisted;
-use super::{path, DataTree};
+use super::{digest, path, DataTree};
 use crate::proto::jute::{DecodeError, Jute, Reader};
 use crate::proto::records::Acl;
 
@@ -23,6 +23,83 @@ const VERSION: i32 = 1;
 const CHUNK: usize = 1 << 20;
 /// The smallest node record: path (length + one byte), data length, ACL index, stat.
 const MIN_NODE_BYTES: usize = 4 + 1 + 4 + 4 + 60;
+
+/// Parsed records in flight between the snapshot parser and the inserter.
+const LOAD_QUEUE_BATCHES: usize = 8;
+/// Records per batch handed from the parser to the inserter.
+const LOAD_BATCH: usize = 4096;
+
+/// One node record of a snapshot, parsed and checked, ready to insert.
+struct Record {
+    path: Box<str>,
+    data: Option<Bytes>,
+    /// The ACL index as the file numbers it.
+    acl: i32,
+    stat: StatPersisted,
+    digest_prefix: u32,
+}
+
+/// Parses `n` node records off `r` in batches, stopping at the first error (sent on) or
+/// when the inserter hangs up.
+fn parse_nodes(
+    mut r: Reader,
+    n: i64,
+    digest_on: bool,
+    tx: std::sync::mpsc::SyncSender<Result<Vec<Record>, DecodeError>>,
+) {
+    let mut batch = Vec::with_capacity(LOAD_BATCH);
+    for _ in 0..n {
+        match parse_node(&mut r, digest_on) {
+            Ok(rec) => batch.push(rec),
+            Err(e) => {
+                // The records before it first: errors surface in file order.
+                let _ = tx.send(Ok(std::mem::take(&mut batch)));
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+        if batch.len() == LOAD_BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH));
+            if tx.send(Ok(full)).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(Ok(batch));
+}
+
+fn parse_node(r: &mut Reader, digest_on: bool) -> Result<Record, DecodeError> {
+    let path = r.string()?.into_boxed_str();
+    // Out of the file's buffer, which would otherwise stay whole while any node lives.
+    let data = super::apply::kept(&Jute::read(r)?);
+    let acl = r.i32()?;
+    let stat = StatPersisted {
+        czxid: r.i64()?,
+        mzxid: r.i64()?,
+        ctime: r.i64()?,
+        mtime: r.i64()?,
+        version: r.i32()?,
+        cversion: r.i32()?,
+        aversion: r.i32()?,
+        ephemeral_owner: r.i64()?,
+        pzxid: r.i64()?,
+    };
+    if path::validate(&path).is_err() {
+        return Err(DecodeError::Invalid("invalid path in snapshot"));
+    }
+    let digest_prefix = if digest_on && digest::is_digested(&path) {
+        digest::prefix(&path, data.as_deref())
+    } else {
+        0
+    };
+    Ok(Record {
+        path,
+        data,
+        acl,
+        stat,
+        digest_prefix,
+    })
+}
 
 impl DataTree {
     /// Streams the tree as a snapshot body.
@@ -124,37 +201,44 @@ impl DataTree {
         let most = r.remaining() / MIN_NODE_BYTES;
         tree.nodes
             .reserve((n_nodes as u64).min(most as u64) as usize);
-        for _ in 0..n_nodes {
-            let p = r.string()?;
-            // Out of the file's buffer, which would otherwise stay whole while any node lives.
-            let data = super::apply::kept(&Jute::read(&mut r)?);
-            let acl = acls
-                .get(&r.i32()?)
-                .ok_or(DecodeError::Invalid("node names an unknown ACL"))?;
-            let stat = StatPersisted {
-                czxid: r.i64()?,
-                mzxid: r.i64()?,
-                ctime: r.i64()?,
-                mtime: r.i64()?,
-                version: r.i32()?,
-                cversion: r.i32()?,
-                aversion: r.i32()?,
-                ephemeral_owner: r.i64()?,
-                pzxid: r.i64()?,
-            };
-            if path::validate(&p).is_err() {
-                return Err(DecodeError::Invalid("invalid path in snapshot"));
+        // Two threads: this one parses, validates and digests records while the caller's
+        // inserts them (the inserts are cache misses into a million-entry table; the two
+        // halves cost about the same, so a restart takes about half as long on two cores).
+        let digest_on = tree.digest.enabled();
+        let (tx, rx) = std::sync::mpsc::sync_channel(LOAD_QUEUE_BATCHES);
+        std::thread::scope(|scope| {
+            scope.spawn(move || parse_nodes(r, n_nodes, digest_on, tx));
+            // File ACL index → interned index: each list is hashed once, not once per node.
+            let mut interned: HashMap<i32, u32> = HashMap::with_capacity(acls.len());
+            for batch in rx {
+                for rec in batch? {
+                    let index = match interned.get(&rec.acl) {
+                        Some(&i) => {
+                            tree.acls.add_ref(i);
+                            i
+                        }
+                        None => {
+                            let list = acls
+                                .get(&rec.acl)
+                                .ok_or(DecodeError::Invalid("node names an unknown ACL"))?;
+                            let i = tree.acls.intern(list);
+                            interned.insert(rec.acl, i);
+                            i
+                        }
+                    };
+                    let inserted =
+                        tree.insert_node(rec.path, rec.data, index, rec.stat, rec.digest_prefix);
+                    // A second record for a path would replace the node and cut its children off.
+                    if inserted.replaced {
+                        return Err(DecodeError::Invalid("path appears twice in snapshot"));
+                    }
+                    if !inserted.linked {
+                        return Err(DecodeError::Invalid("node before its parent in snapshot"));
+                    }
+                }
             }
-            let index = tree.acls.intern(acl);
-            let inserted = tree.insert_raw(&p, data, index, stat);
-            // A second record for a path would replace the node and cut its children off.
-            if inserted.replaced {
-                return Err(DecodeError::Invalid("path appears twice in snapshot"));
-            }
-            if !inserted.linked {
-                return Err(DecodeError::Invalid("node before its parent in snapshot"));
-            }
-        }
+            Ok(())
+        })?;
         if !tree.nodes.contains_key("/") {
             return Err(DecodeError::Invalid("snapshot has no root"));
         }

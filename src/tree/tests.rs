@@ -318,3 +318,26 @@ fn snapshot_round_trips() {
         );
     }
 }
+
+/// The loader parses on one thread and inserts on another, in batches: a tree of several
+/// batches comes back whole (same nodes, same digest), and a body cut short in a later batch
+/// is refused rather than loaded in part.
+#[test]
+fn snapshots_larger_than_one_load_batch_round_trip() {
+    let mut t = DataTree::with_digest(true);
+    t.apply(&create(1, "/p", false, -1));
+    let mut zxid = 1;
+    for i in 0..10_000 {
+        zxid += 1;
+        t.apply(&create(zxid, &format!("/p/c{i:05}"), false, -1));
+    }
+    let mut body = Vec::new();
+    t.write_snapshot(&mut body).unwrap();
+    let back = DataTree::read_snapshot(Bytes::from(body.clone())).unwrap();
+    assert_eq!(back.node_count(), t.node_count());
+    assert_eq!(back.digest(), t.digest());
+    assert_ne!(back.digest(), 0);
+    assert_eq!(back.children("/p").map(|c| c.len()), Some(10_000));
+    let cut = body.len() * 9 / 10;
+    assert!(DataTree::read_snapshot(Bytes::from(body[..cut].to_vec())).is_err());
+}
