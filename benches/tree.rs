@@ -159,6 +159,24 @@ fn digest_and_snap(c: &mut Criterion) {
         })
     });
     g.finish();
+    // zkserver's own snapshot: the walk that writes it (a forked child, every snapCount txns)
+    // and the two-thread load a restart waits for.
+    let mut ours = Vec::new();
+    tree.write_snapshot(&mut ours).expect("write");
+    let ours = Bytes::from(ours);
+    let mut g = c.benchmark_group("zkserver snapshot body, 100k nodes");
+    g.sample_size(10);
+    g.bench_function("write", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(ours.len());
+            tree.write_snapshot(&mut out).expect("write");
+            black_box(out.len())
+        })
+    });
+    g.bench_function("load", |b| {
+        b.iter(|| black_box(DataTree::read_snapshot(ours.clone()).map(|t| t.node_count())))
+    });
+    g.finish();
 }
 
 fn watches(c: &mut Criterion) {
