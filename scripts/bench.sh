@@ -3,11 +3,12 @@
 # same zoo.cfg, same machine, fsync on for both. See shared/PERFORMANCE.md §8.
 #
 #   scripts/bench.sh [--quick|--full] [--only W3,W5] [--impl both|apache|zkserver]
-#                    [--servers N] [--repeats R] [--warm S] [--duration S] [--keep]
+#                    [--servers N | --ensemble] [--repeats R] [--warm S] [--duration S] [--keep]
 #                    [--failovers K]
 #
 # --quick (default): ~5 s per workload, 10 s JVM warm-up, 200k znodes for W9; < 5 min.
 # --full: 60 s per workload, 30 s warm-up, 3 repeats (medians), 1M znodes, 10k sessions.
+# --ensemble is --servers 3. Write workloads also report txns per fsync (all members).
 # With --servers 3 or more, F1 (leader SIGKILL) and F2 (leader SIGSTOP) measure the time to the
 # next acknowledged write, K times each (default 5 quick, 10 full; median reported).
 # Results: target/bench/<timestamp>.json (all runs + summary) and a table on stdout.
@@ -24,12 +25,13 @@ while (($#)); do
     --only) ONLY=$2; shift ;;
     --impl) IMPL=$2; shift ;;
     --servers) NSERV=$2; shift ;;
+    --ensemble) NSERV=3 ;;
     --repeats) REPEATS=$2; shift ;;
     --warm) WARM_ARG=$2; shift ;;
     --duration) DUR_ARG=$2; shift ;;
     --keep) KEEP=1 ;;
     --failovers) FAILOVERS=$2; shift ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -95,7 +97,13 @@ run_impl() {
         selected $w || continue
         for ((r = 1; r <= REPEATS; r++)); do
             echo "== $impl $w run $r/$REPEATS" >&2
+            local before after
+            before=$(log_counters)
             zkb $w --run "$w" --pids "$PID_LIST" --warmup "$WU" --duration "$DUR" || echo "!! $w failed" >&2
+            after=$(log_counters)
+            case $w in W1 | W3 | W4 | W6)
+                emit "$w-fsync" "$impl" "$(fsync_result "$before" "$after")" ;;
+            esac
         done
     done
     selected W12 && { zkb W12 --watchers "$FANOUT" --conc 128 || echo "!! W12 failed" >&2; }
@@ -111,6 +119,27 @@ run_impl() {
     fi
     cluster_stop
     if selected W9 || selected W10 || selected W11; then tree_phase; fi
+}
+
+# log_counters: "ZXID FSYNCS" — the highest zxid counter over the members (`srvr`) and the
+# fsyncs of all members summed (`zk_cnt_fsynctime` of `mntr`, which both implementations keep).
+log_counters() {
+    local k z zmax=0 f fsum=0
+    for ((k = 0; k < NSERV; k++)); do
+        z=$(four "${CLIENT_PORTS[$k]}" srvr | awk '/^Zxid:/{print $2}')
+        [[ -n $z ]] && (((z & 0xffffffff) > zmax)) && zmax=$((z & 0xffffffff))
+        f=$(mntr_value "${CLIENT_PORTS[$k]}" zk_cnt_fsynctime)
+        fsum=$((fsum + ${f:-0}))
+    done
+    echo "$zmax $fsum"
+}
+
+# fsync_result "Z0 F0" "Z1 F1": txns per fsync over the run, every member logging every txn.
+fsync_result() {
+    local z0 f0 z1 f1
+    read -r z0 f0 <<<"$1"
+    read -r z1 f1 <<<"$2"
+    printf '{"txns":%s,"fsyncs":%s,"members":%s}' $((z1 - z0)) $((f1 - f0)) "$NSERV"
 }
 
 # failovers NAME kill|stop: FAILOVERS times, find the leader, kill -9 (or SIGSTOP) it while a

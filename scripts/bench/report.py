@@ -74,6 +74,15 @@ ROWS = [
 for w, name in [("W3", "tput-create"), ("W4", "tput-set"), ("W5", "tput-read"), ("W6", "mix-90-10")]:
     ROWS.append((f"{w} {name}", w, lambda r, i: dig(r, "result", "throughput"), True, "ops/s"))
     ROWS.append((f"{w} {name} p99", w, lambda r, i: dig(r, "result", "latency", "p99_us"), False, "us"))
+
+
+def txns_per_fsync(r):
+    t, f, m = dig(r, "result", "txns"), dig(r, "result", "fsyncs"), dig(r, "result", "members")
+    return t * (m or 1) / f if t and f else None
+
+
+for w in ("W1", "W3", "W4", "W6"):
+    ROWS.append((f"{w} txns per fsync", f"{w}-fsync", lambda r, i: txns_per_fsync(r), True, "txns"))
 ROWS += [
     ("W9 B/znode (heap|RSS delta)", "W9-mem", lambda r, i: w9(r, i, "live"), False, "B"),
     ("W9 RSS delta B/znode", "W9-mem", lambda r, i: w9(r, i, "rss"), False, "B"),
