@@ -47,8 +47,14 @@ fn parse_nodes(
     digest_on: bool,
     tx: std::sync::mpsc::SyncSender<Result<Vec<Record>, DecodeError>>,
 ) {
-    let mut batch = Vec::with_capacity(LOAD_BATCH);
-    for _ in 0..n {
+    // Never more room than the records left could fill: the count comes from the file.
+    let room = |r: &Reader, left: i64| {
+        LOAD_BATCH
+            .min(usize::try_from(left).unwrap_or(usize::MAX))
+            .min(r.remaining() / MIN_NODE_BYTES + 1)
+    };
+    let mut batch = Vec::with_capacity(room(&r, n));
+    for i in 0..n {
         match parse_node(&mut r, digest_on) {
             Ok(rec) => batch.push(rec),
             Err(e) => {
@@ -59,7 +65,7 @@ fn parse_nodes(
             }
         }
         if batch.len() == LOAD_BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH));
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(room(&r, n - i - 1)));
             if tx.send(Ok(full)).is_err() {
                 return;
             }
