@@ -289,8 +289,27 @@ impl Core {
             let actions = self.member.start(now);
             self.execute(actions);
         }
+        // Sessions expire at their bucket's boundary, as Apache's SessionTracker sleeps until
+        // it; the half-tick interval above stays as a safety net (e.g. a wall-clock step).
+        let next_expiry = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(next_expiry);
+        let mut armed_for: Option<i64> = None;
         loop {
+            let due = self.next_session_expiry();
+            if due != armed_for {
+                armed_for = due;
+                if let Some(at) = due {
+                    let wait = u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0);
+                    next_expiry
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + Duration::from_millis(wait));
+                }
+            }
             tokio::select! {
+                _ = &mut next_expiry, if armed_for.is_some() => {
+                    armed_for = None;
+                    self.expire_sessions();
+                }
                 msg = self.rx.recv() => {
                     let Some(msg) = msg else { return };
                     if let CoreMsg::Shutdown { done } = msg {

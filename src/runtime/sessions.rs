@@ -257,6 +257,20 @@ impl Core {
     }
 
     /// Leader: issues closeSession txns for sessions whose deadline passed.
+    /// The earliest expiry bucket this member acts on (wall-clock ms): its local sessions',
+    /// and the global sessions' while it leads.
+    pub(super) fn next_session_expiry(&self) -> Option<i64> {
+        let local = self.local_sessions.next_expiration_ms();
+        let global = self
+            .is_leader()
+            .then(|| self.sessions.next_expiration_ms())
+            .flatten();
+        match (local, global) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     pub(super) fn expire_sessions(&mut self) {
         self.expire_local_sessions();
         if !self.is_leader() {
