@@ -33,10 +33,25 @@ pub(super) struct Nodes {
     chunks: Vec<Vec<Node>>,
     /// Ids of vacant slots, reused before a chunk grows.
     free: Vec<u32>,
-    /// Ids of every node, hashed by path.
-    index: HashTable<u32>,
+    /// Every node's id, hashed by path, with 32 bits of that hash: growing the index then
+    /// rehashes from the slots alone, without reading a million nodes' paths (which made
+    /// creates into a big tree slower than with the old `HashMap`).
+    index: HashTable<Indexed>,
     /// Keyed per process: client-chosen paths and names cannot be made to collide.
     hasher: PathHasher,
+}
+
+/// A path index slot: a node id and the low 32 bits of its path's hash.
+#[derive(Debug, Clone, Copy)]
+struct Indexed {
+    id: u32,
+    hash: u32,
+}
+
+/// The table hash of a stored 32-bit hash: hashbrown takes the bucket from the low bits and
+/// its 7-bit tag from the top ones, so both halves carry the 32 bits.
+fn widen(h: u32) -> u64 {
+    (u64::from(h) << 32) | u64::from(h)
 }
 
 /// The node `id` names in `chunks` (free function so closures can borrow `chunks` alone).
@@ -68,14 +83,16 @@ impl Nodes {
 
     /// Room for `additional` more nodes without rehashing the index.
     pub fn reserve(&mut self, additional: usize) {
-        let (hasher, chunks) = (&self.hasher, &self.chunks);
-        self.index
-            .reserve(additional, |&id| hasher.hash_one(path_of(chunks, id)));
+        self.index.reserve(additional, |s| widen(s.hash));
         self.chunks.reserve(additional / CHUNK + 1);
     }
 
     fn hash(&self, bytes: &[u8]) -> u64 {
         self.hasher.hash_one(bytes)
+    }
+
+    fn path_hash(&self, path: &[u8]) -> u32 {
+        self.hasher.hash_one(path) as u32
     }
 
     pub fn node(&self, id: u32) -> Option<&Node> {
@@ -89,12 +106,13 @@ impl Nodes {
     }
 
     pub fn id_of(&self, path: &str) -> Option<u32> {
+        let h = self.path_hash(path.as_bytes());
         let chunks = &self.chunks;
         self.index
-            .find(self.hash(path.as_bytes()), |&id| {
-                path_of(chunks, id) == path.as_bytes()
+            .find(widen(h), |s| {
+                s.hash == h && path_of(chunks, s.id) == path.as_bytes()
             })
-            .copied()
+            .map(|s| s.id)
     }
 
     pub fn get(&self, path: &str) -> Option<&Node> {
@@ -122,21 +140,22 @@ impl Nodes {
     /// Stores `node` under its path: its id, and the node it replaced (which keeps its id, so
     /// a parent's link to that path stays right).
     pub fn insert(&mut self, node: Node) -> (u32, Option<Node>) {
-        let hash = self.hash(node.path_bytes());
+        let hash = self.path_hash(node.path_bytes());
         let chunks = &self.chunks;
         let found = self
             .index
-            .find(hash, |&id| path_of(chunks, id) == node.path_bytes())
-            .copied();
+            .find(widen(hash), |s| {
+                s.hash == hash && path_of(chunks, s.id) == node.path_bytes()
+            })
+            .map(|s| s.id);
         if let Some(id) = found {
             if let Some(old) = self.node_mut(id) {
                 return (id, Some(std::mem::replace(old, node)));
             }
         }
         let id = self.alloc(node);
-        let (hasher, chunks) = (&self.hasher, &self.chunks);
         self.index
-            .insert_unique(hash, id, |&i| hasher.hash_one(path_of(chunks, i)));
+            .insert_unique(widen(hash), Indexed { id, hash }, |s| widen(s.hash));
         (id, None)
     }
 
@@ -170,14 +189,15 @@ impl Nodes {
 
     /// Takes the node at `path` out, with its id; the slot is reused by a later insert.
     pub fn remove(&mut self, path: &str) -> Option<Node> {
+        let h = self.path_hash(path.as_bytes());
         let chunks = &self.chunks;
         let entry = self
             .index
-            .find_entry(self.hash(path.as_bytes()), |&id| {
-                path_of(chunks, id) == path.as_bytes()
+            .find_entry(widen(h), |s| {
+                s.hash == h && path_of(chunks, s.id) == path.as_bytes()
             })
             .ok()?;
-        let (id, _) = entry.remove();
+        let (Indexed { id, .. }, _) = entry.remove();
         let node = std::mem::take(self.node_mut(id)?);
         self.free.push(id);
         Some(node)
