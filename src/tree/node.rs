@@ -60,8 +60,8 @@ const NULL_DATA: u32 = 1 << 31;
 
 /// One znode. Its path and data share one allocation (`path ‖ data`): one malloc per node
 /// instead of three (path key, child name, data), and the node itself lives inline in the
-/// table's chunks (`tree::table`), so a znode costs this struct (104 bytes), that buffer and
-/// a 4-byte slot in the path index and in its parent's child table.
+/// table's chunks (`tree::table`), so a znode costs this struct (104 bytes), that buffer, an
+/// 8-byte slot in the path index and a 4-byte one in its parent's child table.
 #[derive(Debug, Clone, Default)]
 pub struct Node {
     pub stat: StatPersisted,

@@ -4,9 +4,10 @@
 //! Why this shape (issue 13, ≤ 300 B RSS per znode): a `HashMap<Box<str>, Box<Node>>` costs a
 //! 24-byte slot, a path key allocation and a node allocation per znode, and a parent's
 //! `HashSet<Box<str>>` another name allocation and 16-byte slot. Here the path (and data)
-//! live once, in the node's own buffer; the index and each child table hold 4-byte ids
-//! (`hashbrown::HashTable`, hashed through the node the id names), and nodes sit in chunks
-//! that never move once allocated (a `Vec` of nodes would copy the whole table when it grows).
+//! live once, in the node's own buffer; the index holds (id, 32 bits of the path hash) pairs,
+//! so it grows without reading any node, and each child table 4-byte ids hashed through the
+//! child's name (`hashbrown::HashTable` for both); nodes sit in chunks of `CHUNK`, so growing
+//! the table never copies more than one chunk (one `Vec` of nodes would copy them all).
 //!
 //! Owns: node storage, id allocation, the path index, child-table membership. Must not touch
 //! stats, the digest or anything else a txn changes: `DataTree` does that.
