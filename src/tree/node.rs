@@ -30,14 +30,29 @@ pub struct StatPersisted {
     pub pzxid: i64,
 }
 
+/// A slot of the path index or of a child table: a node id and the low 32 bits of the hash
+/// of its path (index) or name (child table). With the hash at hand a table grows, or
+/// rehashes away the tombstones create/delete churn leaves, without reading any node.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Slot {
+    pub id: u32,
+    pub hash: u32,
+}
+
+/// The table hash of a stored 32-bit hash: hashbrown takes the bucket from the low bits and
+/// its 7-bit tag from the top ones, so both halves carry the 32 bits.
+pub(super) fn widen(h: u32) -> u64 {
+    (u64::from(h) << 32) | u64::from(h)
+}
+
 /// A node's children, as ids into the tree's node table (`tree::table`), hashed by the child's
 /// name: the name is stored once, in the child's own path. Most znodes are leaves, so the
 /// table exists only while the node has children: 8 bytes per leaf instead of an empty
-/// table's 32. Lookups, inserts and removals go through `table::Nodes`, which can hash an id
-/// by reading the child's name.
+/// table's 32. Lookups, inserts and removals go through `table::Nodes`, which compares
+/// names by reading the children.
 #[derive(Debug, Clone, Default)]
 #[allow(clippy::box_collection)] // the box is the point: 8 bytes in every leaf, not 32
-pub struct Children(pub(super) Option<Box<HashTable<u32>>>);
+pub struct Children(pub(super) Option<Box<HashTable<Slot>>>);
 
 impl Children {
     pub fn len(&self) -> usize {
@@ -51,7 +66,7 @@ impl Children {
     /// The children's ids, in table order (what getChildren lists, as Apache lists its
     /// HashSet's order).
     pub(super) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0.iter().flat_map(|t| t.iter().copied())
+        self.0.iter().flat_map(|t| t.iter().map(|s| s.id))
     }
 }
 
@@ -60,8 +75,8 @@ const NULL_DATA: u32 = 1 << 31;
 
 /// One znode. Its path and data share one allocation (`path ‖ data`): one malloc per node
 /// instead of three (path key, child name, data), and the node itself lives inline in the
-/// table's chunks (`tree::table`), so a znode costs this struct (104 bytes), that buffer, an
-/// 8-byte slot in the path index and a 4-byte one in its parent's child table.
+/// table's chunks (`tree::table`), so a znode costs this struct (104 bytes), that buffer and
+/// an 8-byte `Slot` in the path index and in its parent's child table.
 #[derive(Debug, Clone, Default)]
 pub struct Node {
     pub stat: StatPersisted,

@@ -4,9 +4,9 @@
 //! Why this shape (issue 13, ≤ 300 B RSS per znode): a `HashMap<Box<str>, Box<Node>>` costs a
 //! 24-byte slot, a path key allocation and a node allocation per znode, and a parent's
 //! `HashSet<Box<str>>` another name allocation and 16-byte slot. Here the path (and data)
-//! live once, in the node's own buffer; the index holds (id, 32 bits of the path hash) pairs,
-//! so it grows without reading any node, and each child table 4-byte ids hashed through the
-//! child's name (`hashbrown::HashTable` for both); nodes sit in chunks of `CHUNK`, so growing
+//! live once, in the node's own buffer; the index and each child table hold 8-byte `Slot`s
+//! (node id, 32 bits of the path's or name's hash; `hashbrown::HashTable`), so a table grows
+//! or sheds tombstones without reading any node; nodes sit in chunks of `CHUNK`, so growing
 //! the table never copies more than one chunk (one `Vec` of nodes would copy them all).
 //!
 //! Owns: node storage, id allocation, the path index, child-table membership. Must not touch
@@ -17,7 +17,7 @@ use std::hash::BuildHasher;
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
-use super::node::{Children, Node, PathHasher};
+use super::node::{widen, Children, Node, PathHasher, Slot};
 
 /// Nodes per chunk (2^12 × 104 B = 416 KiB).
 const CHUNK_BITS: u32 = 12;
@@ -37,22 +37,9 @@ pub(super) struct Nodes {
     /// Every node's id, hashed by path, with 32 bits of that hash: growing the index then
     /// rehashes from the slots alone, without reading a million nodes' paths (which made
     /// creates into a big tree slower than with the old `HashMap`).
-    index: HashTable<Indexed>,
+    index: HashTable<Slot>,
     /// Keyed per process: client-chosen paths and names cannot be made to collide.
     hasher: PathHasher,
-}
-
-/// A path index slot: a node id and the low 32 bits of its path's hash.
-#[derive(Debug, Clone, Copy)]
-struct Indexed {
-    id: u32,
-    hash: u32,
-}
-
-/// The table hash of a stored 32-bit hash: hashbrown takes the bucket from the low bits and
-/// its 7-bit tag from the top ones, so both halves carry the 32 bits.
-fn widen(h: u32) -> u64 {
-    (u64::from(h) << 32) | u64::from(h)
 }
 
 /// The node `id` names in `chunks` (free function so closures can borrow `chunks` alone).
@@ -88,12 +75,9 @@ impl Nodes {
         self.chunks.reserve(additional / CHUNK + 1);
     }
 
-    fn hash(&self, bytes: &[u8]) -> u64 {
-        self.hasher.hash_one(bytes)
-    }
-
-    fn path_hash(&self, path: &[u8]) -> u32 {
-        self.hasher.hash_one(path) as u32
+    /// The 32 bits of a path's or name's hash that slots keep.
+    fn path_hash(&self, bytes: &[u8]) -> u32 {
+        self.hasher.hash_one(bytes) as u32
     }
 
     pub fn node(&self, id: u32) -> Option<&Node> {
@@ -156,7 +140,7 @@ impl Nodes {
         }
         let id = self.alloc(node);
         self.index
-            .insert_unique(widen(hash), Indexed { id, hash }, |s| widen(s.hash));
+            .insert_unique(widen(hash), Slot { id, hash }, |s| widen(s.hash));
         (id, None)
     }
 
@@ -198,7 +182,7 @@ impl Nodes {
                 s.hash == h && path_of(chunks, s.id) == path.as_bytes()
             })
             .ok()?;
-        let (Indexed { id, .. }, _) = entry.remove();
+        let (Slot { id, .. }, _) = entry.remove();
         let node = std::mem::take(self.node_mut(id)?);
         self.free.push(id);
         Some(node)
@@ -209,10 +193,11 @@ impl Nodes {
         let Some(table) = parent.children.0.as_deref() else {
             return false;
         };
+        let h = self.path_hash(name.as_bytes());
         let chunks = &self.chunks;
         table
-            .find(self.hash(name.as_bytes()), |&id| {
-                name_of(chunks, id) == name.as_bytes()
+            .find(widen(h), |s| {
+                s.hash == h && name_of(chunks, s.id) == name.as_bytes()
             })
             .is_some()
     }
@@ -220,26 +205,26 @@ impl Nodes {
     /// Lists node `child` under node `parent` by the child's name; `false` if a child of that
     /// name was listed already (the entry then names `child`).
     pub fn link(&mut self, parent: u32, child: u32) -> bool {
-        let Some(name_hash) = self.node(child).map(|c| self.hash(c.name_bytes())) else {
+        let Some(h) = self.node(child).map(|c| self.path_hash(c.name_bytes())) else {
             return false;
         };
         let Some(p) = self.node_mut(parent) else {
             return false;
         };
         let mut table = std::mem::take(&mut p.children).0.unwrap_or_default();
-        let (hasher, chunks) = (&self.hasher, &self.chunks);
+        let chunks = &self.chunks;
         let name = name_of(chunks, child);
         let added = match table.entry(
-            name_hash,
-            |&id| name_of(chunks, id) == name,
-            |&id| hasher.hash_one(name_of(chunks, id)),
+            widen(h),
+            |s| s.hash == h && name_of(chunks, s.id) == name,
+            |s| widen(s.hash),
         ) {
             Entry::Occupied(mut e) => {
-                *e.get_mut() = child;
+                e.get_mut().id = child;
                 false
             }
             Entry::Vacant(e) => {
-                e.insert(child);
+                e.insert(Slot { id: child, hash: h });
                 true
             }
         };
@@ -252,7 +237,7 @@ impl Nodes {
     /// Drops the child called `name` from node `parent`'s list; `false` if it was not there.
     /// The table goes with its last child.
     pub fn unlink(&mut self, parent: u32, name: &str) -> bool {
-        let hash = self.hash(name.as_bytes());
+        let h = self.path_hash(name.as_bytes());
         let Some(p) = self.node_mut(parent) else {
             return false;
         };
@@ -260,7 +245,9 @@ impl Nodes {
             return false;
         };
         let chunks = &self.chunks;
-        let removed = match table.find_entry(hash, |&id| name_of(chunks, id) == name.as_bytes()) {
+        let removed = match table.find_entry(widen(h), |s| {
+            s.hash == h && name_of(chunks, s.id) == name.as_bytes()
+        }) {
             Ok(e) => {
                 e.remove();
                 true
