@@ -27,7 +27,7 @@ use std::io::{self, Write};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::node::StatPersisted;
+use super::node::{Node, StatPersisted};
 use super::{open_acl, path, DataTree};
 use crate::proto::records::{Acl, Id};
 
@@ -142,20 +142,18 @@ impl DataTree {
                 put_ustring(&mut buf, &acl.id.id);
             }
         }
-        let mut stack = vec!["/".to_string()];
-        while let Some(p) = stack.pop() {
-            let Some(node) = self.nodes.get(p.as_str()) else {
-                continue;
-            };
-            put_ustring(&mut buf, if p == "/" { "" } else { &p });
-            match &node.data {
+        let mut stack: Vec<&Node> = self.nodes.get("/").into_iter().collect();
+        while let Some(node) = stack.pop() {
+            let p = node.path();
+            put_ustring(&mut buf, if p == "/" { "" } else { p });
+            match node.data() {
                 Some(d) => {
                     buf.put_i32(d.len() as i32);
                     buf.put_slice(d);
                 }
                 None => buf.put_i32(-1),
             }
-            let builtin = open_index == Some(node.acl) && NULL_ACL_NODES.contains(&p.as_str());
+            let builtin = open_index == Some(node.acl) && NULL_ACL_NODES.contains(&p);
             let id = if builtin {
                 NULL_ACL_ID
             } else {
@@ -163,9 +161,9 @@ impl DataTree {
             };
             buf.put_i64(id);
             put_stat(&mut buf, &node.stat);
-            let mut children: Vec<&str> = node.children.iter().map(|c| &**c).collect();
-            children.sort_unstable();
-            stack.extend(children.iter().rev().map(|c| path::join(&p, c)));
+            let mut children: Vec<&Node> = self.child_nodes(node).collect();
+            children.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+            stack.extend(children.into_iter().rev());
             if buf.len() >= CHUNK {
                 out.write_all(&buf)?;
                 buf.clear();
@@ -267,7 +265,7 @@ impl DataTree {
                 tracing::warn!(path = %p, acl = acl_id, "SNAP: node names an ACL id that is not in the ACL map; it will grant nothing");
                 unknown_acl_nodes += 1;
             }
-            let _ = tree.insert_raw(&p, data, index, stat);
+            let _ = tree.insert_raw(&p, data.as_deref(), index, stat);
         }
         if !tree.nodes.contains_key("/") {
             return Err(ApacheSnapError::NoRoot);

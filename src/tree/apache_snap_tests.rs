@@ -255,7 +255,7 @@ fn round_trip_rebuilds_ephemerals_containers_ttls_and_digest() {
     let b = encode(&t);
     let back = read(&b).unwrap().tree;
     assert_eq!(back.content_diff(&t), None);
-    assert_eq!(back.get("/p").unwrap().data, None, "null data stays null");
+    assert_eq!(back.get("/p").unwrap().data(), None, "null data stays null");
     assert_eq!(back.ephemerals_under(s, "/"), vec!["/p/e".to_string()]);
     assert_eq!(back.expired_containers(1_000_000), vec!["/t".to_string()]);
 }

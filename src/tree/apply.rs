@@ -216,10 +216,15 @@ impl DataTree {
             return Err(ErrorCode::BadArguments);
         }
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::BadArguments)?;
-        let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
-        if parent.children.contains(name) {
+        let parent_id = self.nodes.id_of(parent_path).ok_or(ErrorCode::NoNode)?;
+        let nodes = &self.nodes;
+        if nodes
+            .node(parent_id)
+            .is_some_and(|p| nodes.has_child(p, name))
+        {
             return Err(ErrorCode::NodeExists);
         }
+        let parent = self.nodes.node_mut(parent_id).ok_or(ErrorCode::NoNode)?;
         // The txn carries the parent's new cversion; a replay onto a newer parent (fuzzy
         // state) must not move it backwards.
         let new_cversion = if parent_cversion == -1 {
@@ -231,7 +236,7 @@ impl DataTree {
             parent.stat.cversion = new_cversion;
             parent.stat.pzxid = zxid;
         }
-        self.digest.refresh(parent_path, parent);
+        self.digest.refresh(parent);
         let parent_acl = parent.acl;
         let acl_index = self.acls.intern(acl);
         let stat = StatPersisted {
@@ -245,7 +250,7 @@ impl DataTree {
             ephemeral_owner: owner,
             pzxid: zxid,
         };
-        let _ = self.insert_raw(path, kept(data), acl_index, stat);
+        let inserted = self.insert_raw(path, data.as_deref(), acl_index, stat);
         let node_acl = self.acls.shared(acl_index);
         changes.push(Change {
             path: path.to_string(),
@@ -258,7 +263,11 @@ impl DataTree {
             acl: self.acls.shared(parent_acl),
         });
         // The reply's stat is taken before the quota bookkeeping, as Apache copies it.
-        let stat = self.nodes.get(path).map(|n| n.stat()).unwrap_or_default();
+        let stat = self
+            .nodes
+            .node(inserted.id)
+            .map(|n| n.stat())
+            .unwrap_or_default();
         self.quota_created(path, data.as_ref().map_or(0, Bytes::len));
         Ok(Outcome::Created {
             path: path.to_string(),
@@ -281,10 +290,11 @@ impl DataTree {
             return Err(ErrorCode::BadArguments);
         }
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::BadArguments)?;
-        let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
-        parent.children.remove(name);
+        let parent_id = self.nodes.id_of(parent_path).ok_or(ErrorCode::NoNode)?;
+        self.nodes.unlink(parent_id, name);
+        let parent = self.nodes.node_mut(parent_id).ok_or(ErrorCode::NoNode)?;
         parent.stat.pzxid = parent.stat.pzxid.max(zxid);
-        self.digest.refresh(parent_path, parent);
+        self.digest.refresh(parent);
         let parent_acl = parent.acl;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.orphans |= !node.children.is_empty();
@@ -342,7 +352,7 @@ impl DataTree {
         if cversion > node.stat.cversion {
             node.stat.cversion = cversion;
             node.stat.pzxid = zxid;
-            self.digest.refresh(path, node);
+            self.digest.refresh(node);
         }
         Ok(())
     }
@@ -359,12 +369,12 @@ impl DataTree {
         let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
         let (old_len, new_len) = (node.data_len(), data.as_ref().map_or(0, Bytes::len));
         self.data_size = (self.data_size + new_len as u64).saturating_sub(old_len as u64);
-        node.data = kept(data);
+        node.set_data(data.as_deref());
         node.digest_prefix = self.digest.prefix_for(path, data.as_deref());
         node.stat.version = version;
         node.stat.mzxid = zxid;
         node.stat.mtime = time;
-        self.digest.refresh(path, node);
+        self.digest.refresh(node);
         let stat = node.stat();
         let acl = self.acls.shared(node.acl);
         self.quota_data_changed(path, old_len, new_len);
@@ -384,7 +394,7 @@ impl DataTree {
         };
         let old = std::mem::replace(&mut node.acl, new_index);
         node.stat.aversion = version;
-        self.digest.refresh(path, node);
+        self.digest.refresh(node);
         let stat = node.stat();
         self.acls.release(old);
         Ok(Outcome::Updated(stat))
@@ -403,19 +413,4 @@ impl DataTree {
     pub fn next_data_version(&self, path: &str) -> Option<i32> {
         self.nodes.get(path).map(|n| next_version(n.stat.version))
     }
-}
-
-/// Data up to this size is copied into an allocation of its own when stored: the txn's bytes
-/// are a slice of a received frame (or read buffer), which a stored slice would keep alive
-/// whole. Larger data is nearly its whole frame, and is kept without a copy.
-const COPY_DATA_UP_TO: usize = 4096;
-
-pub(super) fn kept(data: &Option<Bytes>) -> Option<Bytes> {
-    data.as_ref().map(|d| {
-        if d.len() <= COPY_DATA_UP_TO {
-            Bytes::copy_from_slice(d)
-        } else {
-            d.clone()
-        }
-    })
 }

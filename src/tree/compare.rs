@@ -25,14 +25,14 @@ impl DataTree {
                 other.nodes.len()
             ));
         }
-        let mut paths: Vec<&str> = self.nodes.keys().map(|p| &**p).collect();
+        let mut paths: Vec<&str> = self.nodes.iter().map(|n| n.path()).collect();
         paths.sort_unstable();
         for p in paths {
             let (Some(x), Some(y)) = (self.nodes.get(p), other.nodes.get(p)) else {
                 return Some(format!("{p} is missing from the second tree"));
             };
-            if x.data != y.data {
-                return Some(format!("{p}: data {:?} vs {:?}", x.data, y.data));
+            if x.data() != y.data() {
+                return Some(format!("{p}: data {:?} vs {:?}", x.data(), y.data()));
             }
             if x.stat != y.stat {
                 return Some(format!("{p}: stat {:?} vs {:?}", x.stat, y.stat));
@@ -40,11 +40,14 @@ impl DataTree {
             if self.acl(x) != other.acl(y) {
                 return Some(format!("{p}: acl {:?} vs {:?}", self.acl(x), other.acl(y)));
             }
-            if x.children != y.children {
-                return Some(format!(
-                    "{p}: children {:?} vs {:?}",
-                    x.children, y.children
-                ));
+            let names = |t: &'_ DataTree, n| {
+                let mut v: Vec<String> = t.child_nodes(n).map(|c| c.name().to_string()).collect();
+                v.sort_unstable();
+                v
+            };
+            let (cx, cy) = (names(self, x), names(other, y));
+            if cx != cy {
+                return Some(format!("{p}: children {cx:?} vs {cy:?}"));
             }
         }
         if self.ephemerals != other.ephemerals {

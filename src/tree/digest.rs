@@ -120,9 +120,9 @@ impl TreeDigest {
         }
     }
 
-    /// The digest `node` (stored at `path`) contributes with its current data and stat.
-    pub(super) fn of(&self, path: &str, node: &Node) -> u32 {
-        if self.enabled && is_digested(path) {
+    /// The digest `node` contributes with its current data and stat.
+    pub(super) fn of(&self, node: &Node) -> u32 {
+        if self.enabled && is_digested(node.path()) {
             finish(node.digest_prefix, &node.stat)
         } else {
             0
@@ -130,8 +130,8 @@ impl TreeDigest {
     }
 
     /// A node entered the tree: caches its digest and adds it.
-    pub(super) fn insert(&mut self, path: &str, node: &mut Node) {
-        node.digest = self.of(path, node);
+    pub(super) fn insert(&mut self, node: &mut Node) {
+        node.digest = self.of(node);
         self.sum = self.sum.wrapping_add(i64::from(node.digest));
     }
 
@@ -142,8 +142,8 @@ impl TreeDigest {
 
     /// A node's data or stat changed (Apache's preChange + postChange): swaps its cached
     /// digest for the new one.
-    pub(super) fn refresh(&mut self, path: &str, node: &mut Node) {
-        let after = self.of(path, node);
+    pub(super) fn refresh(&mut self, node: &mut Node) {
+        let after = self.of(node);
         self.sum = self
             .sum
             .wrapping_sub(i64::from(node.digest))

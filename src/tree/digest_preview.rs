@@ -174,7 +174,7 @@ impl View<'_> {
             && self
                 .tree
                 .get(parent_path)
-                .is_some_and(|n| n.children.contains(name))
+                .is_some_and(|n| self.tree.has_child(n, name))
     }
 
     fn set_link(&mut self, path: &str, linked: bool) {

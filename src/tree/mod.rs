@@ -17,12 +17,11 @@ pub mod quota;
 pub mod read;
 pub mod snap_scan;
 pub mod snapshot;
+mod table;
 pub mod watch;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-
-use bytes::Bytes;
 
 use crate::proto::opcode::perms;
 use crate::proto::records::{Acl, Id, Stat};
@@ -32,9 +31,8 @@ use node::{Node, StatPersisted};
 /// The tree and the session table it shares a snapshot with.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    /// Boxed: a map slot is then 24 bytes, and a table twice the node count (its load
-    /// factor right after growing) wastes slots of 24 bytes, not of a whole node.
-    nodes: HashMap<Box<str>, Box<Node>, node::PathHasher>,
+    /// Nodes by path and id, with their child links (see `table` for the memory layout).
+    nodes: table::Nodes,
     acls: acl::AclCache,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: HashSet<String>,
@@ -55,6 +53,8 @@ pub struct DataTree {
 /// What `insert_raw` found.
 #[must_use]
 struct Inserted {
+    /// The new node's id in `nodes`.
+    id: u32,
     linked: bool,
     replaced: bool,
 }
@@ -95,7 +95,7 @@ impl DataTree {
     /// A fresh tree that keeps the digest or not (`zookeeper.digest.enabled`).
     pub fn with_digest(enabled: bool) -> Self {
         let mut tree = DataTree {
-            nodes: HashMap::default(),
+            nodes: table::Nodes::default(),
             acls: acl::AclCache::default(),
             ephemerals: HashMap::new(),
             containers: HashSet::new(),
@@ -108,10 +108,10 @@ impl DataTree {
             orphans: false,
         };
         let open = tree.acls.intern(&open_acl());
-        let _ = tree.insert_raw("/", Some(Bytes::new()), open, StatPersisted::default());
+        let _ = tree.insert_raw("/", Some(&[]), open, StatPersisted::default());
         for path in ["/zookeeper", "/zookeeper/quota"] {
             let acl = tree.acls.intern(&open_acl());
-            let _ = tree.insert_raw(path, Some(Bytes::new()), acl, StatPersisted::default());
+            let _ = tree.insert_raw(path, Some(&[]), acl, StatPersisted::default());
         }
         let read = tree.acls.intern(&read_acl());
         // ZooKeeper creates the config node with aversion -1.
@@ -119,7 +119,7 @@ impl DataTree {
             aversion: -1,
             ..Default::default()
         };
-        let _ = tree.insert_raw("/zookeeper/config", Some(Bytes::new()), read, stat);
+        let _ = tree.insert_raw("/zookeeper/config", Some(&[]), read, stat);
         tree
     }
 
@@ -129,45 +129,24 @@ impl DataTree {
     fn insert_raw(
         &mut self,
         path: &str,
-        data: Option<Bytes>,
+        data: Option<&[u8]>,
         acl: u32,
         stat: StatPersisted,
     ) -> Inserted {
-        let prefix = self.digest.prefix_for(path, data.as_deref());
-        self.insert_node(path.into(), data, acl, stat, prefix)
+        let mut node = Node::new(path, data, acl, stat);
+        node.digest_prefix = self.digest.prefix_for(path, data);
+        self.insert_node(node)
     }
 
-    /// `insert_raw` with the path already owned and its digest prefix already computed (the
+    /// `insert_raw` with the node already built and its digest prefix already computed (the
     /// snapshot loader does both on its parsing thread).
-    fn insert_node(
-        &mut self,
-        path: Box<str>,
-        data: Option<Bytes>,
-        acl: u32,
-        stat: StatPersisted,
-        digest_prefix: u32,
-    ) -> Inserted {
-        let mut linked = true;
-        if let Some((parent, name)) = path::split(&path) {
-            match self.nodes.get_mut(parent) {
-                Some(p) => {
-                    p.children.insert(name.into());
-                }
-                None => linked = false,
-            }
-        }
-        self.data_size += (path.len() + data.as_ref().map_or(0, Bytes::len)) as u64;
-        self.track_kind(&path, stat.ephemeral_owner);
-        let mut node = Node {
-            digest_prefix,
-            digest: 0,
-            data,
-            acl,
-            stat,
-            children: Default::default(),
-        };
-        self.digest.insert(&path, &mut node);
-        let replaced = match self.nodes.insert(path, Box::new(node)) {
+    fn insert_node(&mut self, mut node: Node) -> Inserted {
+        let parent = path::split(node.path()).map(|(p, _)| self.nodes.id_of(p));
+        self.data_size += (node.path().len() + node.data_len()) as u64;
+        self.track_kind(node.path(), node.stat.ephemeral_owner);
+        self.digest.insert(&mut node);
+        let (id, old) = self.nodes.insert(node);
+        let replaced = match old {
             Some(old) => {
                 // A create over a node orphaned by its parent's delete (replays only): Apache's
                 // `nodes.put` replaces it too.
@@ -176,7 +155,19 @@ impl DataTree {
             }
             None => false,
         };
-        Inserted { linked, replaced }
+        let linked = match parent {
+            None => true,
+            Some(None) => false,
+            Some(Some(parent)) => {
+                let _ = self.nodes.link(parent, id);
+                true
+            }
+        };
+        Inserted {
+            id,
+            linked,
+            replaced,
+        }
     }
 
     /// Apache's tree digest: O(1), maintained on every mutation (0 when disabled).
@@ -200,9 +191,9 @@ impl DataTree {
             return;
         }
         let mut d = digest::TreeDigest::new(enabled);
-        for (path, node) in self.nodes.iter_mut() {
-            node.digest_prefix = d.prefix_for(path, node.data.as_deref());
-            d.insert(path, node);
+        for node in self.nodes.iter_mut() {
+            node.digest_prefix = d.prefix_for(node.path(), node.data());
+            d.insert(node);
         }
         self.digest = d;
     }
@@ -215,9 +206,9 @@ impl DataTree {
         let Some(node) = self.nodes.get_mut("/zookeeper/config") else {
             return;
         };
-        let old = node.data.as_ref().map_or(0, Bytes::len) as u64;
+        let old = node.data_len() as u64;
         self.data_size = self.data_size - old.min(self.data_size) + text.len() as u64;
-        node.data = Some(Bytes::copy_from_slice(text));
+        node.set_data(Some(text));
         node.stat.version = -1;
         node.stat.mzxid = version;
         node.stat.mtime = time_ms;
@@ -247,12 +238,22 @@ impl DataTree {
     }
 
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path).map(|n| &**n)
+        self.nodes.get(path)
     }
 
     /// Every node with its path, in no particular order (tools and tests).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(p, n)| (&**p, &**n))
+        self.nodes.iter().map(|n| (n.path(), n))
+    }
+
+    /// The children of `node`, in getChildren's order.
+    pub fn child_nodes<'a>(&'a self, node: &'a Node) -> impl Iterator<Item = &'a Node> + 'a {
+        self.nodes.children(node)
+    }
+
+    /// Whether `parent` lists a child called `name`.
+    pub fn has_child(&self, parent: &Node, name: &str) -> bool {
+        self.nodes.has_child(parent, name)
     }
 
     pub fn stat(&self, path: &str) -> Option<Stat> {
@@ -270,7 +271,7 @@ impl DataTree {
     pub fn children(&self, path: &str) -> Option<Vec<String>> {
         self.nodes
             .get(path)
-            .map(|n| n.children.iter().map(|c| c.to_string()).collect())
+            .map(|n| self.child_nodes(n).map(|c| c.name().to_string()).collect())
     }
 
     /// Every descendant of `path` (getAllChildrenNumber).
@@ -281,30 +282,18 @@ impl DataTree {
     }
 
     /// Visits `from` and every node reachable from it through child links, each parent
-    /// before its children; `None` if `from` does not exist. No allocation per node: the
-    /// stack holds borrowed (parent path, child name) pairs and one buffer builds each path,
-    /// so walking a million-znode tree for a snapshot costs lookups, not mallocs.
+    /// before its children; `None` if `from` does not exist. No allocation per node: paths
+    /// are stored in the nodes and the stack holds references, so walking a million-znode
+    /// tree for a snapshot costs lookups by id, not mallocs or hashing.
     pub fn walk_from<'a>(
         &'a self,
         from: &str,
         mut visit: impl FnMut(&'a str, &'a Node),
     ) -> Option<()> {
-        let (key, node) = self.nodes.get_key_value(from)?;
-        visit(key, node);
-        let mut stack: Vec<(&str, &str)> = node.children.iter().map(|c| (&**key, &**c)).collect();
-        let mut buf = String::new();
-        while let Some((parent, name)) = stack.pop() {
-            buf.clear();
-            buf.push_str(parent);
-            if parent != "/" {
-                buf.push('/');
-            }
-            buf.push_str(name);
-            let Some((key, node)) = self.nodes.get_key_value(buf.as_str()) else {
-                continue;
-            };
-            visit(key, node);
-            stack.extend(node.children.iter().map(|c| (&**key, &**c)));
+        let mut stack = vec![self.nodes.get(from)?];
+        while let Some(node) = stack.pop() {
+            visit(node.path(), node);
+            stack.extend(self.child_nodes(node));
         }
         Some(())
     }
@@ -329,7 +318,7 @@ impl DataTree {
     /// fuzzy snapshot holds the effects of txns up to at least this one.
     pub fn newest_stamped_zxid(&self) -> i64 {
         self.nodes
-            .values()
+            .iter()
             .map(|n| n.stat.czxid.max(n.stat.mzxid).max(n.stat.pzxid))
             .max()
             .unwrap_or(0)

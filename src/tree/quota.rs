@@ -19,8 +19,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bytes::Bytes;
-
 use super::{path, DataTree};
 
 /// `Quotas.quotaZookeeper`.
@@ -202,10 +200,10 @@ impl DataTree {
             tracing::error!(path = stat_path, "Missing node for stat");
             return;
         };
-        let mut stats = StatsTrack::parse(node.data.as_deref().unwrap_or_default());
+        let mut stats = StatsTrack::parse(node.data().unwrap_or_default());
         stats.set(StatsTrack::COUNT, stats.count().wrapping_add(count_diff));
         stats.set(StatsTrack::BYTES, stats.bytes().wrapping_add(bytes_diff));
-        node.data = Some(Bytes::from(stats.render().into_bytes()));
+        node.set_data(Some(stats.render().as_bytes()));
     }
 
     /// `updateQuotaForPath`: the stats node of `root` = `count=<nodes>,bytes=<data bytes>` of
@@ -219,14 +217,14 @@ impl DataTree {
             };
             count += 1;
             bytes += node.data_len() as i64;
-            stack.extend(node.children.iter().map(|c| path::join(&p, c)));
+            stack.extend(self.child_nodes(node).map(|c| c.path().to_string()));
         }
         let mut stats = StatsTrack::default();
         stats.set(StatsTrack::BYTES, bytes);
         stats.set(StatsTrack::COUNT, count);
         let stat_path = stat_path(root);
         match self.nodes.get_mut(stat_path.as_str()) {
-            Some(node) => node.data = Some(Bytes::from(stats.render().into_bytes())),
+            Some(node) => node.set_data(Some(stats.render().as_bytes())),
             None => tracing::warn!(path = stat_path, "Missing quota stat node"),
         }
     }
@@ -247,7 +245,7 @@ impl DataTree {
                 }
                 continue;
             }
-            stack.extend(node.children.iter().map(|c| path::join(&p, c)));
+            stack.extend(self.child_nodes(node).map(|c| c.path().to_string()));
         }
         for root in roots {
             self.update_quota_for_path(&root);
@@ -267,14 +265,14 @@ impl DataTree {
                 continue;
             };
             if !node.children.is_empty() {
-                stack.extend(node.children.iter().map(|c| path::join(&p, c)));
+                stack.extend(self.child_nodes(node).map(|c| c.path().to_string()));
                 continue;
             }
             let is_limit = p.ends_with(&format!("/{LIMIT_NODE}"));
             if !is_limit && !p.ends_with(&format!("/{STAT_NODE}")) {
                 continue;
             }
-            let Some(data) = node.data.as_deref() else {
+            let Some(data) = node.data() else {
                 continue;
             };
             let ns = top_namespace(trim_quota_path(&p)).to_string();
@@ -302,8 +300,8 @@ impl DataTree {
         let limits = self.nodes.get(limit_path(root).as_str())?;
         let stats = self.nodes.get(stat_path(root).as_str())?;
         Some((
-            StatsTrack::parse(limits.data.as_deref().unwrap_or_default()),
-            StatsTrack::parse(stats.data.as_deref().unwrap_or_default()),
+            StatsTrack::parse(limits.data().unwrap_or_default()),
+            StatsTrack::parse(stats.data().unwrap_or_default()),
         ))
     }
 }

@@ -1,6 +1,8 @@
 //! Answering read requests from the tree, registering the watches they ask for. Checks
 //! follow ZooKeeper's FinalRequestProcessor: node existence first, then READ.
 
+use bytes::Bytes;
+
 use super::acl::permits;
 use super::watch::{WatchKind, WatchManager};
 use super::DataTree;
@@ -59,14 +61,18 @@ impl DataTree {
                 if r.watch {
                     watches.add(who.session, &r.path, WatchKind::Data);
                 }
-                Ok(Response::Data(n.data.clone(), n.stat()))
+                // A copy: the stored data shares the path's buffer (see `node`).
+                Ok(Response::Data(
+                    n.data().map(Bytes::copy_from_slice),
+                    n.stat(),
+                ))
             }
             Request::GetChildren(r) | Request::GetChildren2(r) => {
                 let n = self.readable(who, &r.path)?;
                 if r.watch {
                     watches.add(who.session, &r.path, WatchKind::Child);
                 }
-                let children = n.children.iter().map(|c| c.to_string()).collect();
+                let children = self.child_nodes(n).map(|c| c.name().to_string()).collect();
                 Ok(match req {
                     Request::GetChildren(_) => Response::Children(children),
                     _ => Response::Children2(children, n.stat()),

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::node::StatPersisted;
+use super::node::{Node, StatPersisted};
 use super::{digest, path, DataTree};
 use crate::proto::jute::{DecodeError, Jute, Reader};
 use crate::proto::records::Acl;
@@ -29,32 +29,28 @@ const LOAD_QUEUE_BATCHES: usize = 8;
 /// Records per batch handed from the parser to the inserter.
 const LOAD_BATCH: usize = 4096;
 
-/// One node record of a snapshot, parsed and checked, ready to insert.
+/// One node record of a snapshot, parsed and checked, ready to insert: the node is built
+/// (path and data copied out of the file into its one buffer, digest prefix computed) on the
+/// parsing thread, so the inserter only indexes and links it.
 struct Record {
-    path: Box<str>,
-    data: Option<Bytes>,
+    node: Node,
     /// The ACL index as the file numbers it.
     acl: i32,
-    stat: StatPersisted,
-    digest_prefix: u32,
 }
 
 /// Parses `n` node records off `r` in batches, stopping at the first error (sent on) or
-/// when the inserter hangs up.
+/// when the inserter hangs up. `most` bounds the records the bytes left can hold: batches
+/// are sized by it, not by the file's count.
 fn parse_nodes(
     mut r: Reader,
     n: i64,
+    most: usize,
     digest_on: bool,
     tx: std::sync::mpsc::SyncSender<Result<Vec<Record>, DecodeError>>,
 ) {
-    // Never more room than the records left could fill: the count comes from the file.
-    let room = |r: &Reader, left: i64| {
-        LOAD_BATCH
-            .min(usize::try_from(left).unwrap_or(usize::MAX))
-            .min(r.remaining() / MIN_NODE_BYTES + 1)
-    };
-    let mut batch = Vec::with_capacity(room(&r, n));
-    for i in 0..n {
+    let batch_len = LOAD_BATCH.min(most);
+    let mut batch = Vec::with_capacity(batch_len);
+    for _ in 0..n {
         match parse_node(&mut r, digest_on) {
             Ok(rec) => batch.push(rec),
             Err(e) => {
@@ -64,8 +60,8 @@ fn parse_nodes(
                 return;
             }
         }
-        if batch.len() == LOAD_BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(room(&r, n - i - 1)));
+        if batch.len() >= batch_len {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_len));
             if tx.send(Ok(full)).is_err() {
                 return;
             }
@@ -75,9 +71,8 @@ fn parse_nodes(
 }
 
 fn parse_node(r: &mut Reader, digest_on: bool) -> Result<Record, DecodeError> {
-    let path = r.string()?.into_boxed_str();
-    // Out of the file's buffer, which would otherwise stay whole while any node lives.
-    let data = super::apply::kept(&Jute::read(r)?);
+    let path = r.string()?;
+    let data: Option<Bytes> = Jute::read(r)?;
     let acl = r.i32()?;
     let stat = StatPersisted {
         czxid: r.i64()?,
@@ -93,18 +88,12 @@ fn parse_node(r: &mut Reader, digest_on: bool) -> Result<Record, DecodeError> {
     if path::validate(&path).is_err() {
         return Err(DecodeError::Invalid("invalid path in snapshot"));
     }
-    let digest_prefix = if digest_on && digest::is_digested(&path) {
-        digest::prefix(&path, data.as_deref())
-    } else {
-        0
-    };
-    Ok(Record {
-        path,
-        data,
-        acl,
-        stat,
-        digest_prefix,
-    })
+    // Copied out of the file's buffer, which would otherwise stay whole while any node lives.
+    let mut node = Node::new(&path, data.as_deref(), 0, stat);
+    if digest_on && digest::is_digested(&path) {
+        node.digest_prefix = digest::prefix(&path, data.as_deref());
+    }
+    Ok(Record { node, acl })
 }
 
 impl DataTree {
@@ -138,7 +127,10 @@ impl DataTree {
                 return;
             }
             crate::proto::jute::write_buffer(&mut buf, p.as_bytes());
-            node.data.write(&mut buf);
+            match node.data() {
+                Some(d) => crate::proto::jute::write_buffer(&mut buf, d),
+                None => buf.put_i32(-1),
+            }
             buf.put_i32(node.acl as i32);
             let s = &node.stat;
             for v in [s.czxid, s.mzxid, s.ctime, s.mtime] {
@@ -213,11 +205,11 @@ impl DataTree {
         let digest_on = tree.digest.enabled();
         let (tx, rx) = std::sync::mpsc::sync_channel(LOAD_QUEUE_BATCHES);
         std::thread::scope(|scope| {
-            scope.spawn(move || parse_nodes(r, n_nodes, digest_on, tx));
+            scope.spawn(move || parse_nodes(r, n_nodes, most, digest_on, tx));
             // File ACL index → interned index: each list is hashed once, not once per node.
             let mut interned: HashMap<i32, u32> = HashMap::with_capacity(acls.len());
             for batch in rx {
-                for rec in batch? {
+                for mut rec in batch? {
                     let index = match interned.get(&rec.acl) {
                         Some(&i) => {
                             tree.acls.add_ref(i);
@@ -232,8 +224,8 @@ impl DataTree {
                             i
                         }
                     };
-                    let inserted =
-                        tree.insert_node(rec.path, rec.data, index, rec.stat, rec.digest_prefix);
+                    rec.node.acl = index;
+                    let inserted = tree.insert_node(rec.node);
                     // A second record for a path would replace the node and cut its children off.
                     if inserted.replaced {
                         return Err(DecodeError::Invalid("path appears twice in snapshot"));

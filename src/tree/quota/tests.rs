@@ -48,7 +48,7 @@ fn delete(zxid: i64, path: &str) -> Txn {
 
 fn data(t: &DataTree, path: &str) -> String {
     let node = t.get(path).unwrap();
-    String::from_utf8(node.data.as_deref().unwrap_or_default().to_vec()).unwrap()
+    String::from_utf8(node.data().unwrap_or_default().to_vec()).unwrap()
 }
 
 /// What zkCli's `setquota -n 3 -B 10 /a` writes, in its order, after `/a/x` (2 bytes) exists.
