@@ -97,9 +97,10 @@ run_impl() {
         selected $w || continue
         for ((r = 1; r <= REPEATS; r++)); do
             echo "== $impl $w run $r/$REPEATS" >&2
+            # A subtree per repeat: W3's creates would otherwise hit the first repeat's nodes.
             local before after
             before=$(log_counters)
-            zkb $w --run "$w" --pids "$PID_LIST" --warmup "$WU" --duration "$DUR" || echo "!! $w failed" >&2
+            zkb $w --run "$w.$r" --pids "$PID_LIST" --warmup "$WU" --duration "$DUR" || echo "!! $w failed" >&2
             after=$(log_counters)
             case $w in W1 | W3 | W4 | W6)
                 emit "$w-fsync" "$impl" "$(fsync_result "$before" "$after")" ;;
