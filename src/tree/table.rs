@@ -91,11 +91,15 @@ impl Nodes {
     }
 
     pub fn id_of(&self, path: &str) -> Option<u32> {
-        let h = self.path_hash(path.as_bytes());
+        self.find(path.as_bytes(), self.path_hash(path.as_bytes()))
+    }
+
+    /// The id stored under `path`, whose hash the caller already has.
+    fn find(&self, path: &[u8], hash: u32) -> Option<u32> {
         let chunks = &self.chunks;
         self.index
-            .find(widen(h), |s| {
-                s.hash == h && path_of(chunks, s.id) == path.as_bytes()
+            .find(widen(hash), |s| {
+                s.hash == hash && path_of(chunks, s.id) == path
             })
             .map(|s| s.id)
     }
@@ -126,14 +130,7 @@ impl Nodes {
     /// a parent's link to that path stays right).
     pub fn insert(&mut self, node: Node) -> (u32, Option<Node>) {
         let hash = self.path_hash(node.path_bytes());
-        let chunks = &self.chunks;
-        let found = self
-            .index
-            .find(widen(hash), |s| {
-                s.hash == hash && path_of(chunks, s.id) == node.path_bytes()
-            })
-            .map(|s| s.id);
-        if let Some(id) = found {
+        if let Some(id) = self.find(node.path_bytes(), hash) {
             if let Some(old) = self.node_mut(id) {
                 return (id, Some(std::mem::replace(old, node)));
             }
